@@ -1,0 +1,52 @@
+#include "ev_clock.h"
+
+#include <stdio.h>
+#include <time.h>
+
+int64_t ev_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * EV_NS_PER_S + ts.tv_nsec;
+}
+
+int64_t ev_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * EV_NS_PER_S + ts.tv_nsec;
+}
+
+/* Below this much remaining time we spin: the kernel's timer slack (50 µs by
+ * default) would otherwise make every send late by about that much. */
+#define SPIN_NS (60 * EV_NS_PER_US)
+/* Longest single sleep, so a stop request is noticed within this long. */
+#define SLICE_NS (50 * EV_NS_PER_MS)
+
+void ev_sleep_until(int64_t deadline_ns, const volatile int *stop)
+{
+    for (;;) {
+        if (stop && *stop)
+            return;
+        int64_t left = deadline_ns - ev_mono_ns();
+        if (left <= 0)
+            return;
+        if (left <= SPIN_NS)
+            continue;
+        int64_t nap = left - SPIN_NS;
+        if (nap > SLICE_NS)
+            nap = SLICE_NS;
+        struct timespec ts = {.tv_sec = nap / EV_NS_PER_S, .tv_nsec = nap % EV_NS_PER_S};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int ev_rfc3339(int64_t wall_ns, char *buf, int size)
+{
+    time_t secs = (time_t)(wall_ns / EV_NS_PER_S);
+    long frac = (long)(wall_ns % EV_NS_PER_S);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    return snprintf(buf, (size_t)size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+                    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+}

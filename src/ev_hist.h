@@ -1,0 +1,51 @@
+/* ev_hist — an HDR-style latency histogram (DESIGN.md §4), written here.
+ *
+ * Log-linear buckets over integer nanoseconds: values 0 .. EV_HIST_MAX_NS
+ * (1 hour) are kept with at least 3 significant decimal digits (relative bucket
+ * width ≤ 1/1024). Values outside that range (negative, e.g. clock skew across
+ * hosts, or above 1 h) are *counted* in out_of_range and in min/max, never clamped
+ * into a bucket and never dropped. Percentiles, count and mean are over the
+ * in-range values; a value reported for a percentile is the highest value
+ * equivalent to its bucket (as HdrHistogram does), so p100 == max exactly.
+ *
+ * Histograms of the same kind merge by adding counts (wrk2's per-thread
+ * histograms, merged by the reporter). Not thread-safe: one owner at a time. */
+#ifndef EV_HIST_H
+#define EV_HIST_H
+
+#include <stdint.h>
+
+#define EV_HIST_MAX_NS (INT64_C(3600) * 1000000000)
+
+typedef struct ev_hist ev_hist;
+
+/* Returns a new empty histogram owned by the caller (free with ev_hist_free),
+ * or NULL when out of memory. */
+ev_hist *ev_hist_new(void);
+void ev_hist_free(ev_hist *h); /* NULL is a no-op */
+void ev_hist_reset(ev_hist *h);
+
+void ev_hist_record(ev_hist *h, int64_t value_ns);
+void ev_hist_record_n(ev_hist *h, int64_t value_ns, uint64_t n);
+
+/* dst += src. */
+void ev_hist_merge(ev_hist *dst, const ev_hist *src);
+/* dst = a - b, where b is an earlier snapshot of a (counts only grow): gives the
+ * histogram of what was recorded in between. min/max of dst are bucket bounds. */
+void ev_hist_diff(ev_hist *dst, const ev_hist *a, const ev_hist *b);
+void ev_hist_copy(ev_hist *dst, const ev_hist *src);
+
+uint64_t ev_hist_count(const ev_hist *h);        /* in-range values */
+uint64_t ev_hist_out_of_range(const ev_hist *h); /* values < 0 or > EV_HIST_MAX_NS */
+/* Value at percentile p (0 < p ≤ 100) in ns; 0 when empty. */
+int64_t ev_hist_percentile(const ev_hist *h, double p);
+int64_t ev_hist_min(const ev_hist *h); /* over every recorded value, in range or not */
+int64_t ev_hist_max(const ev_hist *h);
+double ev_hist_mean(const ev_hist *h); /* ns, over in-range values; 0 when empty */
+
+/* The lowest and highest values that share value_ns's bucket (for tests and for
+ * stating the resolution in docs). */
+int64_t ev_hist_lowest_equivalent(int64_t value_ns);
+int64_t ev_hist_highest_equivalent(int64_t value_ns);
+
+#endif

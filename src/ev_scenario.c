@@ -1,0 +1,903 @@
+/* ev_scenario — scenario files and `--set` onto the settings table → ev_plan.
+ *
+ * Design notes
+ * - jansson parses (JSON_REJECT_DUPLICATES) and reports syntax errors and
+ *   duplicate keys with a byte offset; we turn that offset into LINE:COL
+ *   ourselves (columns count bytes, 1-based) and reword its message into the
+ *   one-line "FILE:LINE:COL: what is wrong; what was expected" shape.
+ * - jansson keeps no positions for values it accepted, so once the text is
+ *   known to be valid JSON a small scanner walks it again and records, for
+ *   every object member and array element down to depth 4, its dotted path
+ *   ("publish.stages[1].target") with the line:col of its key and of its
+ *   value. Errors about unknown keys and bad values look positions up by path.
+ * - The JSON tree is walked in file order (jansson keeps insertion order), so
+ *   the first error reported is the first one in the file.
+ * - An ev_plan is allocated as the first member of ev_plan_int, whose other
+ *   member records where each setting's value came from (default, file
+ *   position, --set). ev_plan_finish needs that both to know whether a value
+ *   was given (publish.rate with a ramping executor) and to point at it.
+ * - ev_plan_finish holds every cross-field rule, so the order in which the
+ *   file and --set were applied never matters. */
+#include "ev_settings_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCENARIO_MAX_BYTES (16u << 20)
+
+static int oom(ev_err *err)
+{
+    return ev_err_set(err, EV_EINTERNAL, "out of memory");
+}
+
+static char *join(const char *a, const char *sep, const char *b)
+{
+    size_t la = strlen(a), ls = strlen(sep), lb = strlen(b);
+    char *r = malloc(la + ls + lb + 1);
+    if (r) {
+        memcpy(r, a, la);
+        memcpy(r + la, sep, ls);
+        memcpy(r + la + ls, b, lb + 1);
+    }
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Positions                                                                 */
+
+#define SCAN_RECORD_DEPTH 4 /* deepest path an error can name: publish.stages[i].target */
+
+typedef struct scan {
+    const char *s;
+    size_t n, i;
+    int line;
+    size_t bol; /* offset of the current line's first byte */
+    ev_posmap *m;
+} scan;
+
+static int sc_col(const scan *c)
+{
+    return (int)(c->i - c->bol) + 1;
+}
+
+static void sc_ws(scan *c)
+{
+    while (c->i < c->n && strchr(" \t\r\n", c->s[c->i]) && c->s[c->i]) {
+        if (c->s[c->i] == '\n') c->line++, c->bol = c->i + 1;
+        c->i++;
+    }
+}
+
+static int hexval(char h)
+{
+    if (h >= '0' && h <= '9') return h - '0';
+    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    return -1;
+}
+
+static int read_u4(const scan *c, size_t at, unsigned *out)
+{
+    unsigned v = 0;
+    if (at + 4 > c->n) return -1;
+    for (int k = 0; k < 4; k++) {
+        int h = hexval(c->s[at + (size_t)k]);
+        if (h < 0) return -1;
+        v = v * 16 + (unsigned)h;
+    }
+    *out = v;
+    return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* At '"': skips the string; with out, also decodes it (as jansson does, so
+ * paths match jansson's keys) into a new string the caller frees. */
+static int sc_string(scan *c, char **out)
+{
+    size_t start = ++c->i;
+    char *o = NULL, *w = NULL;
+    /* Decoding never lengthens a JSON string, so its raw length is enough. */
+    size_t end = start;
+    while (end < c->n && c->s[end] != '"')
+        end += (c->s[end] == '\\') ? 2 : 1;
+    if (end >= c->n) return -1;
+    if (out) {
+        o = w = malloc(end - start + 1);
+        if (!o) return -1;
+    }
+    while (c->i < end) {
+        char ch = c->s[c->i++];
+        if (ch != '\\') {
+            if (w) *w++ = ch;
+            continue;
+        }
+        ch = c->s[c->i++];
+        unsigned cp;
+        switch (ch) {
+        case 'b':
+            cp = '\b';
+            break;
+        case 'f':
+            cp = '\f';
+            break;
+        case 'n':
+            cp = '\n';
+            break;
+        case 'r':
+            cp = '\r';
+            break;
+        case 't':
+            cp = '\t';
+            break;
+        case 'u':
+            if (read_u4(c, c->i, &cp) != 0) goto bad;
+            c->i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                unsigned lo;
+                if (c->i + 6 > c->n || c->s[c->i] != '\\' || c->s[c->i + 1] != 'u' ||
+                    read_u4(c, c->i + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+                    goto bad;
+                c->i += 6;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            break;
+        default:
+            cp = (unsigned char)ch;
+            break; /* \" \\ \/ */
+        }
+        if (w) w += put_utf8(w, cp);
+    }
+    c->i = end + 1;
+    if (out) {
+        *w = '\0';
+        *out = o;
+    }
+    return 0;
+bad:
+    free(o);
+    return -1;
+}
+
+static int posmap_add(ev_posmap *m, char *path, int kl, int kc, int vl, int vc)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 32;
+        ev_pos *v = realloc(m->v, cap * sizeof *v);
+        if (!v) return -1;
+        m->v = v;
+        m->cap = cap;
+    }
+    m->v[m->n++] = (ev_pos){path, kl, kc, vl, vc};
+    return 0;
+}
+
+static void posmap_free(ev_posmap *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        free(m->v[i].path);
+    free(m->v);
+    memset(m, 0, sizeof *m);
+}
+
+const ev_pos *ev_posmap_find(const ev_posmap *m, const char *path)
+{
+    for (size_t i = 0; m && path && i < m->n; i++)
+        if (strcmp(m->v[i].path, path) == 0) return &m->v[i];
+    return NULL;
+}
+
+/* Scans one value; records its children's positions when path is non-NULL
+ * (the map then owns the children's paths). Returns -1 on text it does not
+ * understand, which cannot happen for text jansson accepted, or on OOM. */
+static int sc_value(scan *c, const char *path, int depth)
+{
+    sc_ws(c);
+    if (c->i >= c->n) return -1;
+    char ch = c->s[c->i];
+    if (ch == '{' || ch == '[') {
+        char close = ch == '{' ? '}' : ']';
+        c->i++;
+        sc_ws(c);
+        if (c->i < c->n && c->s[c->i] == close) {
+            c->i++;
+            return 0;
+        }
+        for (size_t idx = 0;; idx++) {
+            sc_ws(c);
+            int kl = c->line, kc = sc_col(c);
+            char *key = NULL, *child = NULL;
+            if (ch == '{') {
+                if (c->i >= c->n || c->s[c->i] != '"' || sc_string(c, path ? &key : NULL) != 0)
+                    return -1;
+                sc_ws(c);
+                if (c->i >= c->n || c->s[c->i] != ':') {
+                    free(key);
+                    return -1;
+                }
+                c->i++;
+                sc_ws(c);
+            }
+            int vl = c->line, vc = sc_col(c);
+            if (path && depth < SCAN_RECORD_DEPTH) {
+                if (ch == '{') {
+                    child = path[0] ? join(path, ".", key) : join("", "", key);
+                } else {
+                    char ix[32];
+                    snprintf(ix, sizeof ix, "[%zu]", idx);
+                    child = join(path, "", ix);
+                }
+                if (!child || posmap_add(c->m, child, kl, kc, vl, vc) != 0) {
+                    free(child);
+                    free(key);
+                    return -1;
+                }
+            }
+            free(key);
+            if (sc_value(c, child, depth + 1) != 0) return -1;
+            sc_ws(c);
+            if (c->i < c->n && c->s[c->i] == ',') {
+                c->i++;
+                continue;
+            }
+            if (c->i < c->n && c->s[c->i] == close) {
+                c->i++;
+                return 0;
+            }
+            return -1;
+        }
+    }
+    if (ch == '"') return sc_string(c, NULL);
+    /* number, true, false, null */
+    size_t start = c->i;
+    while (c->i < c->n && !strchr(" \t\r\n,]}", c->s[c->i]) && c->s[c->i])
+        c->i++;
+    return c->i > start ? 0 : -1;
+}
+
+/* LINE:COL (1-based, bytes) of byte offset off in text. */
+static void line_col(const char *text, size_t len, size_t off, int *line, int *col)
+{
+    int l = 1;
+    size_t bol = 0;
+    for (size_t i = 0; i < off && i < len; i++)
+        if (text[i] == '\n') l++, bol = i + 1;
+    *line = l;
+    *col = (int)(off - bol) + 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* jansson's errors, reworded                                                */
+
+static int json_error_raw(const char *name, const char *text, size_t len, const json_error_t *je,
+                          ev_err *err)
+{
+    const char *msg = je->text;
+    size_t pos = je->position > 0 ? (size_t)je->position : 0;
+    if (pos > len) pos = len;
+
+    /* jansson ends most messages with " near 'TOKEN'", TOKEN being the raw
+     * text it just read, and position just past it: back up to its start. */
+    const char *near = NULL, *q = msg;
+    while ((q = strstr(q, " near '")) != NULL)
+        near = q++;
+    size_t toklen = 0;
+    const char *tok = NULL;
+    if (near) {
+        size_t tl = strlen(near + 7);
+        if (tl > 0 && near[7 + tl - 1] == '\'') {
+            tok = near + 7;
+            toklen = tl - 1;
+        }
+    }
+    size_t start = (tok && toklen <= pos) ? pos - toklen : pos;
+    int line, col;
+
+    size_t first = 0; /* first non-blank byte */
+    while (first < len && strchr(" \t\r\n", text[first]) && text[first])
+        first++;
+    if (first == len) {
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s:1:1: the scenario is empty; expected a JSON object {...}", name);
+    }
+    if (strncmp(msg, "'[' or '{' expected", 19) == 0) {
+        line_col(text, len, first, &line, &col);
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s:%d:%d: not a JSON object; a scenario is one JSON "
+                          "object {...}",
+                          name, line, col);
+    }
+    if (strncmp(msg, "duplicate object key", 20) == 0 && tok) {
+        line_col(text, len, start, &line, &col);
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s:%d:%d: duplicate key %.*s; a key may appear only "
+                          "once in an object",
+                          name, line, col, (int)toklen, tok);
+    }
+    if (tok && toklen == 1 && (tok[0] == '}' || tok[0] == ']')) {
+        size_t b = start;
+        while (b > 0 && strchr(" \t\r\n", text[b - 1]))
+            b--;
+        if (b > 0 && text[b - 1] == ',') {
+            line_col(text, len, b - 1, &line, &col);
+            return ev_err_set(err, EV_EUSAGE,
+                              "%s:%d:%d: invalid JSON: a comma before '%c'; "
+                              "remove it (JSON has no trailing commas)",
+                              name, line, col, tok[0]);
+        }
+    }
+    line_col(text, len, start, &line, &col);
+    const char *exp = strstr(msg, " expected near ");
+    if (exp)
+        return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: invalid JSON near %s; expected %.*s", name,
+                          line, col, exp + 15, (int)(exp - msg), msg);
+    return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: invalid JSON: %s", name, line, col, msg);
+}
+
+/* jansson quotes raw input, which may hold control bytes: keep one line. */
+static int json_error(const char *name, const char *text, size_t len, const json_error_t *je,
+                      ev_err *err)
+{
+    int rc = json_error_raw(name, text, len, je, err);
+    if (err) ev_one_line(err->msg);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The plan                                                                  */
+
+static ev_plan_int *plan_int(ev_plan *p)
+{
+    return (ev_plan_int *)p; /* p is the first member (see the notes above) */
+}
+
+static size_t setting_index(const ev_setting *s)
+{
+    return (size_t)(s - ev_settings);
+}
+
+void ev_plan_free(ev_plan *p)
+{
+    if (!p) return;
+    free(p->path);
+    free(p->name);
+    free(p->description);
+    free(p->target);
+    free(p->run_id);
+    free(p->event_type);
+    free(p->event_source);
+    free(p->event_data_json);
+    free(p->stages);
+    free(p->verify_mode);
+    free(p->thresholds);
+    for (size_t i = 0; i < p->nextra; i++) {
+        free(p->extra[i].key);
+        free(p->extra[i].value);
+    }
+    free(p->extra);
+    free(plan_int(p));
+}
+
+static int set_string(char **field, const char *value)
+{
+    char *d = strdup(value);
+    if (!d) return -1;
+    free(*field);
+    *field = d;
+    return 0;
+}
+
+int ev_plan_new_default(ev_plan **out, ev_err *err)
+{
+    ev_plan_int *pi = calloc(1, sizeof *pi);
+    if (!pi) return oom(err);
+    ev_plan *p = &pi->pub;
+    int rc = EV_OK;
+    if (set_string(&p->path, "") != 0 || set_string(&p->name, "default") != 0) {
+        rc = oom(err);
+        goto out;
+    }
+    ev_where w = {.file = NULL, .pos = NULL, .set_key = "(default)"};
+    for (size_t i = 0; i < ev_nsettings && rc == EV_OK; i++) {
+        const ev_setting *s = &ev_settings[i];
+        json_t *v = NULL;
+        if (!s->def) continue;
+        rc = ev_setting_from_text(s, s->def, &v, &w, err);
+        if (rc == EV_OK) rc = ev_setting_apply(s, p, v, &w, err);
+        json_decref(v);
+        if (rc == EV_EUSAGE) rc = EV_EINTERNAL; /* a bad default is our bug, not the user's */
+    }
+out:
+    if (rc != EV_OK) {
+        ev_plan_free(p);
+        return rc;
+    }
+    *out = p;
+    return EV_OK;
+}
+
+/* Sets (replacing) or appends a pass-through broker setting. */
+static int extra_put(ev_plan *p, const char *key, const char *value)
+{
+    for (size_t i = 0; i < p->nextra; i++)
+        if (strcmp(p->extra[i].key, key) == 0) return set_string(&p->extra[i].value, value);
+    ev_kv *v = realloc(p->extra, (p->nextra + 1) * sizeof *v);
+    if (!v) return -1;
+    p->extra = v;
+    char *k = strdup(key), *val = strdup(value);
+    if (!k || !val) {
+        free(k);
+        free(val);
+        return -1;
+    }
+    p->extra[p->nextra++] = (ev_kv){k, val};
+    return 0;
+}
+
+/* "kafka": {"linger.ms": "5", "acks": 1} → extra "kafka.linger.ms"="5", "kafka.acks"="1". */
+static int apply_kafka(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
+{
+    if (!json_is_object(obj))
+        return ev_where_fail(w, "kafka", 0, 1, err,
+                             "must be an object of librdkafka properties, e.g. {\"linger.ms\": "
+                             "\"5\"} (got %s)",
+                             ev_json_kind(obj));
+    const char *prop;
+    json_t *v;
+    json_object_foreach(obj, prop, v)
+    {
+        char *key = join("kafka", ".", prop), num[48];
+        const char *text = NULL;
+        if (!key) return oom(err);
+        if (!prop[0]) {
+            free(key);
+            return ev_where_fail(w, "kafka.", 1, 0, err,
+                                 "empty librdkafka property name; expected e.g. \"linger.ms\"");
+        }
+        if (json_is_string(v)) {
+            text = json_string_value(v);
+        } else if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            text = num;
+        } else if (json_is_real(v)) {
+            ev_fmt_num(json_real_value(v), num, sizeof num);
+            text = num;
+        } else if (json_is_boolean(v)) {
+            text = json_is_true(v) ? "true" : "false";
+        } else {
+            int rc = ev_where_fail(w, key, 0, 1, err,
+                                   "must be a string, number or boolean (librdkafka properties "
+                                   "are text; got %s)",
+                                   ev_json_kind(v));
+            free(key);
+            return rc;
+        }
+        int r = extra_put(p, key, text);
+        free(key);
+        if (r != 0) return oom(err);
+    }
+    return EV_OK;
+}
+
+static void mark(ev_plan *p, const ev_setting *s, const ev_where *w)
+{
+    ev_origin *o = &plan_int(p)->origin[setting_index(s)];
+    if (w->set_key) {
+        *o = (ev_origin){EV_FROM_SET, 0, 0};
+    } else {
+        const ev_pos *ps = ev_posmap_find(w->pos, s->key);
+        *o = (ev_origin){EV_FROM_FILE, ps ? ps->vline : 0, ps ? ps->vcol : 0};
+    }
+}
+
+static int apply_one(ev_plan *p, const ev_setting *s, json_t *v, const ev_where *w, ev_err *err)
+{
+    int rc = ev_setting_apply(s, p, v, w, err);
+    if (rc == EV_OK) mark(p, s, w);
+    return rc;
+}
+
+#define LEVEL_MAX 24
+
+/* The top-level object onto the table, in file order. */
+static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
+{
+    const char *top[LEVEL_MAX + 1];
+    char topbuf[256];
+    size_t ntop = ev_settings_level("", top, LEVEL_MAX, topbuf, sizeof topbuf);
+    top[ntop++] = "kafka";
+
+    const char *key;
+    json_t *v;
+    json_object_foreach(root, key, v)
+    {
+        int rc;
+        const ev_setting *s = strchr(key, '.') ? NULL : ev_setting_find(key);
+        if (strcmp(key, "kafka") == 0) {
+            rc = apply_kafka(p, v, w, err);
+        } else if (s) {
+            rc = apply_one(p, s, v, w, err);
+        } else {
+            const char *names[LEVEL_MAX];
+            char namebuf[256], prefix[128];
+            snprintf(prefix, sizeof prefix, "%s.", key);
+            size_t nn = strchr(key, '.')
+                            ? 0
+                            : ev_settings_level(prefix, names, LEVEL_MAX, namebuf, sizeof namebuf);
+            if (nn == 0) {
+                if (ev_setting_find(key)) /* "publish.rate" written flat */
+                    return ev_where_fail(w, key, 1, 0, err,
+                                         "unknown key \"%s\"; settings nest: write {\"%.*s\": "
+                                         "{\"%s\": ...}}",
+                                         key, (int)(strchr(key, '.') - key), key,
+                                         strchr(key, '.') + 1);
+                return ev_unknown_key(w, "", key, top, ntop, err);
+            }
+            if (!json_is_object(v))
+                return ev_where_fail(w, key, 0, 1, err, "must be an object (got %s)",
+                                     ev_json_kind(v));
+            const char *k2;
+            json_t *v2;
+            rc = EV_OK;
+            json_object_foreach(v, k2, v2)
+            {
+                char *full = join(key, ".", k2);
+                if (!full) return oom(err);
+                const ev_setting *s2 = strchr(k2, '.') ? NULL : ev_setting_find(full);
+                free(full);
+                if (!s2) return ev_unknown_key(w, key, k2, names, nn, err);
+                if ((rc = apply_one(p, s2, v2, w, err)) != EV_OK) break;
+            }
+        }
+        if (rc != EV_OK) return rc;
+    }
+    return EV_OK;
+}
+
+/* "dir/spike.json" → "spike". */
+static int default_name(ev_plan *p, const char *path)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    size_t n = strlen(b);
+    if (n > 5 && strcmp(b + n - 5, ".json") == 0) n -= 5;
+    if (n == 0) return set_string(&p->name, "scenario");
+    char *d = strndup(b, n);
+    if (!d) return -1;
+    free(p->name);
+    p->name = d;
+    return 0;
+}
+
+int ev_plan_load_text(const char *text, size_t len, const char *name, ev_plan **out, ev_err *err)
+{
+    json_error_t je;
+    ev_posmap map = {0};
+    ev_plan *p = NULL;
+    int rc;
+    if (!name) name = "";
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) return json_error(name, text, len, &je, err);
+    if (!json_is_object(root)) {
+        size_t first = 0;
+        int line, col;
+        while (first < len && strchr(" \t\r\n", text[first]) && text[first])
+            first++;
+        line_col(text, len, first, &line, &col);
+        rc = ev_err_set(err, EV_EUSAGE,
+                        "%s:%d:%d: not a JSON object (got %s); a scenario is one JSON object {...}",
+                        name, line, col, ev_json_kind(root));
+        goto out;
+    }
+
+    scan sc = {.s = text, .n = len, .i = 0, .line = 1, .bol = 0, .m = &map};
+    (void)sc_value(&sc, "", 0); /* on failure (OOM) errors just carry fewer positions */
+
+    if ((rc = ev_plan_new_default(&p, err)) != EV_OK) goto out;
+    if (set_string(&p->path, name) != 0) {
+        rc = oom(err);
+        goto out;
+    }
+    ev_where w = {.file = name, .pos = &map, .set_key = NULL};
+    if ((rc = walk(p, root, &w, err)) != EV_OK) goto out;
+    if (plan_int(p)->origin[setting_index(ev_setting_find("name"))].from == EV_FROM_DEFAULT &&
+        default_name(p, name) != 0)
+        rc = oom(err);
+out:
+    json_decref(root);
+    posmap_free(&map);
+    if (rc != EV_OK) {
+        ev_plan_free(p);
+        return rc;
+    }
+    *out = p;
+    return EV_OK;
+}
+
+int ev_plan_load(const char *path, ev_plan **out, ev_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = EV_OK;
+    if (!f)
+        return ev_err_set(err, EV_EUSAGE, "%s: cannot open (%s); expected a scenario JSON file",
+                          path, strerror(errno));
+    for (;;) {
+        if (cap - len < 4096) {
+            if (cap >= SCENARIO_MAX_BYTES) {
+                rc = ev_err_set(err, EV_EUSAGE, "%s: larger than %u MiB; expected a scenario file",
+                                path, SCENARIO_MAX_BYTES >> 20);
+                goto out;
+            }
+            cap = cap ? cap * 2 : 16384;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                rc = oom(err);
+                goto out;
+            }
+            buf = nb;
+        }
+        size_t r = fread(buf + len, 1, cap - len, f);
+        len += r;
+        if (r == 0) break;
+    }
+    if (ferror(f)) {
+        rc = ev_err_set(err, EV_EUSAGE, "%s: cannot read (%s); expected a scenario JSON file", path,
+                        strerror(errno));
+        goto out;
+    }
+    rc = ev_plan_load_text(buf ? buf : "", len, path, out, err);
+out:
+    fclose(f);
+    free(buf);
+    return rc;
+}
+
+static int plan_set(ev_plan *p, const char *assignment, ev_err *err);
+
+int ev_plan_set(ev_plan *p, const char *assignment, ev_err *err)
+{
+    int rc = plan_set(p, assignment, err);
+    if (rc != EV_OK && err) ev_one_line(err->msg); /* argv may hold anything */
+    return rc;
+}
+
+static int plan_set(ev_plan *p, const char *assignment, ev_err *err)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment)
+        return ev_err_set(err, EV_EUSAGE,
+                          "--set %s: expected KEY=VALUE, e.g. --set publish.rate=500", assignment);
+    char *key = strndup(assignment, (size_t)(eq - assignment));
+    if (!key) return oom(err);
+    const char *value = eq + 1;
+    ev_where w = {.file = NULL, .pos = NULL, .set_key = key};
+    json_t *v = NULL;
+    int rc = EV_OK;
+
+    if (strncmp(key, "kafka.", 6) == 0) {
+        if (!key[6])
+            rc = ev_err_set(err, EV_EUSAGE,
+                            "--set %s: no property name; expected e.g. "
+                            "--set kafka.linger.ms=5",
+                            key);
+        else if (extra_put(p, key, value) != 0)
+            rc = oom(err);
+        goto out;
+    }
+    const ev_setting *s = ev_setting_find(key);
+    if (!s) {
+        const char *names[EV_SETTINGS_MAX];
+        for (size_t i = 0; i < ev_nsettings; i++)
+            names[i] = ev_settings[i].key;
+        const char *near = ev_nearest(key, names, ev_nsettings);
+        if (near)
+            rc = ev_err_set(err, EV_EUSAGE, "--set %s: unknown key \"%s\"; did you mean \"%s\"?",
+                            key, key, near);
+        else
+            rc = ev_err_set(err, EV_EUSAGE,
+                            "--set %s: unknown key \"%s\"; expected a key listed "
+                            "by evload run --help",
+                            key, key);
+        goto out;
+    }
+    if ((rc = ev_setting_from_text(s, value, &v, &w, err)) != EV_OK) goto out;
+    rc = apply_one(p, s, v, &w, err);
+out:
+    json_decref(v);
+    free(key);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cross-field checks                                                        */
+
+/* An error about setting `key`, located where its value came from. */
+static int origin_fail(ev_plan *p, const char *key, ev_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int origin_fail(ev_plan *p, const char *key, ev_err *err, const char *fmt, ...)
+{
+    char body[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    const ev_origin *o = &plan_int(p)->origin[setting_index(ev_setting_find(key))];
+    const char *path = p->path ? p->path : "";
+    if (o->from == EV_FROM_SET)
+        return ev_err_set(err, EV_EUSAGE, "--set %s: %s %s", key, key, body);
+    if (o->from == EV_FROM_FILE && o->line > 0)
+        return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: %s %s", path, o->line, o->col, key, body);
+    if (path[0]) return ev_err_set(err, EV_EUSAGE, "%s: %s %s", path, key, body);
+    return ev_err_set(err, EV_EUSAGE, "%s %s", key, body);
+}
+
+static int given(ev_plan *p, const char *key)
+{
+    return plan_int(p)->origin[setting_index(ev_setting_find(key))].from != EV_FROM_DEFAULT;
+}
+
+static const char *executor_name(ev_executor e)
+{
+    const ev_setting *s = ev_setting_find("publish.executor");
+    return (e >= EV_EXEC_CONSTANT && e <= EV_EXEC_MAX) ? s->choices[e] : "?";
+}
+
+/* Which executor takes which publish.* setting. */
+static const struct {
+    const char *key;
+    unsigned executors; /* bit per ev_executor */
+} executor_settings[] = {
+    {"publish.rate", 1u << EV_EXEC_CONSTANT},
+    {"publish.duration", 1u << EV_EXEC_CONSTANT | 1u << EV_EXEC_MAX},
+    {"publish.start_rate", 1u << EV_EXEC_RAMPING},
+    {"publish.stages", 1u << EV_EXEC_RAMPING},
+    {"publish.count", 1u << EV_EXEC_MAX},
+};
+
+static const char *executor_takes(ev_executor e)
+{
+    switch (e) {
+    case EV_EXEC_CONSTANT:
+        return "publish.rate and publish.duration";
+    case EV_EXEC_RAMPING:
+        return "publish.start_rate and publish.stages";
+    case EV_EXEC_MAX:
+        break;
+    }
+    return "publish.count or publish.duration";
+}
+
+int ev_plan_finish(ev_plan *p, ev_err *err)
+{
+    ev_executor ex = p->executor;
+    if (ex < EV_EXEC_CONSTANT || ex > EV_EXEC_MAX)
+        return ev_err_set(err, EV_EINTERNAL, "plan has an invalid executor (%d)", (int)ex);
+    const char *exn = executor_name(ex);
+
+    for (size_t i = 0; i < sizeof executor_settings / sizeof executor_settings[0]; i++) {
+        const char *key = executor_settings[i].key;
+        unsigned mask = executor_settings[i].executors;
+        if (!given(p, key) || (mask & (1u << ex))) continue;
+        char only[96];
+        size_t n = 0;
+        only[0] = '\0';
+        for (int e = EV_EXEC_CONSTANT; e <= EV_EXEC_MAX; e++)
+            if (mask & (1u << e))
+                n += (size_t)snprintf(only + n, n < sizeof only ? sizeof only - n : 0, "%s\"%s\"",
+                                      n ? " or " : "", executor_name((ev_executor)e));
+        return origin_fail(p, key, err,
+                           "applies only to executor %s, but the executor is \"%s\" (which takes "
+                           "%s)",
+                           only, exn, executor_takes(ex));
+    }
+
+    if (ex == EV_EXEC_RAMPING) {
+        if (p->nstages == 0)
+            return origin_fail(p, "publish.executor", err,
+                               "\"%s\" needs publish.stages, e.g. \"stages\": [{\"duration\": "
+                               "\"1m\", \"target\": 500}]",
+                               exn);
+        if (ev_plan_publish_ns(p) <= 0)
+            return origin_fail(p, "publish.stages", err,
+                               "last 0s in all; expected at least one stage with a duration > 0");
+    }
+    if (ex == EV_EXEC_MAX) {
+        if (p->count == 0 && !given(p, "publish.duration"))
+            return origin_fail(p, "publish.executor", err,
+                               "\"%s\" needs publish.count (how many events) or publish.duration "
+                               "(how long)",
+                               exn);
+        if (p->count > 0 && given(p, "publish.duration"))
+            return origin_fail(p, "publish.duration", err,
+                               "and publish.count are alternatives for \"%s\"; set only one", exn);
+    }
+    if (p->work_min_ns > p->work_max_ns) {
+        char a[48], b[48];
+        ev_format_duration(p->work_min_ns, a, sizeof a);
+        ev_format_duration(p->work_max_ns, b, sizeof b);
+        return origin_fail(p, "verify.work", err, "min (%s) is greater than max (%s)", a, b);
+    }
+    if (p->max_in_flight < p->lanes) {
+        if (given(p, "publish.max_in_flight") || !given(p, "publish.lanes"))
+            return origin_fail(p, "publish.max_in_flight", err,
+                               "(%lld) must be at least publish.lanes (%lld): each lane needs "
+                               "room for one event in flight",
+                               (long long)p->max_in_flight, (long long)p->lanes);
+        return origin_fail(p, "publish.lanes", err,
+                           "(%lld) must be at most publish.max_in_flight (%lld): each lane needs "
+                           "room for one event in flight",
+                           (long long)p->lanes, (long long)p->max_in_flight);
+    }
+    if (!p->target || !p->target[0]) {
+        const char *path = p->path ? p->path : "";
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s%sno target; pass --target URL or set \"target\" in the scenario, "
+                          "e.g. \"mock://\"",
+                          path, path[0] ? ": " : "");
+    }
+    return EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The schedule                                                              */
+
+int64_t ev_plan_publish_ns(const ev_plan *p)
+{
+    int64_t total = 0;
+    switch (p->executor) {
+    case EV_EXEC_CONSTANT:
+        return p->duration_ns;
+    case EV_EXEC_RAMPING:
+        for (size_t i = 0; i < p->nstages; i++)
+            if (__builtin_add_overflow(total, p->stages[i].duration_ns, &total)) return INT64_MAX;
+        return total;
+    case EV_EXEC_MAX:
+        return p->count > 0 ? 0 : p->duration_ns;
+    }
+    return 0;
+}
+
+double ev_plan_expected_events(const ev_plan *p)
+{
+    double total = 0, r0 = p->start_rate;
+    switch (p->executor) {
+    case EV_EXEC_CONSTANT:
+        return p->rate * ((double)p->duration_ns / 1e9);
+    case EV_EXEC_RAMPING:
+        /* Linear ramps: each stage sends its mean rate for its duration. */
+        for (size_t i = 0; i < p->nstages; i++) {
+            total += (r0 + p->stages[i].target) / 2 * ((double)p->stages[i].duration_ns / 1e9);
+            r0 = p->stages[i].target;
+        }
+        return total;
+    case EV_EXEC_MAX:
+        return p->count > 0 ? (double)p->count : 0;
+    }
+    return 0;
+}

@@ -1,0 +1,1072 @@
+/* ev_settings — the one table of settings, and applying a value of each type.
+ *
+ * Design notes
+ * - Every setting a user can give lives in `ev_settings[]`: dotted key, type,
+ *   unit, range, default (as the text `--set` would take), help, and the
+ *   ev_plan field it lands in. The scenario loader, `--set`, the defaults and
+ *   `evload run --help` all read this table, so they cannot disagree.
+ * - A value arrives as JSON (jansson) from a file, or as `--set` text, which
+ *   ev_setting_from_text first turns into the JSON value the file would have
+ *   held (number text into a JSON number, JSON-typed settings parsed as JSON).
+ *   After that one function, ev_setting_apply, validates and stores it: the
+ *   checks and their wording are the same for both sources.
+ * - Defaults are applied by feeding each entry's default text through the same
+ *   path, so the printed default is the real one.
+ * - Errors are one line. Where the value came from is the caller's (ev_where:
+ *   file position or "--set KEY"); what is wrong and what was expected is
+ *   worded here.
+ * - Durations are strings ("1h30m", "1.5s", "250us") parsed with integer
+ *   arithmetic only, so "0.1s" is exactly 100000000 ns and overflow is caught.
+ * - Also here, because they are small and have no other home: ev_nearest (the
+ *   "did you mean" of every unknown name) and the settings printout. */
+#include "ev_settings_int.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------ */
+/* Echoing user text in one-line errors                                      */
+
+void ev_show(const char *s, size_t max, char *buf, size_t size)
+{
+    size_t o = 0, i;
+    if (size == 0) return;
+    for (i = 0; s[i] && i < max; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char esc[5];
+        size_t k;
+        if (c == '\n')
+            k = 2, memcpy(esc, "\\n", 2);
+        else if (c == '\t')
+            k = 2, memcpy(esc, "\\t", 2);
+        else if (c < 0x20 || c == 0x7f)
+            k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
+        else
+            k = 1, esc[0] = (char)c;
+        if (o + k + 4 > size) break;
+        memcpy(buf + o, esc, k);
+        o += k;
+    }
+    if (s[i] && o + 4 <= size) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+}
+
+void ev_one_line(char *msg)
+{
+    for (; *msg; msg++)
+        if ((unsigned char)*msg < 0x20 || *msg == 0x7f) *msg = '?';
+}
+
+/* ------------------------------------------------------------------------ */
+/* Durations                                                                 */
+
+#define DURATION_EXAMPLES "expected e.g. \"500ms\", \"30s\", \"5m\", \"1h30m\""
+
+/* Units largest first; ns per unit is mult × 10^pow10, which keeps the
+ * fraction arithmetic exact and small (see parse_component). */
+static const struct {
+    const char *name;
+    int rank; /* order: a duration's units must strictly increase in rank */
+    int64_t mult;
+    int pow10;
+} units[] = {
+    {"h", 0, 36, 11},       {"m", 1, 6, 10}, {"s", 2, 1, 9},
+    {"ms", 3, 1, 6},        {"us", 4, 1, 3}, {"\xc2\xb5s", 4, 1, 3}, /* U+00B5 micro sign */
+    {"\xce\xbcs", 4, 1, 3},                                          /* U+03BC Greek mu */
+    {"ns", 5, 1, 0},
+};
+
+static int64_t pow10_i64(int k)
+{
+    int64_t r = 1;
+    while (k-- > 0)
+        r *= 10;
+    return r;
+}
+
+static int duration_error(const char *s, const char *detail, ev_err *err)
+{
+    char v[EV_SHOW_SIZE(40)];
+    ev_show(s, 40, v, sizeof v);
+    if (detail)
+        return ev_err_set(err, EV_EUSAGE, "\"%s\" is not a duration (%s); " DURATION_EXAMPLES, v,
+                          detail);
+    return ev_err_set(err, EV_EUSAGE, "\"%s\" is not a duration; " DURATION_EXAMPLES, v);
+}
+
+int ev_parse_duration(const char *s, int64_t *out_ns, ev_err *err)
+{
+    if (!s || !*s) return duration_error(s ? s : "", NULL, err);
+    if (*s == '-') return duration_error(s, "negative", err);
+
+    const char *p = s;
+    int64_t total = 0;
+    int last_rank = -1;
+    while (*p) {
+        /* NUMBER: digits, optionally '.' and more digits; at least one digit. */
+        int64_t ip = 0;
+        int ndig = 0, overflow = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (__builtin_mul_overflow(ip, 10, &ip) || __builtin_add_overflow(ip, *p - '0', &ip))
+                overflow = 1;
+            p++, ndig++;
+        }
+        int64_t frac = 0;
+        int k = 0, nfrac = 0, too_fine = 0;
+        if (*p == '.') {
+            p++;
+            const char *f = p;
+            while (isdigit((unsigned char)*p))
+                p++, nfrac++;
+            /* Keep the fraction without its trailing zeros: frac / 10^k. */
+            const char *e = p;
+            while (e > f && e[-1] == '0')
+                e--;
+            for (const char *q = f; q < e; q++) {
+                if (k == 17) {
+                    too_fine = 1; /* below 1 ns for every unit */
+                    break;
+                }
+                frac = frac * 10 + (*q - '0');
+                k++;
+            }
+        }
+        if (ndig == 0 && nfrac == 0) return duration_error(s, NULL, err);
+
+        /* UNIT: the run of bytes up to the next digit, '.' or the end. */
+        const char *u = p;
+        while (*p && !isdigit((unsigned char)*p) && *p != '.')
+            p++;
+        size_t ulen = (size_t)(p - u);
+        if (ulen == 0) return duration_error(s, "a number without a unit", err);
+        size_t ui;
+        for (ui = 0; ui < sizeof units / sizeof units[0]; ui++)
+            if (strlen(units[ui].name) == ulen && memcmp(units[ui].name, u, ulen) == 0) break;
+        if (ui == sizeof units / sizeof units[0]) return duration_error(s, NULL, err);
+        if (units[ui].rank <= last_rank)
+            return duration_error(s, "units must go from largest to smallest, each once", err);
+        last_rank = units[ui].rank;
+
+        int64_t unit_ns = units[ui].mult * pow10_i64(units[ui].pow10), whole, part = 0;
+        if (overflow || __builtin_mul_overflow(ip, unit_ns, &whole)) goto too_long;
+        if (k > 0) {
+            /* frac/10^k × mult×10^pow10: exact while it is a whole number of ns. */
+            int64_t fb = frac * units[ui].mult; /* < 10^17 × 36: fits */
+            if (too_fine) return duration_error(s, "finer than 1ns", err);
+            if (k <= units[ui].pow10) {
+                part = fb * pow10_i64(units[ui].pow10 - k); /* < unit_ns */
+            } else {
+                int64_t d = pow10_i64(k - units[ui].pow10);
+                if (fb % d != 0) return duration_error(s, "finer than 1ns", err);
+                part = fb / d;
+            }
+        }
+        if (__builtin_add_overflow(whole, part, &whole) ||
+            __builtin_add_overflow(total, whole, &total))
+            goto too_long;
+    }
+    *out_ns = total;
+    return EV_OK;
+too_long:;
+    char v[EV_SHOW_SIZE(40)];
+    ev_show(s, 40, v, sizeof v);
+    return ev_err_set(err, EV_EUSAGE,
+                      "\"%s\" is too long a duration; expected at most 2562047h47m16.854775807s",
+                      v);
+}
+
+/* Appends to buf at *n (snprintf semantics: *n may pass size, buf stays terminated). */
+static void put(char *buf, size_t size, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t size, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(*n < size ? buf + *n : NULL, *n < size ? size - *n : 0, fmt, ap);
+    va_end(ap);
+    if (r > 0) *n += (size_t)r;
+}
+
+/* "V" or "V.FFF" for v + frac/10^digits, trailing zeros dropped. */
+static void put_decimal(char *buf, size_t size, size_t *n, uint64_t v, uint64_t frac, int digits)
+{
+    put(buf, size, n, "%llu", (unsigned long long)v);
+    if (frac == 0) return;
+    while (frac % 10 == 0)
+        frac /= 10, digits--;
+    put(buf, size, n, ".%0*llu", digits, (unsigned long long)frac);
+}
+
+void ev_format_duration(int64_t ns, char *buf, size_t size)
+{
+    if (!buf || size == 0) return;
+    buf[0] = '\0';
+    size_t n = 0;
+    if (ns == 0) {
+        put(buf, size, &n, "0s");
+        return;
+    }
+    uint64_t u = (uint64_t)ns;
+    if (ns < 0) {
+        put(buf, size, &n, "-");
+        u = 0 - u; /* also right for INT64_MIN */
+    }
+    const uint64_t S = 1000000000u, M = 60 * S, H = 60 * M;
+    if (u < S) {
+        /* Below a second: the largest unit that keeps a whole part (Go's choice). */
+        if (u >= 1000000u)
+            put_decimal(buf, size, &n, u / 1000000u, u % 1000000u, 6), put(buf, size, &n, "ms");
+        else if (u >= 1000u)
+            put_decimal(buf, size, &n, u / 1000u, u % 1000u, 3), put(buf, size, &n, "us");
+        else
+            put(buf, size, &n, "%lluns", (unsigned long long)u);
+        return;
+    }
+    if (u >= H) put(buf, size, &n, "%lluh", (unsigned long long)(u / H));
+    u %= H;
+    if (u >= M) put(buf, size, &n, "%llum", (unsigned long long)(u / M));
+    u %= M;
+    if (u > 0) {
+        put_decimal(buf, size, &n, u / S, u % S, 9);
+        put(buf, size, &n, "s");
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nearest name                                                              */
+
+#define NEAREST_MAXLEN 64
+
+static size_t levenshtein(const char *a, size_t la, const char *b, size_t lb)
+{
+    size_t row[NEAREST_MAXLEN + 1];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *ev_nearest(const char *word, const char *const *candidates, size_t n)
+{
+    if (!word) return NULL;
+    size_t lw = strlen(word);
+    if (lw > NEAREST_MAXLEN) return NULL;
+    size_t limit = lw / 3 > 2 ? lw / 3 : 2, best_d = limit + 1;
+    const char *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t lc = candidates[i] ? strlen(candidates[i]) : NEAREST_MAXLEN + 1;
+        if (lc > NEAREST_MAXLEN) continue;
+        size_t d = levenshtein(word, lw, candidates[i], lc);
+        if (d < best_d) best_d = d, best = candidates[i];
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table                                                                 */
+
+static const char *check_nonempty(const char *s)
+{
+    return *s ? NULL : "a non-empty string";
+}
+
+#define URL_EXPECTED                                                                               \
+    "a URL SCHEME://..., e.g. \"amqp://guest:guest@127.0.0.1:5672/%2f?exchange=x\", "              \
+    "\"redis://127.0.0.1:6379?channel=x\", \"kafka://embedded/topic\", \"mock://\""
+
+/* Only the shape SCHEME:// — the broker modules parse the rest. */
+static const char *check_url(const char *s)
+{
+    const char *p = s;
+    if (!isalpha((unsigned char)*p)) return URL_EXPECTED;
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    return strncmp(p, "://", 3) == 0 ? NULL : URL_EXPECTED;
+}
+
+/* The run id is part of every event id "<run>-<instance>-<lane>-<seq>", so it
+ * must not contain '-' (nor ':', which BullMQ job ids forbid). */
+static const char *check_run_id(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!isalnum((unsigned char)s[n]) && s[n] != '_') break;
+    return (n > 0 && n <= 32 && s[n] == '\0')
+               ? NULL
+               : "1 to 32 letters, digits or underscores (it is part "
+                 "of every event id)";
+}
+
+static const char *const mode_names[] = {"structured", "binary", NULL}; /* ev_event_mode order */
+static const char *const executor_names[] = {"constant-arrival-rate", "ramping-arrival-rate",
+                                             "max-throughput", NULL}; /* ev_executor order */
+
+_Static_assert(sizeof(ev_executor) == sizeof(int) && sizeof(ev_event_mode) == sizeof(int),
+               "enum settings are stored as int");
+
+#define OFF(field) offsetof(ev_plan, field)
+#define NO_MAX HUGE_VAL /* a double constant: INFINITY is a float */
+
+/* Rates and sizes have generous upper bounds: past them a value is a typo. */
+const ev_setting ev_settings[] = {
+    {"name", EV_ST_STRING, "", 0, 0, 0, NULL, "(file name)", "Scenario name, shown in reports",
+     OFF(name), NULL, check_nonempty},
+    {"description", EV_ST_STRING, "", 0, 0, 0, "", "\"\"", "Free text, shown in reports",
+     OFF(description), NULL, NULL},
+    {"target", EV_ST_STRING, "", 0, 0, 0, NULL, NULL,
+     "Broker URL, e.g. mock://; --target overrides it", OFF(target), NULL, check_url},
+    {"run_id", EV_ST_STRING, "", 0, 0, 0, NULL, "(random)",
+     "Run id in every event id; 12 random hex chars if unset", OFF(run_id), NULL, check_run_id},
+
+    {"event.type", EV_ST_STRING, "", 0, 0, 0, "dev.evload.test", NULL, "CloudEvents type",
+     OFF(event_type), NULL, check_nonempty},
+    {"event.source", EV_ST_STRING, "", 0, 0, 0, "/evload", NULL, "CloudEvents source",
+     OFF(event_source), NULL, check_nonempty},
+    {"event.data_size", EV_ST_INT, "bytes", 16, 1048576, 0, "256", NULL,
+     "Size the event's data is padded to", OFF(data_size), NULL, NULL},
+    {"event.mode", EV_ST_ENUM, "", 0, 0, 0, "structured", NULL,
+     "CloudEvents content mode: structured or binary", OFF(mode), mode_names, NULL},
+    {"event.data", EV_ST_OBJECT, "", 0, 0, 0, NULL, NULL,
+     "JSON object the data is built from (then padded)", OFF(event_data_json), NULL, NULL},
+
+    {"publish.lanes", EV_ST_INT, "", 1, 256, 0, "1", NULL,
+     "Publisher connections, each an ordered stream", OFF(lanes), NULL, NULL},
+    {"publish.executor", EV_ST_ENUM, "", 0, 0, 0, "constant-arrival-rate", NULL,
+     "constant-arrival-rate, ramping-arrival-rate or max-throughput", OFF(executor), executor_names,
+     NULL},
+    {"publish.rate", EV_ST_NUMBER, "events/s", 0, NO_MAX, 1, "100", NULL,
+     "constant-arrival-rate: events/s over all lanes", OFF(rate), NULL, NULL},
+    {"publish.duration", EV_ST_DURATION, "", 0, NO_MAX, 1, "10s", NULL,
+     "constant-arrival-rate, max-throughput: how long to publish", OFF(duration_ns), NULL, NULL},
+    {"publish.start_rate", EV_ST_NUMBER, "events/s", 0, NO_MAX, 0, "0", NULL,
+     "ramping-arrival-rate: rate at the start of the first stage", OFF(start_rate), NULL, NULL},
+    {"publish.stages", EV_ST_STAGES, "", 0, 0, 0, NULL, NULL,
+     "ramping-arrival-rate: [{\"duration\": \"1m\", \"target\": 500}, ...]", OFF(stages), NULL,
+     NULL},
+    {"publish.count", EV_ST_INT, "events", 0, NO_MAX, 0, "0", NULL,
+     "max-throughput: events in all (0: publish for publish.duration)", OFF(count), NULL, NULL},
+    {"publish.max_in_flight", EV_ST_INT, "events", 1, 10000000, 0, "1000", NULL,
+     "Unacknowledged events allowed, all lanes together", OFF(max_in_flight), NULL, NULL},
+
+    {"verify.groups", EV_ST_INT, "", 1, 1024, 0, "1", NULL,
+     "Independent delivery groups that must each see every event", OFF(groups), NULL, NULL},
+    {"verify.consumers", EV_ST_INT, "", 1, 1024, 0, "1", NULL, "Competing consumers in each group",
+     OFF(consumers), NULL, NULL},
+    {"verify.prefetch", EV_ST_INT, "events", 1, 65535, 0, "100", NULL,
+     "Unacknowledged deliveries per consumer", OFF(prefetch), NULL, NULL},
+    {"verify.work", EV_ST_WORK, "", 0, NO_MAX, 0, "0s", NULL,
+     "Simulated processing per event: \"5ms\" or {\"min\": \"5ms\", \"max\": \"20ms\"}",
+     OFF(work_min_ns), NULL, NULL},
+    {"verify.drain_timeout", EV_ST_DURATION, "", 0, NO_MAX, 0, "10s", NULL,
+     "After publishing, how long to wait for missing events", OFF(drain_timeout_ns), NULL, NULL},
+    {"verify.mode", EV_ST_STRING, "", 0, 0, 0, NULL, "(broker's)",
+     "Broker-specific consumer mode, e.g. BullMQ worker or observer", OFF(verify_mode), NULL,
+     check_nonempty},
+
+    {"warmup", EV_ST_DURATION, "", 0, NO_MAX, 0, "0s", NULL,
+     "Publish this long first, excluded from the results", OFF(warmup_ns), NULL, NULL},
+    {"thresholds", EV_ST_THRESHOLDS, "", 0, 0, 0, NULL, NULL,
+     "Pass/fail: {\"lost\": [\"count==0\"], \"e2e\": [\"p(95)<3000\"]}", OFF(thresholds), NULL,
+     NULL},
+};
+
+const size_t ev_nsettings = sizeof ev_settings / sizeof ev_settings[0];
+
+_Static_assert(sizeof ev_settings / sizeof ev_settings[0] <= EV_SETTINGS_MAX,
+               "raise EV_SETTINGS_MAX");
+
+const ev_setting *ev_setting_find(const char *key)
+{
+    for (size_t i = 0; key && i < ev_nsettings; i++)
+        if (strcmp(ev_settings[i].key, key) == 0) return &ev_settings[i];
+    return NULL;
+}
+
+size_t ev_settings_level(const char *prefix, const char **names, size_t cap, char *buf,
+                         size_t bufsize)
+{
+    size_t n = 0, used = 0, pl = strlen(prefix);
+    for (size_t i = 0; i < ev_nsettings && n < cap; i++) {
+        const char *k = ev_settings[i].key;
+        if (strncmp(k, prefix, pl) != 0) continue;
+        const char *seg = k + pl, *dot = strchr(seg, '.');
+        size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
+        size_t j;
+        for (j = 0; j < n; j++)
+            if (strlen(names[j]) == len && strncmp(names[j], seg, len) == 0) break;
+        if (j < n) continue;
+        if (!dot) {
+            names[n++] = seg; /* the table's own text, NUL-terminated */
+        } else if (used + len + 1 <= bufsize) {
+            memcpy(buf + used, seg, len);
+            buf[used + len] = '\0';
+            names[n++] = buf + used;
+            used += len + 1;
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+
+int ev_where_fail(const ev_where *w, const char *path, int at_key, int subject, ev_err *err,
+                  const char *fmt, ...)
+{
+    char body[sizeof err->msg], loc[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+
+    const char *subj = "", *sep = "";
+    if (w->set_key) {
+        snprintf(loc, sizeof loc, "--set %s", w->set_key);
+        if (subject && path && strcmp(path, w->set_key) != 0) subj = path, sep = " ";
+    } else {
+        const ev_pos *ps = path ? ev_posmap_find(w->pos, path) : NULL;
+        const char *file = w->file ? w->file : "";
+        if (ps && at_key)
+            snprintf(loc, sizeof loc, "%s:%d:%d", file, ps->kline, ps->kcol);
+        else if (ps)
+            snprintf(loc, sizeof loc, "%s:%d:%d", file, ps->vline, ps->vcol);
+        else
+            snprintf(loc, sizeof loc, "%s", file);
+        if (subject && path) subj = path, sep = " ";
+    }
+    ev_one_line(body);
+    ev_one_line(loc);
+    if (!loc[0]) return ev_err_set(err, EV_EUSAGE, "%s%s%s", subj, sep, body);
+    return ev_err_set(err, EV_EUSAGE, "%s: %s%s%s", loc, subj, sep, body);
+}
+
+/* "a, b, c" into buf. */
+static void join_names(const char *const *names, size_t n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        put(buf, size, &len, "%s%s", i ? ", " : "", names[i]);
+}
+
+int ev_unknown_key(const ev_where *w, const char *parent, const char *key, const char *const *names,
+                   size_t n, ev_err *err)
+{
+    char path[256], in[160], list[300], k[EV_SHOW_SIZE(40)];
+    ev_show(key, 40, k, sizeof k);
+    if (parent[0]) {
+        snprintf(path, sizeof path, "%s.%s", parent, key);
+        snprintf(in, sizeof in, " in \"%s\"", parent);
+    } else {
+        snprintf(path, sizeof path, "%s", key);
+        in[0] = '\0';
+    }
+    const char *near = ev_nearest(key, names, n);
+    if (near)
+        return ev_where_fail(w, path, 1, 0, err, "unknown key \"%s\"%s; did you mean \"%s\"?", k,
+                             in, near);
+    join_names(names, n, list, sizeof list);
+    return ev_where_fail(w, path, 1, 0, err, "unknown key \"%s\"%s; expected one of: %s", k, in,
+                         list);
+}
+
+static int oom(ev_err *err)
+{
+    return ev_err_set(err, EV_EINTERNAL, "out of memory");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Values                                                                    */
+
+const char *ev_json_kind(const json_t *v)
+{
+    if (!v) return "nothing";
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+        return "true";
+    case JSON_FALSE:
+        return "false";
+    case JSON_NULL:
+        break;
+    }
+    return "null";
+}
+
+/* Shortest text that reads back as d. */
+void ev_fmt_num(double d, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.15g", d);
+    if (strtod(buf, NULL) != d) snprintf(buf, size, "%.17g", d);
+}
+
+/* Accepts a plain decimal number that fills all of t (strtod alone would also
+ * take hex, "inf", "nan" and leading spaces). */
+static int number_text(const char *t, double *out)
+{
+    if (!*t) return -1;
+    for (const char *q = t; *q; q++)
+        if (!isdigit((unsigned char)*q) && !strchr("+-.eE", *q)) return -1;
+    char *end;
+    errno = 0;
+    double d = strtod(t, &end);
+    if (end == t || *end || !isfinite(d)) return -1;
+    *out = d;
+    return 0;
+}
+
+/* The bound of a range as text: a number, or a duration for durations. */
+static void fmt_bound(double v, int duration, char *buf, size_t size)
+{
+    if (duration)
+        ev_format_duration((int64_t)v, buf, size);
+    else
+        ev_fmt_num(v, buf, size);
+}
+
+/* "must be between 1 and 256 (got 300)", "must be > 0 (got -5)", … */
+static int range_error(const ev_where *w, const char *path, double got, double min, double max,
+                       int min_open, const char *unit, int duration, ev_err *err)
+{
+    char lo[48], hi[48], g[48];
+    fmt_bound(min, duration, lo, sizeof lo);
+    fmt_bound(isinf(max) ? 0 : max, duration, hi, sizeof hi);
+    fmt_bound(got, duration, g, sizeof g);
+    const char *sp = unit[0] ? " " : "";
+    if (isinf(max))
+        return ev_where_fail(w, path, 0, 1, err, "must be %s %s (got %s)",
+                             min_open ? ">" : ">=", lo, g);
+    if (min_open)
+        return ev_where_fail(w, path, 0, 1, err, "must be > %s and <= %s%s%s (got %s)", lo, hi, sp,
+                             unit, g);
+    return ev_where_fail(w, path, 0, 1, err, "must be between %s and %s%s%s (got %s)", lo, hi, sp,
+                         unit, g);
+}
+
+static int out_of_range(double v, double min, double max, int min_open)
+{
+    return (min_open ? !(v > min) : !(v >= min)) || v > max;
+}
+
+/* Type error, with a hint when a number was written in quotes. */
+static int type_error(const ev_where *w, const char *path, const char *what, const json_t *v,
+                      ev_err *err)
+{
+    double d;
+    if (json_is_string(v) && number_text(json_string_value(v), &d) == 0 &&
+        (strcmp(what, "an integer") == 0 || strcmp(what, "a number") == 0))
+        return ev_where_fail(w, path, 0, 1, err,
+                             "must be %s, not a string; write %s without quotes", what,
+                             json_string_value(v));
+    return ev_where_fail(w, path, 0, 1, err, "must be %s (got %s)", what, ev_json_kind(v));
+}
+
+static int get_int(const ev_where *w, const char *path, const json_t *v, double min, double max,
+                   const char *unit, int64_t *out, ev_err *err)
+{
+    double d;
+    if (json_is_integer(v)) {
+        json_int_t x = json_integer_value(v);
+        if (out_of_range((double)x, min, max, 0))
+            return range_error(w, path, (double)x, min, max, 0, unit, 0, err);
+        *out = (int64_t)x;
+        return EV_OK;
+    }
+    if (!json_is_real(v)) return type_error(w, path, "an integer", v, err);
+    d = json_real_value(v);
+    if (d != floor(d)) {
+        char g[48];
+        ev_fmt_num(d, g, sizeof g);
+        return ev_where_fail(w, path, 0, 1, err, "must be a whole number (got %s)", g);
+    }
+    if (out_of_range(d, min, max, 0) || d >= 9223372036854775807.0 || d < -9223372036854775807.0)
+        return range_error(w, path, d, min, max, 0, unit, 0, err);
+    *out = (int64_t)d;
+    return EV_OK;
+}
+
+static int get_number(const ev_where *w, const char *path, const json_t *v, double min, double max,
+                      int min_open, const char *unit, double *out, ev_err *err)
+{
+    if (!json_is_number(v)) return type_error(w, path, "a number", v, err);
+    double d = json_number_value(v);
+    if (out_of_range(d, min, max, min_open))
+        return range_error(w, path, d, min, max, min_open, unit, 0, err);
+    *out = d;
+    return EV_OK;
+}
+
+static int get_duration(const ev_where *w, const char *path, const json_t *v, double min,
+                        int min_open, int64_t *out, ev_err *err)
+{
+    if (!json_is_string(v))
+        return ev_where_fail(w, path, 0, 1, err,
+                             "must be a duration string such as \"30s\" (got %s)", ev_json_kind(v));
+    ev_err e;
+    int64_t ns;
+    if (ev_parse_duration(json_string_value(v), &ns, &e) != EV_OK)
+        return ev_where_fail(w, path, 0, 0, err, "%s", e.msg);
+    if (out_of_range((double)ns, min, NO_MAX, min_open))
+        return range_error(w, path, (double)ns, min, NO_MAX, min_open, "", 1, err);
+    *out = ns;
+    return EV_OK;
+}
+
+/* Checks that obj has only keys from names[0..n-1]. */
+static int only_keys(const ev_where *w, const char *path, json_t *obj, const char *const *names,
+                     size_t n, ev_err *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v)
+    {
+        size_t i;
+        for (i = 0; i < n; i++)
+            if (strcmp(key, names[i]) == 0) break;
+        if (i == n) return ev_unknown_key(w, path, key, names, n, err);
+    }
+    return EV_OK;
+}
+
+#define STAGE_EXAMPLE "[{\"duration\": \"1m\", \"target\": 500}]"
+#define STAGE_RATE_MAX NO_MAX
+
+static int apply_stages(const ev_setting *s, ev_plan *p, json_t *v, const ev_where *w, ev_err *err)
+{
+    static const char *const keys[] = {"duration", "target"};
+    if (!json_is_array(v))
+        return ev_where_fail(w, s->key, 0, 1, err, "must be an array of stages, e.g. %s (got %s)",
+                             STAGE_EXAMPLE, ev_json_kind(v));
+    size_t n = json_array_size(v);
+    if (n == 0)
+        return ev_where_fail(w, s->key, 0, 1, err, "must have at least one stage, e.g. %s",
+                             STAGE_EXAMPLE);
+    ev_stage *st = calloc(n, sizeof *st);
+    if (!st) return oom(err);
+    int rc = EV_OK;
+    for (size_t i = 0; i < n && rc == EV_OK; i++) {
+        json_t *e = json_array_get(v, i);
+        char path[96], sub[112];
+        snprintf(path, sizeof path, "%s[%zu]", s->key, i);
+        if (!json_is_object(e)) {
+            rc = ev_where_fail(w, path, 0, 1, err,
+                               "must be an object {\"duration\": \"1m\", \"target\": 500} (got %s)",
+                               ev_json_kind(e));
+            break;
+        }
+        if ((rc = only_keys(w, path, e, keys, 2, err)) != EV_OK) break;
+        json_t *d = json_object_get(e, "duration"), *t = json_object_get(e, "target");
+        if (!d || !t) {
+            rc = ev_where_fail(w, path, 0, 1, err,
+                               "needs \"%s\", e.g. {\"duration\": \"1m\", "
+                               "\"target\": 500}",
+                               d ? "target" : "duration");
+            break;
+        }
+        snprintf(sub, sizeof sub, "%s.duration", path);
+        if ((rc = get_duration(w, sub, d, 0, 0, &st[i].duration_ns, err)) != EV_OK) break;
+        snprintf(sub, sizeof sub, "%s.target", path);
+        rc = get_number(w, sub, t, 0, STAGE_RATE_MAX, 0, "events/s", &st[i].target, err);
+    }
+    if (rc != EV_OK) {
+        free(st);
+        return rc;
+    }
+    free(p->stages);
+    p->stages = st;
+    p->nstages = n;
+    return EV_OK;
+}
+
+static int apply_work(const ev_setting *s, ev_plan *p, json_t *v, const ev_where *w, ev_err *err)
+{
+    static const char *const keys[] = {"min", "max"};
+    int64_t lo, hi;
+    int rc;
+    if (json_is_string(v)) {
+        if ((rc = get_duration(w, s->key, v, s->min, s->min_open, &lo, err)) != EV_OK) return rc;
+        p->work_min_ns = p->work_max_ns = lo;
+        return EV_OK;
+    }
+    if (!json_is_object(v))
+        return ev_where_fail(w, s->key, 0, 1, err,
+                             "must be a duration such as \"5ms\" or an object {\"min\": \"5ms\", "
+                             "\"max\": \"20ms\"} (got %s)",
+                             ev_json_kind(v));
+    if ((rc = only_keys(w, s->key, v, keys, 2, err)) != EV_OK) return rc;
+    json_t *jmin = json_object_get(v, "min"), *jmax = json_object_get(v, "max");
+    if (!jmin || !jmax)
+        return ev_where_fail(w, s->key, 0, 1, err,
+                             "needs both \"min\" and \"max\", e.g. {\"min\": \"5ms\", \"max\": "
+                             "\"20ms\"}; for a fixed time write just \"5ms\"");
+    if ((rc = get_duration(w, "verify.work.min", jmin, s->min, s->min_open, &lo, err)) != EV_OK ||
+        (rc = get_duration(w, "verify.work.max", jmax, s->min, s->min_open, &hi, err)) != EV_OK)
+        return rc;
+    if (lo > hi) {
+        char a[48], b[48];
+        ev_format_duration(lo, a, sizeof a);
+        ev_format_duration(hi, b, sizeof b);
+        return ev_where_fail(w, s->key, 0, 1, err, "min (%s) is greater than max (%s)", a, b);
+    }
+    p->work_min_ns = lo;
+    p->work_max_ns = hi;
+    return EV_OK;
+}
+
+static int apply_thresholds(const ev_setting *s, ev_plan *p, json_t *v, const ev_where *w,
+                            ev_err *err)
+{
+    if (!json_is_object(v))
+        return ev_where_fail(w, s->key, 0, 1, err,
+                             "must be an object of metric -> expressions, e.g. {\"lost\": "
+                             "[\"count==0\"]} (got %s)",
+                             ev_json_kind(v));
+    size_t total = 0;
+    const char *metric;
+    json_t *list;
+    json_object_foreach(v, metric, list)
+    {
+        if (json_is_array(list)) total += json_array_size(list);
+    }
+    ev_threshold *t = total ? calloc(total, sizeof *t) : NULL;
+    if (total && !t) return oom(err);
+    size_t n = 0;
+    int rc = EV_OK;
+    json_object_foreach(v, metric, list)
+    {
+        char path[160];
+        ev_err e;
+        snprintf(path, sizeof path, "%s.%s", s->key, metric);
+        if (!ev_threshold_metric_known(metric)) {
+            ev_threshold tmp;
+            ev_threshold_parse(metric, "", &tmp, &e); /* words "unknown metric ..." */
+            rc = ev_where_fail(w, path, 1, 0, err, "%s", e.msg);
+            break;
+        }
+        if (!json_is_array(list)) {
+            rc = ev_where_fail(
+                w, path, 0, 1, err, "must be an array of expressions, e.g. [\"%s\"] (got %s)",
+                strcmp(metric, "e2e") == 0 ? "p(95)<3000" : "count==0", ev_json_kind(list));
+            break;
+        }
+        for (size_t i = 0; i < json_array_size(list) && rc == EV_OK; i++) {
+            json_t *x = json_array_get(list, i);
+            char epath[sizeof path + 24];
+            snprintf(epath, sizeof epath, "%s[%zu]", path, i);
+            if (!json_is_string(x))
+                rc = ev_where_fail(w, epath, 0, 1, err,
+                                   "must be an expression string such as "
+                                   "\"count==0\" (got %s)",
+                                   ev_json_kind(x));
+            else if (ev_threshold_parse(metric, json_string_value(x), &t[n], &e) != EV_OK)
+                rc = ev_where_fail(w, epath, 0, 0, err, "%s", e.msg);
+            else
+                n++;
+        }
+        if (rc != EV_OK) break;
+    }
+    if (rc != EV_OK) {
+        free(t);
+        return rc;
+    }
+    free(p->thresholds);
+    p->thresholds = t;
+    p->nthresholds = n;
+    return EV_OK;
+}
+
+static int apply_string(const ev_setting *s, char **field, json_t *v, const ev_where *w,
+                        ev_err *err)
+{
+    if (!json_is_string(v)) return type_error(w, s->key, "a string", v, err);
+    const char *str = json_string_value(v);
+    const char *why = s->check ? s->check(str) : NULL;
+    if (why) {
+        /* Never echo a target with credentials in it (DESIGN.md §7). */
+        if (s->check == check_url && strchr(str, '@'))
+            return ev_where_fail(w, s->key, 0, 1, err, "must be %s", why);
+        char got[EV_SHOW_SIZE(60)];
+        ev_show(str, 60, got, sizeof got);
+        return ev_where_fail(w, s->key, 0, 1, err, "must be %s (got \"%s\")", why, got);
+    }
+    char *dup = strdup(str);
+    if (!dup) return oom(err);
+    free(*field);
+    *field = dup;
+    return EV_OK;
+}
+
+static int apply_enum(const ev_setting *s, void *field, json_t *v, const ev_where *w, ev_err *err)
+{
+    char list[200];
+    size_t len = 0;
+    list[0] = '\0';
+    for (size_t i = 0; s->choices[i]; i++)
+        put(list, sizeof list, &len, "%s\"%s\"", i ? ", " : "", s->choices[i]);
+    if (!json_is_string(v))
+        return ev_where_fail(w, s->key, 0, 1, err, "must be one of %s (got %s)", list,
+                             ev_json_kind(v));
+    for (int i = 0; s->choices[i]; i++) {
+        if (strcmp(s->choices[i], json_string_value(v)) == 0) {
+            memcpy(field, &i, sizeof i);
+            return EV_OK;
+        }
+    }
+    char got[EV_SHOW_SIZE(60)];
+    ev_show(json_string_value(v), 60, got, sizeof got);
+    return ev_where_fail(w, s->key, 0, 1, err, "must be one of %s (got \"%s\")", list, got);
+}
+
+int ev_setting_apply(const ev_setting *s, ev_plan *p, json_t *v, const ev_where *w, ev_err *err)
+{
+    void *field = (char *)p + s->off;
+    int64_t i64 = 0;
+    double d = 0;
+    int rc;
+    switch (s->type) {
+    case EV_ST_STRING:
+        return apply_string(s, field, v, w, err);
+    case EV_ST_INT:
+        if ((rc = get_int(w, s->key, v, s->min, s->max, s->unit, &i64, err)) == EV_OK)
+            *(int64_t *)field = i64;
+        return rc;
+    case EV_ST_NUMBER:
+        if ((rc = get_number(w, s->key, v, s->min, s->max, s->min_open, s->unit, &d, err)) == EV_OK)
+            *(double *)field = d;
+        return rc;
+    case EV_ST_DURATION:
+        if ((rc = get_duration(w, s->key, v, s->min, s->min_open, &i64, err)) == EV_OK)
+            *(int64_t *)field = i64;
+        return rc;
+    case EV_ST_ENUM:
+        return apply_enum(s, field, v, w, err);
+    case EV_ST_OBJECT: {
+        if (!json_is_object(v))
+            return ev_where_fail(w, s->key, 0, 1, err,
+                                 "must be a JSON object, e.g. {\"kind\": \"test\"} (got %s)",
+                                 ev_json_kind(v));
+        char *text = json_dumps(v, JSON_COMPACT);
+        if (!text) return oom(err);
+        free(*(char **)field);
+        *(char **)field = text;
+        return EV_OK;
+    }
+    case EV_ST_STAGES:
+        return apply_stages(s, p, v, w, err);
+    case EV_ST_WORK:
+        return apply_work(s, p, v, w, err);
+    case EV_ST_THRESHOLDS:
+        return apply_thresholds(s, p, v, w, err);
+    }
+    return ev_err_set(err, EV_EINTERNAL, "setting %s has an unknown type", s->key);
+}
+
+/* Examples shown when --set JSON text does not parse. */
+static const char *json_example(const ev_setting *s)
+{
+    switch (s->type) {
+    case EV_ST_STAGES:
+        return "'" STAGE_EXAMPLE "'";
+    case EV_ST_THRESHOLDS:
+        return "'{\"lost\": [\"count==0\"]}'";
+    case EV_ST_WORK:
+        return "5ms or '{\"min\": \"5ms\", \"max\": \"20ms\"}'";
+    default:
+        return "'{\"kind\": \"test\"}'";
+    }
+}
+
+int ev_setting_from_text(const ev_setting *s, const char *text, json_t **out, const ev_where *w,
+                         ev_err *err)
+{
+    json_t *v = NULL;
+    double d;
+    const char *t = text;
+    char shown[EV_SHOW_SIZE(40)];
+    ev_show(text, 40, shown, sizeof shown);
+    switch (s->type) {
+    case EV_ST_INT: {
+        char *end;
+        errno = 0;
+        long long ll = strtoll(text, &end, 10);
+        if (number_text(text, &d) != 0)
+            return ev_where_fail(w, s->key, 0, 0, err, "\"%s\" is not an integer; expected e.g. %s",
+                                 shown, s->def ? s->def : "1");
+        v = (*end == '\0' && errno == 0) ? json_integer(ll) : json_real(d);
+        break;
+    }
+    case EV_ST_NUMBER:
+        if (number_text(text, &d) != 0)
+            return ev_where_fail(w, s->key, 0, 0, err,
+                                 "\"%s\" is not a number; expected e.g. 500 or 12.5", shown);
+        v = json_real(d);
+        break;
+    case EV_ST_WORK:
+        while (isspace((unsigned char)*t))
+            t++;
+        if (*t != '{') {
+            v = json_string(text);
+            break;
+        }
+        __attribute__((fallthrough)); /* the object form is JSON */
+    case EV_ST_OBJECT:
+    case EV_ST_STAGES:
+    case EV_ST_THRESHOLDS: {
+        json_error_t je;
+        v = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+        if (!v)
+            return ev_where_fail(w, s->key, 0, 0, err,
+                                 "invalid JSON (%s at column %d); expected e.g. %s", je.text,
+                                 je.column, json_example(s));
+        break;
+    }
+    case EV_ST_STRING:
+    case EV_ST_DURATION:
+    case EV_ST_ENUM:
+        v = json_string(text);
+        if (!v) return ev_where_fail(w, s->key, 0, 0, err, "the value is not valid UTF-8");
+        break;
+    }
+    if (!v) return oom(err);
+    *out = v;
+    return EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The printout for `evload run --help`                                      */
+
+#define PRINT_WIDTH 100
+
+static const char *type_name(const ev_setting *s)
+{
+    switch (s->type) {
+    case EV_ST_STRING:
+        return s->check == check_url ? "url" : "string";
+    case EV_ST_INT:
+        return "integer";
+    case EV_ST_NUMBER:
+        return "number";
+    case EV_ST_DURATION:
+        return "duration";
+    case EV_ST_ENUM:
+        return "enum";
+    case EV_ST_OBJECT:
+    case EV_ST_THRESHOLDS:
+        return "object";
+    case EV_ST_STAGES:
+        return "array";
+    case EV_ST_WORK:
+        return "work";
+    }
+    return "?";
+}
+
+static void range_text(const ev_setting *s, char *buf, size_t size)
+{
+    char lo[32], hi[32];
+    size_t n = 0;
+    buf[0] = '\0';
+    int dur = s->type == EV_ST_DURATION || s->type == EV_ST_WORK;
+    if (s->type != EV_ST_INT && s->type != EV_ST_NUMBER && !dur) return;
+    fmt_bound(s->min, dur, lo, sizeof lo);
+    if (isinf(s->max)) {
+        put(buf, size, &n, "%s %s", s->min_open ? ">" : ">=", lo);
+    } else {
+        fmt_bound(s->max, dur, hi, sizeof hi);
+        put(buf, size, &n, s->min_open ? "> %s, <= %s" : "%s..%s", lo, hi);
+    }
+    if (s->unit[0]) put(buf, size, &n, " %s", s->unit);
+}
+
+/* Writes cells at fixed columns; a cell that runs into the next column pushes
+ * the rest of the row to a new line, and the last cell wraps at word breaks. */
+static void print_row(FILE *f, const char *const cells[5], const int col[5])
+{
+    int cur = 0;
+    for (int i = 0; i < 4; i++) {
+        if (i > 0 && !cells[i][0]) continue; /* an empty cell needs no room, so it pushes nothing */
+        if (i > 0) {
+            if (cur + 2 > col[i]) {
+                fputc('\n', f);
+                cur = 0;
+            }
+            cur += fprintf(f, "%*s", col[i] - cur, "");
+        }
+        cur += fprintf(f, "%s", cells[i]);
+    }
+    const char *h = cells[4];
+    int width = PRINT_WIDTH - col[4];
+    while (*h) {
+        int len = (int)strlen(h), take = len;
+        if (len > width) {
+            take = width;
+            while (take > 0 && h[take] != ' ')
+                take--;
+            if (take == 0) take = width; /* one long word: cut it */
+        }
+        if (cur + 2 > col[4]) {
+            fputc('\n', f);
+            cur = 0;
+        }
+        fprintf(f, "%*s%.*s\n", col[4] - cur, "", take, h);
+        cur = 0;
+        h += take;
+        while (*h == ' ')
+            h++;
+    }
+    if (cur > 0) fputc('\n', f);
+}
+
+void ev_settings_print(FILE *f)
+{
+    /* Key and type columns fit their widest entry; default and range are
+     * capped so the help keeps a usable width, and a longer one pushes its
+     * row's help to the next line. */
+    int wk = 14, wt = 4, wd = 12, wr = 16;
+    for (size_t i = 0; i < ev_nsettings; i++) {
+        int k = (int)strlen(ev_settings[i].key), t = (int)strlen(type_name(&ev_settings[i]));
+        wk = k > wk ? k : wk;
+        wt = t > wt ? t : wt;
+    }
+    const int col[5] = {0, wk + 2, wk + 2 + wt + 2, wk + 2 + wt + 2 + wd + 2,
+                        wk + 2 + wt + 2 + wd + 2 + wr + 2};
+    const char *head[5] = {"KEY", "TYPE", "DEFAULT", "RANGE/UNIT", "HELP"};
+    print_row(f, head, col);
+    for (size_t i = 0; i < ev_nsettings; i++) {
+        const ev_setting *s = &ev_settings[i];
+        char range[64];
+        range_text(s, range, sizeof range);
+        const char *def = s->def_shown ? s->def_shown : s->def ? s->def : "-";
+        const char *cells[5] = {s->key, type_name(s), def, range, s->help};
+        print_row(f, cells, col);
+    }
+    const char *kafka[5] = {"kafka.PROPERTY", "string", "-", "",
+                            "A librdkafka property, passed verbatim (e.g. kafka.linger.ms=5)"};
+    print_row(f, kafka, col);
+}

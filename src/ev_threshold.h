@@ -1,0 +1,38 @@
+/* ev_threshold — pass/fail criteria in k6's grammar (DESIGN.md §7).
+ *
+ *   "lost": ["count==0"], "e2e": ["p(95)<3000", "avg<500"],
+ *   "publish_errors": ["rate<0.01"]
+ *
+ * An expression is AGG OP NUMBER with AGG one of p(N) (0 < N ≤ 100), avg, min,
+ * med, max, count, rate and OP one of < <= > >= == !=. Latency metrics (e2e,
+ * e2e_sched, ack, sched_lag, queue_wait, processing) take p(N)/avg/min/med/max
+ * in milliseconds, and count. Counter metrics (lost, duplicated, redelivered,
+ * unconfirmed, recovered, reordered, corrupted, foreign, delivered, received,
+ * publish_errors) take count, and rate = count / events attempted. */
+#ifndef EV_THRESHOLD_H
+#define EV_THRESHOLD_H
+
+#include "ev_err.h"
+
+typedef enum { EV_AGG_COUNT, EV_AGG_RATE, EV_AGG_P, EV_AGG_AVG, EV_AGG_MIN, EV_AGG_MED, EV_AGG_MAX } ev_agg;
+typedef enum { EV_OP_LT, EV_OP_LE, EV_OP_GT, EV_OP_GE, EV_OP_EQ, EV_OP_NE } ev_op;
+
+typedef struct ev_threshold {
+    char metric[32];
+    char expr[96]; /* as written, for the report */
+    int latency;   /* metric is a latency (ms) rather than a counter */
+    ev_agg agg;
+    double pct; /* for EV_AGG_P */
+    ev_op op;
+    double bound;
+} ev_threshold;
+
+/* Parses one expression for one metric. EV_EUSAGE with a message naming what
+ * was expected (unknown metric: the nearest valid name). */
+int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, ev_err *err);
+/* 1 if value satisfies t, else 0. */
+int ev_threshold_holds(const ev_threshold *t, double value);
+/* 1 if name is a metric thresholds accept. */
+int ev_threshold_metric_known(const char *name);
+
+#endif

@@ -1,0 +1,138 @@
+/* ev_pacer — see ev_pacer.h. Times inside are double seconds: 2^53 ns is 104
+ * days, so an hours-long schedule keeps sub-nanosecond resolution; offsets go
+ * out as integer ns. */
+#include "ev_pacer.h"
+
+#include "ev_clock.h"
+
+#include <math.h>
+#include <string.h>
+
+static int add_seg(ev_pacer *p, double dur, double r0, double r1, ev_err *err)
+{
+    if (p->nseg == EV_PACER_MAX_SEGS)
+        return ev_err_set(err, EV_EUSAGE, "too many stages (at most %d)", EV_PACER_MAX_SEGS - 2);
+    if (!(dur > 0))
+        return EV_OK; /* an empty stage adds no events and no time */
+    ev_pacer_seg *s = &p->seg[p->nseg];
+    s->t0 = p->nseg ? p->seg[p->nseg - 1].t0 + p->seg[p->nseg - 1].dur : 0.0;
+    s->dur = dur;
+    s->r0 = r0;
+    s->r1 = r1;
+    s->n0 = p->total;
+    s->n = (r0 + r1) / 2.0 * dur;
+    p->total += s->n;
+    p->nseg++;
+    return EV_OK;
+}
+
+int ev_pacer_init(ev_pacer *p, const ev_plan *plan, uint32_t lane, ev_err *err)
+{
+    memset(p, 0, sizeof *p);
+    p->lane = lane;
+    p->lanes = (uint32_t)plan->lanes;
+    p->k = lane;
+    p->warmup_ns = plan->warmup_ns;
+    double warm = (double)plan->warmup_ns / 1e9;
+    int rc = EV_OK;
+
+    switch (plan->executor) {
+    case EV_EXEC_MAX:
+        p->unpaced = 1;
+        p->k = 0; /* counts this lane's events against its quota */
+        if (plan->count > 0) {
+            uint64_t c = (uint64_t)plan->count, L = p->lanes;
+            p->quota = c / L + (lane < c % L ? 1 : 0);
+        } else {
+            p->end_ns = plan->warmup_ns + plan->duration_ns;
+        }
+        return EV_OK;
+    case EV_EXEC_CONSTANT:
+        if (warm > 0)
+            rc = add_seg(p, warm, plan->rate, plan->rate, err);
+        if (!rc)
+            rc = add_seg(p, (double)plan->duration_ns / 1e9, plan->rate, plan->rate, err);
+        return rc;
+    case EV_EXEC_RAMPING: {
+        double r = plan->start_rate;
+        if (warm > 0) {
+            double wr = r > 0 ? r : (plan->nstages ? plan->stages[0].target : 0);
+            rc = add_seg(p, warm, wr, wr, err);
+        }
+        for (size_t i = 0; !rc && i < plan->nstages; i++) {
+            rc = add_seg(p, (double)plan->stages[i].duration_ns / 1e9, r, plan->stages[i].target,
+                         err);
+            r = plan->stages[i].target;
+        }
+        return rc;
+    }
+    }
+    return ev_err_set(err, EV_EINTERNAL, "unknown executor");
+}
+
+/* Time within segment s at which the cumulative count reaches m events past
+ * its start: solves r0·τ + (r1−r0)·τ²/(2·dur) = m in the form that stays
+ * accurate when the quadratic term vanishes. */
+static double seg_time(const ev_pacer_seg *s, double m)
+{
+    if (m <= 0)
+        return 0.0;
+    double a = (s->r1 - s->r0) / (2.0 * s->dur);
+    double disc = s->r0 * s->r0 + 4.0 * a * m;
+    if (disc < 0)
+        disc = 0;
+    double den = s->r0 + sqrt(disc);
+    if (den <= 0)
+        return s->dur;
+    double tau = 2.0 * m / den;
+    return tau > s->dur ? s->dur : tau;
+}
+
+int64_t ev_pacer_next(ev_pacer *p, int64_t now_off_ns)
+{
+    if (p->unpaced) {
+        if (p->quota) {
+            if (p->k >= p->quota)
+                return EV_PACER_END;
+            p->k++;
+            return EV_PACER_NOW;
+        }
+        return now_off_ns >= p->end_ns ? EV_PACER_END : EV_PACER_NOW;
+    }
+    double k = (double)p->k;
+    /* Events exist for k < total; the last one of a schedule of 10.5 events is 10. */
+    if (k >= p->total)
+        return EV_PACER_END;
+    while (p->cur < p->nseg && k >= p->seg[p->cur].n0 + p->seg[p->cur].n)
+        p->cur++;
+    if (p->cur == p->nseg)
+        return EV_PACER_END;
+    const ev_pacer_seg *s = &p->seg[p->cur];
+    double t = s->t0 + seg_time(s, k - s->n0);
+    p->k += p->lanes;
+    return (int64_t)llround(t * 1e9);
+}
+
+double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns)
+{
+    double t = (double)t_ns / 1e9;
+    for (int i = 0; i < p->nseg; i++) {
+        const ev_pacer_seg *s = &p->seg[i];
+        if (t < s->t0 + s->dur)
+            return s->r0 + (s->r1 - s->r0) * (t - s->t0) / s->dur;
+    }
+    return 0.0;
+}
+
+double ev_pacer_due(const ev_pacer *p, int64_t t_ns)
+{
+    double t = (double)t_ns / 1e9;
+    for (int i = 0; i < p->nseg; i++) {
+        const ev_pacer_seg *s = &p->seg[i];
+        if (t < s->t0 + s->dur) {
+            double tau = t - s->t0;
+            return s->n0 + s->r0 * tau + (s->r1 - s->r0) * tau * tau / (2.0 * s->dur);
+        }
+    }
+    return p->total;
+}

@@ -1,0 +1,39 @@
+/* ev_url — target URLs (DESIGN.md §7): scheme://[user[:pass]@]host[:port][,host:port…][/path][?k=v&…].
+ * Percent-decoding is applied to user, password, path and query values.
+ * Passwords never leave this module except through ev_url_password(): every
+ * printable form (ev_url_redacted) shows "***" in their place. */
+#ifndef EV_URL_H
+#define EV_URL_H
+
+#include "ev_err.h"
+
+#include <stddef.h>
+
+typedef struct ev_url_param {
+    char *key, *value;
+} ev_url_param;
+
+typedef struct ev_url {
+    char *scheme;   /* lower-case */
+    char *user;     /* NULL if absent */
+    char *password; /* NULL if absent */
+    char *hosts;    /* "host:port[,host:port]" as written, "" if absent */
+    char *host;     /* first host, "" if absent */
+    int port;       /* first port, 0 if absent */
+    char *path;     /* decoded, without the leading '/'; "" if absent */
+    ev_url_param *params;
+    size_t nparams;
+    char *redacted; /* the whole URL with the password replaced by *** */
+} ev_url;
+
+/* Parses text into a new ev_url owned by the caller (ev_url_free). EV_EUSAGE
+ * with the position and what was expected on error. */
+int ev_url_parse(const char *text, ev_url **out, ev_err *err);
+void ev_url_free(ev_url *u); /* NULL is a no-op */
+/* Value of query parameter key (last one wins), or NULL. */
+const char *ev_url_param_get(const ev_url *u, const char *key);
+/* Replaces the password in any URL-looking text by *** (for messages that quote
+ * a URL the user typed, before it parsed). Writes into buf. */
+void ev_url_redact_text(const char *text, char *buf, size_t size);
+
+#endif

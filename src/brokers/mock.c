@@ -1,0 +1,292 @@
+/* mock — the shared half of the in-process broker: target parsing, queues,
+ * ground truth and results. See mock.h for the fault model. */
+#include "brokers/mock.h"
+
+#include "ev_clock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_prob(const ev_url *u, const char *key, double *out, ev_err *err)
+{
+    const char *v = ev_url_param_get(u, key);
+    *out = 0.0;
+    if (!v)
+        return EV_OK;
+    char *end = NULL;
+    double d = strtod(v, &end);
+    if (end == v || *end || !(d >= 0.0 && d <= 1.0))
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: %s=\"%s\" is not a probability; expected a number "
+                          "from 0 to 1, e.g. %s=0.01",
+                          u->redacted, key, v, key);
+    *out = d;
+    return EV_OK;
+}
+
+static int parse_delay(const ev_url *u, ev_mock_knobs *k, ev_err *err)
+{
+    const char *v = ev_url_param_get(u, "delay");
+    if (!v)
+        return EV_OK;
+    char lo[64];
+    const char *dots = strstr(v, "..");
+    size_t n = dots ? (size_t)(dots - v) : strlen(v);
+    ev_err e2;
+    if (n >= sizeof lo)
+        goto bad;
+    memcpy(lo, v, n);
+    lo[n] = '\0';
+    if (ev_parse_duration(lo, &k->delay_min_ns, &e2))
+        goto bad;
+    k->delay_max_ns = k->delay_min_ns;
+    if (dots && ev_parse_duration(dots + 2, &k->delay_max_ns, &e2))
+        goto bad;
+    if (k->delay_max_ns < k->delay_min_ns)
+        goto bad;
+    return EV_OK;
+bad:
+    return ev_err_set(err, EV_EUSAGE,
+                      "target %s: delay=\"%s\" is not a delay; expected a duration or "
+                      "MIN..MAX, e.g. delay=20ms or delay=20ms..40ms",
+                      u->redacted, v);
+}
+
+static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
+{
+    static const char *const known[] = {"drop", "dup", "reorder", "corrupt", "nack", "delay",
+                                        "seed"};
+    const ev_url *u = ri->url;
+    for (size_t i = 0; i < u->nparams; i++) {
+        size_t j = 0;
+        while (j < sizeof known / sizeof known[0] && strcmp(u->params[i].key, known[j]))
+            j++;
+        if (j == sizeof known / sizeof known[0]) {
+            const char *near = ev_nearest(u->params[i].key, known, sizeof known / sizeof known[0]);
+            return ev_err_set(err, EV_EUSAGE,
+                              "target %s: unknown parameter \"%s\"%s%s%s; mock:// takes drop, "
+                              "dup, reorder, corrupt, nack, delay, seed",
+                              u->redacted, u->params[i].key, near ? " (did you mean \"" : "",
+                              near ? near : "", near ? "\"?)" : "");
+        }
+    }
+    if (u->host[0] || u->path[0])
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: mock:// takes no host or path; expected e.g. "
+                          "mock://?drop=0.01&seed=7",
+                          u->redacted);
+
+    ev_mock_knobs k = {0};
+    int rc;
+    if ((rc = parse_prob(u, "drop", &k.drop, err)) || (rc = parse_prob(u, "dup", &k.dup, err)) ||
+        (rc = parse_prob(u, "reorder", &k.reorder, err)) ||
+        (rc = parse_prob(u, "corrupt", &k.corrupt, err)) ||
+        (rc = parse_prob(u, "nack", &k.nack, err)) || (rc = parse_delay(u, &k, err)))
+        return rc;
+    const char *seed = ev_url_param_get(u, "seed");
+    k.seed = 1;
+    if (seed) {
+        char *end = NULL;
+        k.seed = strtoull(seed, &end, 10);
+        if (end == seed || *end)
+            return ev_err_set(err, EV_EUSAGE,
+                              "target %s: seed=\"%s\" is not a number; expected e.g. seed=7",
+                              u->redacted, seed);
+    }
+
+    ev_mock *m = calloc(1, sizeof *m);
+    if (!m)
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    m->k = k;
+    m->groups = (uint32_t)ri->plan->groups;
+    m->q = calloc(m->groups, sizeof *m->q);
+    if (!m->q) {
+        free(m);
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    for (uint32_t g = 0; g < m->groups; g++) {
+        pthread_mutex_init(&m->q[g].mu, NULL);
+        pthread_cond_init(&m->q[g].cv, &ca);
+    }
+    pthread_condattr_destroy(&ca);
+    *state = m;
+    return EV_OK;
+}
+
+static int mock_ordered(void *state, const ev_run_info *ri)
+{
+    return ri->plan->consumers == 1;
+}
+
+static int64_t mock_depth(void *state)
+{
+    ev_mock *m = state;
+    int64_t d = 0;
+    for (uint32_t g = 0; g < m->groups; g++) {
+        pthread_mutex_lock(&m->q[g].mu);
+        d += m->q[g].len;
+        pthread_mutex_unlock(&m->q[g].mu);
+    }
+    return d;
+}
+
+static void mock_report(void *state, json_t *out)
+{
+    ev_mock *m = state;
+    pthread_mutex_lock(&m->mu);
+    ev_mock_truth t = m->truth;
+    pthread_mutex_unlock(&m->mu);
+    json_object_set_new(out, "accepted", json_integer((json_int_t)t.accepted));
+    json_object_set_new(out, "nacked", json_integer((json_int_t)t.nacked));
+    json_object_set_new(out, "dropped", json_integer((json_int_t)t.dropped));
+    json_object_set_new(out, "duplicated", json_integer((json_int_t)t.duplicated));
+    json_object_set_new(out, "reordered", json_integer((json_int_t)t.reordered));
+    json_object_set_new(out, "corrupted", json_integer((json_int_t)t.corrupted));
+    json_object_set_new(out, "enqueued", json_integer((json_int_t)t.enqueued));
+    json_object_set_new(out, "left_in_queues", json_integer((json_int_t)mock_depth(m)));
+}
+
+static void mock_teardown(void *state)
+{
+    ev_mock *m = state;
+    if (!m)
+        return;
+    for (uint32_t g = 0; g < m->groups; g++) {
+        ev_mock_msg *x = m->q[g].head;
+        while (x) {
+            ev_mock_msg *next = x->next;
+            free(x);
+            x = next;
+        }
+        pthread_mutex_destroy(&m->q[g].mu);
+        pthread_cond_destroy(&m->q[g].cv);
+    }
+    pthread_mutex_destroy(&m->mu);
+    free(m->q);
+    free(m);
+}
+
+ev_mock_msg *ev_mock_msg_new(const ev_msg *m)
+{
+    size_t nattrs = m->bin ? m->bin->nattrs : 0, bytes = 0;
+    const char *body = m->bin ? m->bin->body.p : m->body;
+    size_t len = m->bin ? m->bin->body.len : m->len;
+    const char *ct = m->bin ? m->bin->content_type : NULL;
+    for (size_t i = 0; i < nattrs; i++)
+        bytes += m->bin->attrs[i].name_len + m->bin->attrs[i].value_len;
+    size_t ctlen = ct ? strlen(ct) + 1 : 0;
+    size_t total = sizeof(ev_mock_msg) + nattrs * sizeof(ev_ce_attr) + bytes + ctlen + len + 1;
+    ev_mock_msg *x = malloc(total);
+    if (!x)
+        return NULL;
+    memset(x, 0, sizeof *x);
+    x->binary = m->bin != NULL;
+    x->nattrs = nattrs;
+    x->attrs = (ev_ce_attr *)(x + 1);
+    char *p = (char *)(x->attrs + nattrs);
+    for (size_t i = 0; i < nattrs; i++) {
+        const ev_ce_attr *a = &m->bin->attrs[i];
+        memcpy(p, a->name, a->name_len);
+        x->attrs[i].name = p;
+        x->attrs[i].name_len = a->name_len;
+        p += a->name_len;
+        memcpy(p, a->value, a->value_len);
+        x->attrs[i].value = p;
+        x->attrs[i].value_len = a->value_len;
+        p += a->value_len;
+    }
+    if (ct) {
+        memcpy(p, ct, ctlen);
+        x->content_type = p;
+        p += ctlen;
+    }
+    memcpy(p, body, len);
+    p[len] = '\0';
+    x->body = p;
+    x->len = len;
+    return x;
+}
+
+ev_mock_msg *ev_mock_msg_clone(const ev_mock_msg *src)
+{
+    size_t total = (size_t)(src->body + src->len + 1 - (const char *)src);
+    ev_mock_msg *x = malloc(total);
+    if (!x)
+        return NULL;
+    memcpy(x, src, total);
+    /* Re-point the interior pointers into the copy. */
+    ptrdiff_t shift = (const char *)x - (const char *)src;
+    x->next = NULL;
+    x->attrs = (ev_ce_attr *)(x + 1);
+    for (size_t i = 0; i < x->nattrs; i++) {
+        x->attrs[i].name += shift;
+        x->attrs[i].value += shift;
+    }
+    if (x->content_type)
+        x->content_type += shift;
+    x->body += shift;
+    return x;
+}
+
+void ev_mock_msg_corrupt(ev_mock_msg *msg)
+{
+    /* The pad is all 'x'; changing one keeps the JSON valid and the identity
+     * (in the attributes) intact, so the verifier can say exactly which event
+     * was damaged. Without a pad, change a digit of data's seq instead. */
+    char *pad = memmem(msg->body, msg->len, "\"pad\":\"x", 8);
+    if (pad) {
+        pad[7] = 'y';
+        return;
+    }
+    char *seq = memmem(msg->body, msg->len, "{\"seq\":", 7);
+    if (seq && seq + 7 < msg->body + msg->len) {
+        seq[7] = seq[7] == '1' ? '2' : '1';
+        return;
+    }
+    if (msg->len)
+        msg->body[msg->len / 2] ^= 0x01; /* no recognisable data: flip a bit */
+}
+
+void ev_mock_enqueue(ev_mock *m, uint32_t g, ev_mock_msg *first, ev_mock_msg *last, int64_t n)
+{
+    ev_mock_queue *q = &m->q[g];
+    pthread_mutex_lock(&q->mu);
+    if (q->tail)
+        q->tail->next = first;
+    else
+        q->head = first;
+    q->tail = last;
+    q->len += n;
+    if (q->waiters)
+        pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+void ev_mock_add_truth(ev_mock *m, const ev_mock_truth *t)
+{
+    pthread_mutex_lock(&m->mu);
+    m->truth.accepted += t->accepted;
+    m->truth.nacked += t->nacked;
+    m->truth.dropped += t->dropped;
+    m->truth.duplicated += t->duplicated;
+    m->truth.reordered += t->reordered;
+    m->truth.corrupted += t->corrupted;
+    m->truth.enqueued += t->enqueued;
+    pthread_mutex_unlock(&m->mu);
+}
+
+const ev_broker ev_broker_mock = {
+    .scheme = "mock",
+    .name = "mock",
+    .setup = mock_setup,
+    .ordered = mock_ordered,
+    .depth = mock_depth,
+    .report = mock_report,
+    .teardown = mock_teardown,
+    .pub = &ev_mock_pub_ops,
+    .sub = &ev_mock_sub_ops,
+};

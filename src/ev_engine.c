@@ -1,0 +1,945 @@
+/* ev_engine — see ev_engine.h for the lifecycle and the threading model.
+ *
+ * Design notes.
+ * - Time: the schedule is laid on the monotonic clock from one start instant
+ *   t0 shared by every lane; wall = mono + wall_off, with wall_off sampled once,
+ *   so the wall-clock stamps in events (evloadsched/evloadsent) are consistent
+ *   with each other and never jump mid-run.
+ * - A lane's in-flight window is max_in_flight / lanes. Send times of in-flight
+ *   events sit in a ring indexed by seq & mask (in-flight seqs always lie within
+ *   one window), which gives ack latency and, at the end, the seqs whose outcome
+ *   never arrived (those count as failed: unconfirmed, or recovered if seen).
+ * - Warm-up events are published and accounted by the ledger like any other
+ *   (a lost event is lost), but their latencies and rates are left out.
+ * - Drain ends as soon as the merged ledgers show every acknowledged event seen
+ *   and the broker reports no backlog, or at drain_timeout. */
+#include "ev_engine.h"
+
+#include "broker.h"
+#include "ev_clock.h"
+#include "ev_codec.h"
+#include "ev_hist.h"
+#include "ev_ledger.h"
+#include "ev_pacer.h"
+#include "ev_report.h"
+#include "ev_url.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define RECV_BATCH 64
+#define FLUSH_TIMEOUT_NS (10 * EV_NS_PER_S)
+#define INTERRUPT_DRAIN_NS (3 * EV_NS_PER_S)
+#define DRAIN_QUIET_NS (EV_NS_PER_S / 2)
+#define READY_TIMEOUT_NS (30 * EV_NS_PER_S)
+
+static volatile sig_atomic_t g_signals;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_signals < 2)
+        g_signals++;
+}
+
+typedef struct engine engine;
+
+/* Fields after `mu` are shared with the reporter and change only under mu. */
+typedef struct lane {
+    engine *e;
+    uint32_t idx;
+    pthread_t th;
+    int started;
+    ev_pub *pub;
+    ev_ce_template *tpl;
+    ev_pacer pacer;
+    int64_t *ring_sent; /* send mono time per in-flight slot, −1 when free */
+    uint64_t mask, window;
+    int64_t warm_end_off; /* offset before which sends are warm-up */
+
+    pthread_mutex_t mu;
+    ev_publane pl;
+    uint64_t acked, failed, measured_sent;
+    int64_t in_flight, blocked_ns, last_send_mono;
+    ev_hist *ack, *sched_lag;
+    int rc;
+    ev_err err;
+} lane;
+
+typedef struct cons {
+    engine *e;
+    uint32_t group, idx;
+    pthread_t th;
+    int started;
+    ev_sub *sub;
+    uint64_t rng;
+
+    pthread_mutex_t mu;
+    ev_ledger *led;
+    ev_hist *e2e, *e2e_sched;
+    int rc;
+    ev_err err;
+} cons;
+
+struct engine {
+    const ev_plan *plan;
+    const ev_broker *br;
+    void *state;
+    ev_run_info ri;
+    char run_id[EV_RUN_ID_MAX + 1];
+    uint32_t nlanes, ngroups, ncons;
+    lane *lanes;
+    cons *cons;
+    int ordered;
+    int64_t wall_off;
+    int64_t warm_end_wall; /* e2e of events scheduled before this is not recorded */
+
+    pthread_mutex_t gate_mu;
+    pthread_cond_t gate_cv;
+    int opened, open_failed, go;
+    int64_t t0;
+
+    volatile int stop_pub;  /* lanes stop sending */
+    volatile int stop_cons; /* consumers stop */
+    atomic_int lanes_done;
+};
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void gen_run_id(char *out, size_t size)
+{
+    unsigned char b[6];
+    if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b) {
+        uint64_t x = (uint64_t)ev_wall_ns() ^ ((uint64_t)getpid() << 32);
+        memcpy(b, &x, sizeof b);
+    }
+    snprintf(out, size, "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
+static void gate_opened(engine *e, int failed)
+{
+    pthread_mutex_lock(&e->gate_mu);
+    e->opened++;
+    e->open_failed |= failed;
+    pthread_cond_broadcast(&e->gate_cv);
+    pthread_mutex_unlock(&e->gate_mu);
+}
+
+/* ---- publisher lanes -------------------------------------------------- */
+
+static void on_outcome(void *ud, uint64_t seq, int ok)
+{
+    lane *l = ud;
+    int64_t *slot = &l->ring_sent[seq & l->mask];
+    if (seq == 0 || seq > l->pl.sent || *slot < 0)
+        return; /* not in flight (a repeated or stray outcome): ignore */
+    int64_t sent = *slot;
+    *slot = -1;
+    l->in_flight--;
+    if (ok) {
+        l->acked++;
+        if (sent >= l->e->t0 + l->warm_end_off)
+            ev_hist_record(l->ack, ev_mono_ns() - sent);
+    } else {
+        l->failed++;
+        ev_iset_add(&l->pl.failed, seq);
+    }
+}
+
+static int lane_poll(lane *l, int64_t timeout_ns)
+{
+    pthread_mutex_lock(&l->mu);
+    int n = l->e->br->pub->poll(l->pub, timeout_ns, on_outcome, l, &l->err);
+    pthread_mutex_unlock(&l->mu);
+    if (n < 0)
+        l->rc = EV_ECONNECT;
+    return n;
+}
+
+static void *lane_main(void *arg)
+{
+    lane *l = arg;
+    engine *e = l->e;
+    const ev_plan *p = e->plan;
+    ev_buf body = EV_BUF_INIT;
+    ev_ce_binary bin;
+    memset(&bin, 0, sizeof bin);
+
+    int rc = e->br->pub->open(e->state, &e->ri, l->idx, &l->pub, &l->err);
+    if (rc)
+        l->rc = rc;
+    gate_opened(e, rc != 0);
+    pthread_mutex_lock(&e->gate_mu);
+    while (!e->go && !e->stop_pub)
+        pthread_cond_wait(&e->gate_cv, &e->gate_mu);
+    pthread_mutex_unlock(&e->gate_mu);
+    if (rc || e->stop_pub)
+        goto out;
+
+    const int64_t t0 = e->t0;
+    for (;;) {
+        if (e->stop_pub || l->rc)
+            break;
+        int64_t now = ev_mono_ns();
+        int64_t off = ev_pacer_next(&l->pacer, now - t0);
+        if (off == EV_PACER_END)
+            break;
+        /* The window: wait for outcomes while it is full (publisher blocked). */
+        if ((uint64_t)l->in_flight >= l->window) {
+            int64_t b0 = ev_mono_ns();
+            while ((uint64_t)l->in_flight >= l->window && !e->stop_pub && !l->rc)
+                lane_poll(l, EV_NS_PER_MS);
+            pthread_mutex_lock(&l->mu);
+            l->blocked_ns += ev_mono_ns() - b0;
+            pthread_mutex_unlock(&l->mu);
+            if (e->stop_pub || l->rc)
+                break;
+        }
+        int64_t intended;
+        if (off == EV_PACER_NOW) {
+            intended = ev_mono_ns();
+        } else {
+            intended = t0 + off;
+            /* Wait for the intended time, collecting outcomes on the way. */
+            while (l->in_flight > 0 && intended - ev_mono_ns() > 2 * EV_NS_PER_MS &&
+                   !e->stop_pub)
+                lane_poll(l, EV_NS_PER_MS);
+            ev_sleep_until(intended, &e->stop_pub);
+            if (e->stop_pub)
+                break;
+        }
+        int64_t sent_mono = ev_mono_ns();
+        uint64_t seq = l->pl.sent + 1;
+        int64_t sched_wall = intended + e->wall_off, sent_wall = sent_mono + e->wall_off;
+        ev_msg m = {.seq = seq};
+        int erc;
+        if (p->mode == EV_MODE_BINARY) {
+            erc = ev_ce_encode_binary(l->tpl, seq, sched_wall, sent_wall, &bin);
+            m.bin = &bin;
+        } else {
+            ev_buf_reset(&body);
+            erc = ev_ce_encode_structured(l->tpl, seq, sched_wall, sent_wall, &body);
+            m.body = body.p;
+            m.len = body.len;
+        }
+        if (erc) {
+            l->rc = ev_err_set(&l->err, EV_EINTERNAL, "out of memory encoding an event");
+            break;
+        }
+        int measured = intended >= t0 + l->warm_end_off;
+        pthread_mutex_lock(&l->mu);
+        l->pl.sent = seq;
+        l->last_send_mono = sent_mono;
+        if (measured) {
+            l->measured_sent++;
+            ev_hist_record(l->sched_lag, sent_mono - intended);
+        }
+        int src = e->br->pub->send(l->pub, &m, &l->err);
+        if (src) {
+            l->failed++;
+            ev_iset_add(&l->pl.failed, seq);
+        } else {
+            l->ring_sent[seq & l->mask] = sent_mono;
+            l->in_flight++;
+        }
+        pthread_mutex_unlock(&l->mu);
+        if (src == EV_ECONNECT) {
+            l->rc = src;
+            break;
+        }
+        lane_poll(l, 0);
+    }
+
+    /* Collect the outcomes still due, then count the rest as unknown (failed). */
+    int64_t deadline = ev_mono_ns() + FLUSH_TIMEOUT_NS;
+    while (l->in_flight > 0 && !l->rc && ev_mono_ns() < deadline && g_signals < 2)
+        lane_poll(l, 10 * EV_NS_PER_MS);
+    pthread_mutex_lock(&l->mu);
+    uint64_t lo = l->pl.sent > l->window ? l->pl.sent - l->window + 1 : 1;
+    for (uint64_t s = lo; s <= l->pl.sent && l->in_flight > 0; s++) {
+        if (l->ring_sent[s & l->mask] >= 0) {
+            l->ring_sent[s & l->mask] = -1;
+            l->in_flight--;
+            l->failed++;
+            ev_iset_add(&l->pl.failed, s);
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+out:
+    e->br->pub->close(l->pub); /* flushes anything the module still holds */
+    l->pub = NULL;
+    ev_buf_free(&body);
+    ev_ce_binary_free(&bin);
+    atomic_fetch_add(&e->lanes_done, 1);
+    return NULL;
+}
+
+/* ---- consumers -------------------------------------------------------- */
+
+static void work_sleep(cons *c)
+{
+    const ev_plan *p = c->e->plan;
+    if (p->work_max_ns <= 0)
+        return;
+    int64_t w = p->work_min_ns;
+    if (p->work_max_ns > p->work_min_ns) {
+        c->rng ^= c->rng << 13;
+        c->rng ^= c->rng >> 7;
+        c->rng ^= c->rng << 17;
+        w += (int64_t)(c->rng % (uint64_t)(p->work_max_ns - p->work_min_ns + 1));
+    }
+    ev_sleep_until(ev_mono_ns() + w, &c->e->stop_cons);
+}
+
+static void account(cons *c, const ev_delivery *d)
+{
+    engine *e = c->e;
+    ev_ce_seen s;
+    if (d->binary)
+        ev_ce_decode_binary(d->attrs, d->nattrs, d->content_type, d->body, d->len, e->run_id, &s);
+    else
+        ev_ce_decode_structured(d->body, d->len, e->run_id, &s);
+    int64_t now = d->recv_wall_ns ? d->recv_wall_ns : ev_wall_ns();
+    if (s.status == EV_CE_FOREIGN) {
+        ev_ledger_foreign(c->led);
+        return;
+    }
+    if (!s.has_identity || s.instance != e->ri.instance) {
+        if (s.status == EV_CE_CORRUPT)
+            ev_ledger_corrupt_unknown(c->led);
+        else
+            ev_ledger_foreign(c->led);
+        return;
+    }
+    unsigned flags = (d->redelivered ? EV_SEE_REDELIVERED : 0) |
+                     (s.status == EV_CE_CORRUPT ? EV_SEE_CORRUPTED : 0);
+    int r = ev_ledger_see(c->led, s.lane, s.seq, flags);
+    /* Latency only for intact first sightings after warm-up: a duplicate's
+     * latency says nothing about the path of the original. */
+    if (r == EV_SEE_NEW && s.status == EV_CE_OK && s.sched_ns >= e->warm_end_wall) {
+        ev_hist_record(c->e2e, now - s.sent_ns);
+        ev_hist_record(c->e2e_sched, now - s.sched_ns);
+    }
+}
+
+static void *cons_main(void *arg)
+{
+    cons *c = arg;
+    engine *e = c->e;
+    ev_delivery d[RECV_BATCH];
+    int rc = e->br->sub->open(e->state, &e->ri, c->group, c->idx, &c->sub, &c->err);
+    if (rc)
+        c->rc = rc;
+    gate_opened(e, rc != 0);
+    if (rc)
+        return NULL;
+    while (!e->stop_cons) {
+        int n = e->br->sub->recv(c->sub, d, RECV_BATCH, 50 * EV_NS_PER_MS, &c->err);
+        if (n < 0) {
+            c->rc = EV_ECONNECT;
+            break;
+        }
+        if (n == 0)
+            continue;
+        int64_t now = ev_wall_ns();
+        pthread_mutex_lock(&c->mu);
+        for (int i = 0; i < n; i++) {
+            if (!d[i].recv_wall_ns)
+                d[i].recv_wall_ns = now;
+            account(c, &d[i]);
+        }
+        pthread_mutex_unlock(&c->mu);
+        if (e->plan->work_max_ns > 0)
+            for (int i = 0; i < n; i++)
+                work_sleep(c);
+        if (e->br->sub->ack && e->br->sub->ack(c->sub, d, n, &c->err) < 0) {
+            c->rc = EV_ECONNECT;
+            break;
+        }
+    }
+    e->br->sub->close(c->sub);
+    c->sub = NULL;
+    return NULL;
+}
+
+/* ---- reporter --------------------------------------------------------- */
+
+typedef struct snapshot {
+    ev_publane *pl;     /* [nlanes] */
+    ev_ledger **group;  /* [ngroups] merged */
+    ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
+    ev_hist *prev_e2e, *prev_lag, *tmp;
+    uint64_t sent, acked, failed, measured_sent, received;
+    int64_t in_flight, blocked_ns, last_send_mono;
+} snapshot;
+
+static void snap_free(snapshot *s, uint32_t nlanes, uint32_t ngroups)
+{
+    if (s->pl)
+        for (uint32_t i = 0; i < nlanes; i++)
+            ev_iset_clear(&s->pl[i].failed);
+    free(s->pl);
+    if (s->group)
+        for (uint32_t g = 0; g < ngroups; g++)
+            ev_ledger_free(s->group[g]);
+    free(s->group);
+    ev_hist *hs[] = {s->e2e, s->e2e_sched, s->ack, s->sched_lag, s->prev_e2e, s->prev_lag, s->tmp};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        ev_hist_free(hs[i]);
+}
+
+static int snap_init(snapshot *s, engine *e)
+{
+    memset(s, 0, sizeof *s);
+    s->pl = calloc(e->nlanes, sizeof *s->pl);
+    s->group = calloc(e->ngroups, sizeof *s->group);
+    if (!s->pl || !s->group)
+        return -1;
+    for (uint32_t g = 0; g < e->ngroups; g++)
+        if (!(s->group[g] = ev_ledger_new(e->nlanes, e->ordered)))
+            return -1;
+    ev_hist **hs[] = {&s->e2e, &s->e2e_sched, &s->ack, &s->sched_lag,
+                      &s->prev_e2e, &s->prev_lag, &s->tmp};
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        if (!(*hs[i] = ev_hist_new()))
+            return -1;
+    return 0;
+}
+
+/* Merges every thread's state into s. Each thread's lock is held only while
+ * its own part is copied. */
+static int snap_take(snapshot *s, engine *e)
+{
+    int rc = 0;
+    s->sent = s->acked = s->failed = s->measured_sent = s->received = 0;
+    s->in_flight = s->blocked_ns = s->last_send_mono = 0;
+    ev_hist_reset(s->ack);
+    ev_hist_reset(s->sched_lag);
+    ev_hist_reset(s->e2e);
+    ev_hist_reset(s->e2e_sched);
+    for (uint32_t i = 0; i < e->nlanes; i++) {
+        lane *l = &e->lanes[i];
+        pthread_mutex_lock(&l->mu);
+        s->pl[i].sent = l->pl.sent;
+        rc |= ev_iset_copy(&s->pl[i].failed, &l->pl.failed);
+        s->sent += l->pl.sent;
+        s->acked += l->acked;
+        s->failed += l->failed;
+        s->measured_sent += l->measured_sent;
+        s->in_flight += l->in_flight;
+        s->blocked_ns += l->blocked_ns;
+        if (l->last_send_mono > s->last_send_mono)
+            s->last_send_mono = l->last_send_mono;
+        ev_hist_merge(s->ack, l->ack);
+        ev_hist_merge(s->sched_lag, l->sched_lag);
+        pthread_mutex_unlock(&l->mu);
+    }
+    for (uint32_t g = 0; g < e->ngroups; g++)
+        ev_ledger_reset(s->group[g]);
+    for (uint32_t i = 0; i < e->ncons; i++) {
+        cons *c = &e->cons[i];
+        pthread_mutex_lock(&c->mu);
+        rc |= ev_ledger_merge(s->group[c->group], c->led);
+        ev_hist_merge(s->e2e, c->e2e);
+        ev_hist_merge(s->e2e_sched, c->e2e_sched);
+        pthread_mutex_unlock(&c->mu);
+    }
+    for (uint32_t g = 0; g < e->ngroups; g++)
+        s->received += ev_ledger_received(s->group[g]);
+    return rc ? -1 : 0;
+}
+
+static uint64_t snap_lost(const snapshot *s, engine *e, int final)
+{
+    uint64_t lost = 0;
+    for (uint32_t g = 0; g < e->ngroups; g++) {
+        if (final) {
+            ev_ledger_counts c;
+            ev_ledger_reconcile(s->group[g], s->pl, &c);
+            lost += c.lost;
+        } else {
+            lost += ev_ledger_gaps(s->group[g], s->pl);
+        }
+    }
+    return lost;
+}
+
+static double pct_ms(const ev_hist *h, double p)
+{
+    return ev_hist_count(h) ? (double)ev_hist_percentile(h, p) / 1e6 : 0.0;
+}
+
+typedef struct status_ctx {
+    int show;  /* print the status line */
+    int tty;   /* overwrite in place */
+    double total_s;
+} status_ctx;
+
+static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, int64_t now,
+                      const ev_pacer *shape, const status_ctx *st)
+{
+    ev_tpoint *ts = realloc(r->ts, (r->nts + 1) * sizeof *ts);
+    if (!ts)
+        return -1;
+    r->ts = ts;
+    ev_tpoint *tp = &ts[r->nts++];
+    memset(tp, 0, sizeof *tp);
+    int64_t off = now - e->t0;
+    tp->t = (double)off / 1e9;
+    snprintf(tp->phase, sizeof tp->phase, "%s", phase);
+    tp->rate_target = shape ? ev_pacer_rate_at(shape, off) : 0.0;
+    tp->sent = s->sent;
+    tp->acked = s->acked;
+    tp->failed = s->failed;
+    tp->received = s->received;
+    tp->lost = snap_lost(s, e, 0);
+    tp->in_flight = s->in_flight;
+    tp->depth = e->br->depth ? e->br->depth(e->state) : -1;
+    tp->blocked_ns = s->blocked_ns;
+    ev_hist_diff(s->tmp, s->e2e, s->prev_e2e);
+    tp->e2e_p99_ms = pct_ms(s->tmp, 99.0);
+    ev_hist_copy(s->prev_e2e, s->e2e);
+    ev_hist_diff(s->tmp, s->sched_lag, s->prev_lag);
+    tp->sched_lag_p99_ms = pct_ms(s->tmp, 99.0);
+    ev_hist_copy(s->prev_lag, s->sched_lag);
+    if (tp->in_flight > r->max_in_flight)
+        r->max_in_flight = tp->in_flight;
+    if (tp->depth > r->max_depth)
+        r->max_depth = tp->depth;
+    if (st->show) {
+        char line[256];
+        double prog = st->total_s > 0 ? tp->t / st->total_s : 0.0;
+        ev_report_status(tp, prog, st->total_s, line, sizeof line);
+        if (st->tty)
+            fprintf(stderr, "\r\033[K%s", line);
+        else
+            fprintf(stderr, "%s\n", line);
+        fflush(stderr);
+    }
+    return 0;
+}
+
+/* The phase name at offset off: "warmup", "stage i/n" or "publish". */
+static void phase_at(const ev_plan *p, int64_t off, char *buf, size_t size)
+{
+    if (off < p->warmup_ns) {
+        snprintf(buf, size, "warmup");
+        return;
+    }
+    if (p->executor == EV_EXEC_RAMPING && p->nstages > 1) {
+        int64_t t = p->warmup_ns;
+        for (size_t i = 0; i < p->nstages; i++) {
+            t += p->stages[i].duration_ns;
+            if (off < t || i + 1 == p->nstages) {
+                snprintf(buf, size, "stage %u/%u", (unsigned)(i + 1) % 1000u,
+                         (unsigned)p->nstages % 1000u);
+                return;
+            }
+        }
+    }
+    snprintf(buf, size, "publish");
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+static int first_thread_error(engine *e, ev_err *err)
+{
+    for (uint32_t i = 0; i < e->ncons; i++)
+        if (e->cons[i].rc) {
+            ev_err_set(err, e->cons[i].rc, "%s", e->cons[i].err.msg);
+            return e->cons[i].rc;
+        }
+    for (uint32_t i = 0; i < e->nlanes; i++)
+        if (e->lanes[i].rc) {
+            ev_err_set(err, e->lanes[i].rc, "%s", e->lanes[i].err.msg);
+            return e->lanes[i].rc;
+        }
+    return 0;
+}
+
+static void engine_free(engine *e)
+{
+    if (e->lanes) {
+        for (uint32_t i = 0; i < e->nlanes; i++) {
+            lane *l = &e->lanes[i];
+            ev_ce_template_free(l->tpl);
+            free(l->ring_sent);
+            ev_iset_clear(&l->pl.failed);
+            ev_hist_free(l->ack);
+            ev_hist_free(l->sched_lag);
+            pthread_mutex_destroy(&l->mu);
+        }
+        free(e->lanes);
+    }
+    if (e->cons) {
+        for (uint32_t i = 0; i < e->ncons; i++) {
+            ev_ledger_free(e->cons[i].led);
+            ev_hist_free(e->cons[i].e2e);
+            ev_hist_free(e->cons[i].e2e_sched);
+            pthread_mutex_destroy(&e->cons[i].mu);
+        }
+        free(e->cons);
+    }
+    pthread_mutex_destroy(&e->gate_mu);
+    pthread_cond_destroy(&e->gate_cv);
+}
+
+static int wait_opened(engine *e, int want, ev_err *err)
+{
+    int64_t deadline = ev_mono_ns() + READY_TIMEOUT_NS;
+    pthread_mutex_lock(&e->gate_mu);
+    while (e->opened < want && !e->open_failed && ev_mono_ns() < deadline && !g_signals) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= EV_NS_PER_S) {
+            ts.tv_sec++;
+            ts.tv_nsec -= EV_NS_PER_S;
+        }
+        pthread_cond_timedwait(&e->gate_cv, &e->gate_mu, &ts);
+    }
+    int ok = e->opened >= want && !e->open_failed;
+    pthread_mutex_unlock(&e->gate_mu);
+    if (ok)
+        return 0;
+    int rc = first_thread_error(e, err);
+    if (rc)
+        return rc;
+    if (g_signals)
+        return ev_err_set(err, EV_ECONNECT, "interrupted during setup");
+    return ev_err_set(err, EV_ECONNECT, "%s: not every connection was ready within %d s",
+                      e->ri.url->redacted, (int)(READY_TIMEOUT_NS / EV_NS_PER_S));
+}
+
+int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
+{
+    int rc = EV_OK;
+    engine E, *e = &E;
+    memset(e, 0, sizeof *e);
+    ev_url *url = NULL;
+    ev_results R;
+    memset(&R, 0, sizeof R);
+    snapshot S;
+    memset(&S, 0, sizeof S);
+    int setup_done = 0, cons_started = 0, lanes_started = 0;
+    pthread_mutex_init(&e->gate_mu, NULL);
+    pthread_cond_init(&e->gate_cv, NULL);
+
+    int64_t started_wall = ev_wall_ns(), started_mono = ev_mono_ns();
+    if ((rc = ev_url_parse(plan->target, &url, err)))
+        goto out;
+    e->br = ev_broker_find(url->scheme);
+    if (!e->br) {
+        rc = ev_err_set(err, EV_EUSAGE,
+                        "target %s: unknown scheme \"%s\"; expected one of: %s", url->redacted,
+                        url->scheme, ev_broker_schemes());
+        goto out;
+    }
+    e->plan = plan;
+    if (plan->run_id)
+        snprintf(e->run_id, sizeof e->run_id, "%s", plan->run_id);
+    else
+        gen_run_id(e->run_id, sizeof e->run_id);
+    e->nlanes = (uint32_t)plan->lanes;
+    e->ngroups = (uint32_t)plan->groups;
+    e->ncons = (uint32_t)(plan->groups * plan->consumers);
+    e->ri = (ev_run_info){.plan = plan,
+                          .url = url,
+                          .run_id = e->run_id,
+                          .instance = 0,
+                          .instances = 1,
+                          .lanes = e->nlanes,
+                          .stop = &e->stop_cons};
+
+    /* Allocate every thread's state before any thread starts. */
+    e->lanes = calloc(e->nlanes, sizeof *e->lanes);
+    e->cons = calloc(e->ncons, sizeof *e->cons);
+    if (!e->lanes || !e->cons)
+        goto oom;
+    uint64_t window = (uint64_t)(plan->max_in_flight / plan->lanes);
+    if (window < 1)
+        window = 1;
+    uint64_t ring = 1;
+    while (ring < window)
+        ring <<= 1;
+    for (uint32_t i = 0; i < e->nlanes; i++) {
+        lane *l = &e->lanes[i];
+        l->e = e;
+        l->idx = i;
+        l->window = window;
+        l->mask = ring - 1;
+        l->warm_end_off = plan->warmup_ns;
+        pthread_mutex_init(&l->mu, NULL);
+        if (!(l->ring_sent = malloc(ring * sizeof *l->ring_sent)) || !(l->ack = ev_hist_new()) ||
+            !(l->sched_lag = ev_hist_new()))
+            goto oom;
+        for (uint64_t j = 0; j < ring; j++)
+            l->ring_sent[j] = -1;
+        if ((rc = ev_pacer_init(&l->pacer, plan, i, err)))
+            goto out;
+        ev_ce_params cp = {.type = plan->event_type,
+                           .source = plan->event_source,
+                           .run = e->run_id,
+                           .instance = 0,
+                           .lane = i,
+                           .data_size = (size_t)plan->data_size,
+                           .data_template = plan->event_data_json};
+        if ((rc = ev_ce_template_new(&cp, &l->tpl, err)))
+            goto out;
+    }
+    for (uint32_t i = 0; i < e->ncons; i++) {
+        cons *c = &e->cons[i];
+        c->e = e;
+        c->group = i / (uint32_t)plan->consumers;
+        c->idx = i % (uint32_t)plan->consumers;
+        c->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)i << 17) ^ 1;
+        pthread_mutex_init(&c->mu, NULL);
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    g_signals = 0;
+
+    if ((rc = e->br->setup(&e->ri, &e->state, err)))
+        goto out;
+    setup_done = 1;
+    e->ordered = e->br->ordered ? e->br->ordered(e->state, &e->ri) : 0;
+    for (uint32_t i = 0; i < e->ncons; i++) {
+        cons *c = &e->cons[i];
+        if (!(c->led = ev_ledger_new(e->nlanes, e->ordered)) || !(c->e2e = ev_hist_new()) ||
+            !(c->e2e_sched = ev_hist_new()))
+            goto oom;
+    }
+    if (snap_init(&S, e))
+        goto oom;
+
+    /* Consumers first: the ready barrier. */
+    for (uint32_t i = 0; i < e->ncons; i++) {
+        if (pthread_create(&e->cons[i].th, NULL, cons_main, &e->cons[i])) {
+            rc = ev_err_set(err, EV_EINTERNAL, "cannot start a consumer thread");
+            goto stop;
+        }
+        e->cons[i].started = 1;
+        cons_started++;
+    }
+    if ((rc = wait_opened(e, (int)e->ncons, err)))
+        goto stop;
+    for (uint32_t i = 0; i < e->nlanes; i++) {
+        if (pthread_create(&e->lanes[i].th, NULL, lane_main, &e->lanes[i])) {
+            rc = ev_err_set(err, EV_EINTERNAL, "cannot start a publisher thread");
+            goto stop;
+        }
+        e->lanes[i].started = 1;
+        lanes_started++;
+    }
+    if ((rc = wait_opened(e, (int)(e->ncons + e->nlanes), err)))
+        goto stop;
+
+    /* Go. */
+    e->wall_off = ev_wall_ns() - ev_mono_ns();
+    pthread_mutex_lock(&e->gate_mu);
+    e->t0 = ev_mono_ns() + 20 * EV_NS_PER_MS;
+    e->warm_end_wall = e->t0 + plan->warmup_ns + e->wall_off;
+    e->go = 1;
+    pthread_cond_broadcast(&e->gate_cv);
+    pthread_mutex_unlock(&e->gate_mu);
+
+    status_ctx st = {.tty = isatty(STDERR_FILENO)};
+    st.show = !o->quiet && (o->progress == 1 || (o->progress == 0 && st.tty));
+    int64_t planned = ev_plan_publish_ns(plan);
+    st.total_s = (double)(plan->warmup_ns + planned) / 1e9;
+    /* The reporter's own copy of the schedule, for the target rate at t. */
+    ev_pacer shape_copy;
+    ev_err perr;
+    ev_pacer_init(&shape_copy, plan, 0, &perr);
+    const ev_pacer *shape = &shape_copy;
+
+    /* Publishing: a point a second. */
+    int64_t next_tick = e->t0 + EV_NS_PER_S;
+    while (atomic_load(&e->lanes_done) < (int)e->nlanes) {
+        int64_t now = ev_mono_ns();
+        if (g_signals && !e->stop_pub) {
+            e->stop_pub = 1;
+            R.interrupted = 1;
+        }
+        if (now >= next_tick) {
+            char phase[24];
+            phase_at(plan, now - e->t0, phase, sizeof phase);
+            if (snap_take(&S, e) || push_point(&R, &S, e, phase, now, shape, &st))
+                goto oom_stop;
+            next_tick += EV_NS_PER_S;
+        }
+        ev_sleep_until(now + 20 * EV_NS_PER_MS < next_tick ? now + 20 * EV_NS_PER_MS : next_tick,
+                       NULL);
+    }
+    for (uint32_t i = 0; i < e->nlanes; i++)
+        pthread_join(e->lanes[i].th, NULL);
+    lanes_started = 0;
+    int64_t pub_end = ev_mono_ns();
+
+    /* Drain: until every acknowledged event is seen and the broker is empty. */
+    int64_t drain_ns = plan->drain_timeout_ns;
+    if (R.interrupted && drain_ns > INTERRUPT_DRAIN_NS)
+        drain_ns = INTERRUPT_DRAIN_NS;
+    int64_t drain_end = pub_end + drain_ns;
+    uint64_t last_received = UINT64_MAX;
+    int64_t quiet_since = pub_end;
+    for (;;) {
+        int64_t now = ev_mono_ns();
+        if (snap_take(&S, e))
+            goto oom_stop;
+        int64_t depth = e->br->depth ? e->br->depth(e->state) : -1;
+        if (snap_lost(&S, e, 1) == 0 && depth <= 0)
+            break;
+        /* A broker that can say its backlog is empty, with nothing arriving for
+         * DRAIN_QUIET_NS, has nothing more to deliver: what is missing then is
+         * lost, and waiting out drain_timeout would not change that. */
+        if (S.received != last_received) {
+            last_received = S.received;
+            quiet_since = now;
+        }
+        if (depth == 0 && now - quiet_since >= DRAIN_QUIET_NS)
+            break;
+        if (g_signals && !R.interrupted) {
+            R.interrupted = 1;
+            if (drain_end > now + INTERRUPT_DRAIN_NS)
+                drain_end = now + INTERRUPT_DRAIN_NS;
+        }
+        if (now >= drain_end || g_signals >= 2 || first_thread_error(e, NULL)) {
+            R.drain_timed_out = now >= drain_end;
+            break;
+        }
+        if (now >= next_tick) {
+            if (push_point(&R, &S, e, "drain", now, shape, &st))
+                goto oom_stop;
+            next_tick += EV_NS_PER_S;
+        }
+        ev_sleep_until(now + 10 * EV_NS_PER_MS, NULL);
+    }
+    e->stop_cons = 1;
+    for (uint32_t i = 0; i < e->ncons; i++)
+        pthread_join(e->cons[i].th, NULL);
+    cons_started = 0;
+    if (st.show && st.tty)
+        fputc('\n', stderr);
+    if ((rc = first_thread_error(e, err)))
+        goto out;
+
+    /* Reconcile. */
+    if (snap_take(&S, e))
+        goto oom;
+    if (push_point(&R, &S, e, "end", ev_mono_ns(), NULL, &(status_ctx){0}))
+        goto oom;
+    R.plan = plan;
+    memcpy(R.run_id, e->run_id, sizeof e->run_id); /* both EV_RUN_ID_MAX + 1 */
+    R.target = url->redacted;
+    R.broker_name = e->br->name;
+    R.started_wall_ns = started_wall;
+    R.duration_s = (double)(ev_mono_ns() - started_mono) / 1e9;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        R.cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    R.instance = 0;
+    R.instances = 1;
+    R.attempted = S.sent;
+    R.acked = S.acked;
+    R.failed = S.failed;
+    R.measured_sent = S.measured_sent;
+    int64_t measured_from = e->t0 + plan->warmup_ns;
+    R.publish_s = S.last_send_mono > measured_from ? (double)(S.last_send_mono - measured_from) / 1e9
+                                                   : 0.0;
+    double expected = ev_plan_expected_events(plan);
+    R.rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
+    /* Achieved over the same span the target is defined on: the last event
+     * of a schedule is due one interval before the schedule's end. */
+    double span = planned > 0 && plan->executor != EV_EXEC_MAX ? (double)planned / 1e9 : R.publish_s;
+    if (R.interrupted)
+        span = R.publish_s;
+    R.rate_achieved = span > 0 ? (double)R.measured_sent / span : 0.0;
+    R.blocked_ns = S.blocked_ns;
+    R.ngroups = e->ngroups;
+    if (!(R.groups = calloc(R.ngroups, sizeof *R.groups)))
+        goto oom;
+    for (uint32_t g = 0; g < e->ngroups; g++) {
+        snprintf(R.groups[g].name, sizeof R.groups[g].name, "g%u", g);
+        ev_ledger_reconcile(S.group[g], S.pl, &R.groups[g].c);
+        const ev_ledger_counts *c = &R.groups[g].c;
+        R.total.received += c->received;
+        R.total.delivered += c->delivered;
+        R.total.lost += c->lost;
+        R.total.duplicated += c->duplicated;
+        R.total.redelivered += c->redelivered;
+        R.total.unconfirmed += c->unconfirmed;
+        R.total.recovered += c->recovered;
+        R.total.reordered += c->reordered;
+        R.total.corrupted += c->corrupted;
+        R.total.foreign += c->foreign;
+    }
+    R.e2e = S.e2e;
+    R.e2e_sched = S.e2e_sched;
+    R.ack = S.ack;
+    R.sched_lag = S.sched_lag;
+    S.e2e = S.e2e_sched = S.ack = S.sched_lag = NULL;
+    R.broker = json_object();
+    json_t *bobj = json_object();
+    if (!R.broker || !bobj)
+        goto oom;
+    json_object_set_new(R.broker, e->br->name, bobj);
+    if (e->br->report)
+        e->br->report(e->state, bobj);
+
+    if ((rc = ev_report_evaluate(&R, err)))
+        goto out;
+    if (!o->quiet)
+        ev_report_summary(stdout, &R);
+    else
+        printf("%s\n", R.pass ? "PASS" : "FAIL");
+    fflush(stdout);
+    if (o->json_path && (rc = ev_report_json(&R, o->json_path, err)))
+        goto out;
+    rc = R.pass ? EV_OK : EV_ETHRESH;
+    goto out;
+
+oom_stop:
+    rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
+stop:
+    e->stop_pub = 1;
+    e->stop_cons = 1;
+    pthread_mutex_lock(&e->gate_mu);
+    pthread_cond_broadcast(&e->gate_cv);
+    pthread_mutex_unlock(&e->gate_mu);
+    for (uint32_t i = 0; lanes_started && i < e->nlanes; i++)
+        if (e->lanes[i].started)
+            pthread_join(e->lanes[i].th, NULL);
+    for (uint32_t i = 0; cons_started && i < e->ncons; i++)
+        if (e->cons[i].started)
+            pthread_join(e->cons[i].th, NULL);
+    goto out;
+oom:
+    rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
+    if (cons_started || lanes_started)
+        goto stop;
+out:
+    if (setup_done)
+        e->br->teardown(e->state);
+    snap_free(&S, e->nlanes, e->ngroups);
+    ev_results_free(&R);
+    engine_free(e);
+    ev_url_free(url);
+    return rc;
+}

@@ -1,0 +1,27 @@
+/* ev_engine — one run, start to verdict (DESIGN.md §6):
+ * setup → ready barrier → warm-up → stages → drain → reconcile → report.
+ *
+ * Threads: one per publisher lane and one per consumer, each with its own
+ * broker connection, histograms and counters behind its own mutex (held by
+ * its owner only while recording, so uncontended but for one reporter visit a
+ * second); the calling thread is the reporter, merging once a second (wrk2's
+ * per-thread histograms). Ctrl-C (SIGINT/SIGTERM) ends the current stage early,
+ * drains briefly and still reports; a second one skips the drain. */
+#ifndef EV_ENGINE_H
+#define EV_ENGINE_H
+
+#include "ev_err.h"
+#include "ev_scenario.h"
+
+typedef struct ev_run_opts {
+    const char *json_path; /* results file, or NULL */
+    int quiet;             /* no status line, no summary: only errors and the verdict line */
+    int progress;          /* 1: status line even when stderr is not a terminal; 0: auto */
+} ev_run_opts;
+
+/* Runs plan (which ev_plan_finish accepted). Returns the process exit code of
+ * DESIGN.md §7: 0 thresholds passed, 1 a threshold failed, 2 usage, 3 could not
+ * connect or set up, 4 internal; err says why for 2..4. */
+int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err);
+
+#endif

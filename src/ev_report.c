@@ -1,0 +1,408 @@
+/* ev_report — summary, thresholds and results JSON. The summary is for a
+ * person reading it at a glance: the verdict and the loss line first in
+ * their section, numbers with thousands separators, latencies in ms. The JSON
+ * keys are a stable contract (docs/results.md); add keys, never rename. */
+#include "ev_report.h"
+
+#include "ev_clock.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ev_results_free(ev_results *r)
+{
+    if (!r)
+        return;
+    free(r->groups);
+    ev_hist_free(r->e2e);
+    ev_hist_free(r->e2e_sched);
+    ev_hist_free(r->ack);
+    ev_hist_free(r->sched_lag);
+    json_decref(r->broker);
+    free(r->ts);
+    free(r->thr_value);
+    free(r->thr_pass);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- thresholds ------------------------------------------------------- */
+
+static const ev_hist *latency_hist(const ev_results *r, const char *metric)
+{
+    if (!strcmp(metric, "e2e"))
+        return r->e2e;
+    if (!strcmp(metric, "e2e_sched"))
+        return r->e2e_sched;
+    if (!strcmp(metric, "ack"))
+        return r->ack;
+    if (!strcmp(metric, "sched_lag"))
+        return r->sched_lag;
+    return NULL;
+}
+
+/* Returns 0 and the count of counter metric `m`, or -1 if it is not one. */
+static int counter_value(const ev_results *r, const char *m, double *out)
+{
+    const ev_ledger_counts *c = &r->total;
+    struct {
+        const char *name;
+        uint64_t v;
+    } t[] = {{"lost", c->lost},
+             {"duplicated", c->duplicated},
+             {"redelivered", c->redelivered},
+             {"unconfirmed", c->unconfirmed},
+             {"recovered", c->recovered},
+             {"reordered", c->reordered},
+             {"corrupted", c->corrupted},
+             {"foreign", c->foreign},
+             {"delivered", c->delivered},
+             {"received", c->received},
+             {"publish_errors", r->failed}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+        if (!strcmp(t[i].name, m)) {
+            *out = (double)t[i].v;
+            return 0;
+        }
+    return -1;
+}
+
+static double threshold_value(const ev_results *r, const ev_threshold *t)
+{
+    if (t->latency) {
+        const ev_hist *h = latency_hist(r, t->metric);
+        if (!h) /* queue_wait/processing: not measured by this broker */
+            return NAN;
+        if (t->agg == EV_AGG_COUNT)
+            return (double)ev_hist_count(h);
+        if (!ev_hist_count(h))
+            return NAN;
+        switch (t->agg) {
+        case EV_AGG_P:
+            return (double)ev_hist_percentile(h, t->pct) / 1e6;
+        case EV_AGG_MED:
+            return (double)ev_hist_percentile(h, 50.0) / 1e6;
+        case EV_AGG_AVG:
+            return ev_hist_mean(h) / 1e6;
+        case EV_AGG_MIN:
+            return (double)ev_hist_min(h) / 1e6;
+        case EV_AGG_MAX:
+            return (double)ev_hist_max(h) / 1e6;
+        default:
+            return NAN;
+        }
+    }
+    double v;
+    if (counter_value(r, t->metric, &v))
+        return NAN;
+    if (t->agg == EV_AGG_RATE)
+        return r->attempted ? v / (double)r->attempted : 0.0;
+    return v;
+}
+
+int ev_report_evaluate(ev_results *r, ev_err *err)
+{
+    size_t n = r->plan->nthresholds;
+    r->pass = 1;
+    if (!n)
+        return EV_OK;
+    r->thr_value = calloc(n, sizeof *r->thr_value);
+    r->thr_pass = calloc(n, sizeof *r->thr_pass);
+    if (!r->thr_value || !r->thr_pass)
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const ev_threshold *t = &r->plan->thresholds[i];
+        double v = threshold_value(r, t);
+        r->thr_value[i] = v;
+        /* A latency threshold with nothing measured cannot be said to hold. */
+        r->thr_pass[i] = !isnan(v) && ev_threshold_holds(t, v);
+        if (!r->thr_pass[i])
+            r->pass = 0;
+    }
+    return EV_OK;
+}
+
+/* ---- text ------------------------------------------------------------- */
+
+/* 1234567 → "1,234,567". */
+static const char *grouped(uint64_t v, char *buf, size_t size)
+{
+    char raw[32];
+    int n = snprintf(raw, sizeof raw, "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static void fmt_ms(double ms, char *buf, size_t size)
+{
+    if (isnan(ms))
+        snprintf(buf, size, "-");
+    else if (ms >= 1000.0)
+        snprintf(buf, size, "%.0f", ms);
+    else if (ms >= 100.0)
+        snprintf(buf, size, "%.1f", ms);
+    else if (ms >= 1.0)
+        snprintf(buf, size, "%.2f", ms);
+    else
+        snprintf(buf, size, "%.3f", ms);
+}
+
+void ev_report_status(const ev_tpoint *tp, double progress, double total_s, char *buf, size_t size)
+{
+    char bar[11], sent[32], recv[32], lost[32], p99[16], lag[16], depth[32];
+    if (progress < 0)
+        progress = 0;
+    if (progress > 1)
+        progress = 1;
+    int fill = (int)(progress * 10.0 + 0.5);
+    for (int i = 0; i < 10; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[10] = '\0';
+    fmt_ms(tp->e2e_p99_ms, p99, sizeof p99);
+    fmt_ms(tp->sched_lag_p99_ms, lag, sizeof lag);
+    if (tp->depth >= 0)
+        snprintf(depth, sizeof depth, " depth %lld", (long long)tp->depth);
+    else
+        depth[0] = '\0';
+    snprintf(buf, size,
+             "%-9s [%s] %5.1fs/%.0fs  target %.0f/s  sent %s  recv %s  lost %s  "
+             "in-flight %lld%s  e2e p99 %s ms  lag p99 %s ms",
+             tp->phase, bar, tp->t, total_s, tp->rate_target, grouped(tp->sent, sent, sizeof sent),
+             grouped(tp->received, recv, sizeof recv), grouped(tp->lost, lost, sizeof lost),
+             (long long)tp->in_flight, depth, p99, lag);
+}
+
+static void latency_row(FILE *f, const char *name, const ev_hist *h)
+{
+    static const double ps[] = {50, 90, 95, 99, 99.9, 99.99};
+    char cell[24], cnt[32];
+    fprintf(f, "  %-10s", name);
+    if (!ev_hist_count(h)) {
+        fprintf(f, " (none measured)\n");
+        return;
+    }
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        fmt_ms((double)ev_hist_percentile(h, ps[i]) / 1e6, cell, sizeof cell);
+        fprintf(f, " %9s", cell);
+    }
+    fmt_ms((double)ev_hist_max(h) / 1e6, cell, sizeof cell);
+    fprintf(f, " %9s", cell);
+    fmt_ms(ev_hist_mean(h) / 1e6, cell, sizeof cell);
+    fprintf(f, " %9s", cell);
+    fprintf(f, " %11s", grouped(ev_hist_count(h), cnt, sizeof cnt));
+    if (ev_hist_out_of_range(h))
+        fprintf(f, "  (+%llu out of range)", (unsigned long long)ev_hist_out_of_range(h));
+    fputc('\n', f);
+}
+
+static void counts_row(FILE *f, const char *name, const ev_ledger_counts *c)
+{
+    const uint64_t v[] = {c->received,    c->delivered, c->lost,      c->duplicated,
+                          c->redelivered, c->unconfirmed, c->recovered, c->reordered,
+                          c->corrupted,   c->foreign};
+    char b[32];
+    fprintf(f, "  %-8s", name);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        fprintf(f, " %*s", i < 2 ? 11 : 8, grouped(v[i], b, sizeof b));
+    fputc('\n', f);
+}
+
+void ev_report_summary(FILE *f, const ev_results *r)
+{
+    const ev_plan *p = r->plan;
+    char a[32], b[32], c[32], when[40];
+    ev_rfc3339(r->started_wall_ns, when, sizeof when);
+    fprintf(f, "\nevload %s  scenario %s  run %s\n", EV_VERSION, p->name, r->run_id);
+    fprintf(f, "target   %s\n", r->target);
+    fprintf(f, "started  %.19sZ  duration %.1f s%s\n", when, r->duration_s,
+            r->interrupted ? "  (interrupted: stopped early, drained briefly)" : "");
+
+    double pct = r->rate_target > 0 ? 100.0 * r->rate_achieved / r->rate_target : 0.0;
+    fprintf(f, "\npublish  attempted %s  acked %s  failed %s\n",
+            grouped(r->attempted, a, sizeof a), grouped(r->acked, b, sizeof b),
+            grouped(r->failed, c, sizeof c));
+    if (r->rate_target > 0)
+        fprintf(f, "         rate %.1f/s achieved of %.1f/s target (%.1f%%) over %.1f s\n",
+                r->rate_achieved, r->rate_target, pct, r->publish_s);
+    else
+        fprintf(f, "         rate %.1f/s achieved over %.1f s (as fast as possible)\n",
+                r->rate_achieved, r->publish_s);
+
+    fprintf(f, "\ndelivery    received   delivered     lost      dup  redeliv   unconf    recov "
+               "   reord  corrupt  foreign\n");
+    for (size_t g = 0; g < r->ngroups; g++)
+        counts_row(f, r->groups[g].name, &r->groups[g].c);
+    if (r->ngroups > 1)
+        counts_row(f, "total", &r->total);
+    if (r->drain_timed_out)
+        fprintf(f, "  drain timed out after %.1f s: events still missing then are lost\n",
+                (double)p->drain_timeout_ns / 1e9);
+
+    fprintf(f, "\nlatency ms       p50       p90       p95       p99     p99.9    p99.99       "
+               "max      mean       count\n");
+    latency_row(f, "e2e", r->e2e);
+    latency_row(f, "e2e_sched", r->e2e_sched);
+    latency_row(f, "ack", r->ack);
+    latency_row(f, "sched_lag", r->sched_lag);
+
+    fprintf(f, "\nbackpressure  max in-flight %lld", (long long)r->max_in_flight);
+    if (r->max_depth >= 0)
+        fprintf(f, "  max depth %lld", (long long)r->max_depth);
+    fprintf(f, "  publisher blocked %.2f s\n", (double)r->blocked_ns / 1e9);
+
+    size_t failed = 0;
+    if (p->nthresholds) {
+        fprintf(f, "\nthresholds\n");
+        for (size_t i = 0; i < p->nthresholds; i++) {
+            const ev_threshold *t = &p->thresholds[i];
+            char v[32];
+            if (isnan(r->thr_value[i]))
+                snprintf(v, sizeof v, "not measured");
+            else if (t->latency && t->agg != EV_AGG_COUNT)
+                snprintf(v, sizeof v, "%.3f ms", r->thr_value[i]);
+            else if (t->agg == EV_AGG_RATE)
+                snprintf(v, sizeof v, "%.6g", r->thr_value[i]);
+            else
+                snprintf(v, sizeof v, "%.0f", r->thr_value[i]);
+            fprintf(f, "  %s %-14s %-16s %s\n", r->thr_pass[i] ? "\u2713" : "\u2717", t->metric,
+                    t->expr, v);
+            failed += !r->thr_pass[i];
+        }
+    }
+    if (r->pass)
+        fprintf(f, "\nverdict: PASS (%zu threshold%s passed)\n", p->nthresholds,
+                p->nthresholds == 1 ? "" : "s");
+    else
+        fprintf(f, "\nverdict: FAIL (%zu of %zu threshold%s failed)\n", failed, p->nthresholds,
+                p->nthresholds == 1 ? "" : "s");
+}
+
+/* ---- JSON ------------------------------------------------------------- */
+
+static json_t *hist_json(const ev_hist *h)
+{
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    static const struct {
+        const char *key;
+        double p;
+    } ps[] = {{"p50", 50}, {"p90", 90}, {"p95", 95}, {"p99", 99}, {"p999", 99.9}, {"p9999", 99.99}};
+    int any = ev_hist_count(h) > 0;
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        json_object_set_new(o, ps[i].key,
+                            any ? json_real((double)ev_hist_percentile(h, ps[i].p) / 1e6)
+                                : json_null());
+    json_object_set_new(o, "max", any ? json_real((double)ev_hist_max(h) / 1e6) : json_null());
+    json_object_set_new(o, "mean", any ? json_real(ev_hist_mean(h) / 1e6) : json_null());
+    json_object_set_new(o, "count", json_integer((json_int_t)ev_hist_count(h)));
+    json_object_set_new(o, "out_of_range", json_integer((json_int_t)ev_hist_out_of_range(h)));
+    return o;
+}
+
+static void counts_json(json_t *o, const ev_ledger_counts *c)
+{
+    json_object_set_new(o, "received", json_integer((json_int_t)c->received));
+    json_object_set_new(o, "delivered", json_integer((json_int_t)c->delivered));
+    json_object_set_new(o, "lost", json_integer((json_int_t)c->lost));
+    json_object_set_new(o, "duplicated", json_integer((json_int_t)c->duplicated));
+    json_object_set_new(o, "redelivered", json_integer((json_int_t)c->redelivered));
+    json_object_set_new(o, "unconfirmed", json_integer((json_int_t)c->unconfirmed));
+    json_object_set_new(o, "recovered", json_integer((json_int_t)c->recovered));
+    json_object_set_new(o, "reordered", json_integer((json_int_t)c->reordered));
+    json_object_set_new(o, "corrupted", json_integer((json_int_t)c->corrupted));
+    json_object_set_new(o, "foreign", json_integer((json_int_t)c->foreign));
+}
+
+static json_t *num_or_null(double v)
+{
+    return isnan(v) ? json_null() : json_real(v);
+}
+
+int ev_report_json(const ev_results *r, const char *path, ev_err *err)
+{
+    const ev_plan *p = r->plan;
+    char when[40];
+    ev_rfc3339(r->started_wall_ns, when, sizeof when);
+    json_t *root = json_object();
+    if (!root)
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    json_object_set_new(root, "schema", json_integer(EV_RESULTS_SCHEMA));
+    json_object_set_new(root, "evload", json_pack("{s:s}", "version", EV_VERSION));
+    json_object_set_new(root, "run",
+                        json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:b, s:s?}", "id",
+                                  r->run_id, "scenario", p->name, "target", r->target, "started",
+                                  when, "duration_s", r->duration_s, "cpu_s", r->cpu_s,
+                                  "instance", (int)r->instance,
+                                  "instances", (int)r->instances, "interrupted", r->interrupted,
+                                  "path", p->path && p->path[0] ? p->path : NULL));
+    json_object_set_new(root, "publish",
+                        json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "attempted",
+                                  (json_int_t)r->attempted, "acked", (json_int_t)r->acked, "failed",
+                                  (json_int_t)r->failed, "measured", (json_int_t)r->measured_sent,
+                                  "rate_target", r->rate_target, "rate_achieved", r->rate_achieved,
+                                  "duration_s", r->publish_s));
+    json_t *deliver = json_object(), *groups = json_array();
+    for (size_t g = 0; g < r->ngroups; g++) {
+        json_t *o = json_pack("{s:s}", "name", r->groups[g].name);
+        counts_json(o, &r->groups[g].c);
+        json_array_append_new(groups, o);
+    }
+    json_object_set_new(deliver, "groups", groups);
+    counts_json(deliver, &r->total);
+    json_object_set_new(deliver, "drain_timed_out", json_boolean(r->drain_timed_out));
+    json_object_set_new(root, "deliver", deliver);
+    json_object_set_new(root, "latency",
+                        json_pack("{s:o, s:o, s:o, s:o}", "e2e", hist_json(r->e2e), "e2e_sched",
+                                  hist_json(r->e2e_sched), "ack", hist_json(r->ack), "sched_lag",
+                                  hist_json(r->sched_lag)));
+    json_object_set_new(root, "backpressure",
+                        json_pack("{s:I, s:o, s:f}", "max_in_flight", (json_int_t)r->max_in_flight,
+                                  "max_depth",
+                                  r->max_depth >= 0 ? json_integer(r->max_depth) : json_null(),
+                                  "blocked_s", (double)r->blocked_ns / 1e9));
+    json_object_set(root, "broker", r->broker ? r->broker : json_object());
+    json_t *ts = json_array();
+    for (size_t i = 0; i < r->nts; i++) {
+        const ev_tpoint *t = &r->ts[i];
+        json_array_append_new(
+            ts, json_pack("{s:f, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f}", "t",
+                          t->t, "phase", t->phase, "rate_target", t->rate_target, "sent",
+                          (json_int_t)t->sent, "acked", (json_int_t)t->acked, "failed",
+                          (json_int_t)t->failed, "received", (json_int_t)t->received, "lost",
+                          (json_int_t)t->lost, "in_flight", (json_int_t)t->in_flight, "depth",
+                          t->depth >= 0 ? json_integer(t->depth) : json_null(), "blocked_s",
+                          (double)t->blocked_ns / 1e9, "e2e_p99", t->e2e_p99_ms, "sched_lag_p99",
+                          t->sched_lag_p99_ms));
+    }
+    json_object_set_new(root, "timeseries", ts);
+    json_t *thr = json_array();
+    for (size_t i = 0; i < p->nthresholds; i++)
+        json_array_append_new(thr, json_pack("{s:s, s:s, s:o, s:b}", "metric",
+                                             p->thresholds[i].metric, "expr", p->thresholds[i].expr,
+                                             "value", num_or_null(r->thr_value[i]), "pass",
+                                             r->thr_pass[i]));
+    json_object_set_new(root, "thresholds", thr);
+    json_object_set_new(root, "verdict", json_string(r->pass ? "pass" : "fail"));
+
+    int rc = EV_OK;
+    int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
+    if (!strcmp(path, "-")) {
+        if (json_dumpf(root, stdout, flags) || fputc('\n', stdout) == EOF)
+            rc = ev_err_set(err, EV_EINTERNAL, "cannot write results to stdout");
+    } else {
+        /* Write then rename, so a reader never sees half a file. */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        if (json_dump_file(root, tmp, flags) || rename(tmp, path))
+            rc = ev_err_set(err, EV_EUSAGE, "cannot write results to %s", path);
+    }
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,85 @@
+/* ev_report — what a person and a machine read about a run: the live status
+ * line (stderr), the end summary (stdout), thresholds and verdict, and the
+ * results JSON (schema 1, docs/results.md). Reporting never changes a number:
+ * the engine fills ev_results, this module only evaluates and prints it. */
+#ifndef EV_REPORT_H
+#define EV_REPORT_H
+
+#include "ev_codec.h"
+#include "ev_err.h"
+#include "ev_hist.h"
+#include "ev_ledger.h"
+#include "ev_scenario.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define EV_RESULTS_SCHEMA 1
+
+typedef struct ev_group_result {
+    char name[64];
+    ev_ledger_counts c;
+} ev_group_result;
+
+/* One second of the run. Counters are cumulative since the start; latency
+ * figures are for that second alone. */
+typedef struct ev_tpoint {
+    double t;                 /* seconds since publishing started */
+    char phase[24];           /* "warmup", "stage 2/3", "drain" */
+    double rate_target;       /* events/s the schedule asked for at t */
+    uint64_t sent, acked, failed, received;
+    uint64_t lost;            /* provisional: gaps behind the highest seq seen */
+    int64_t in_flight, depth; /* depth −1: the broker does not say */
+    int64_t blocked_ns;       /* cumulative publisher time blocked */
+    double e2e_p99_ms, sched_lag_p99_ms;
+} ev_tpoint;
+
+typedef struct ev_results {
+    const ev_plan *plan;
+    char run_id[EV_RUN_ID_MAX + 1];
+    const char *target;      /* redacted */
+    const char *broker_name; /* "mock" */
+    int64_t started_wall_ns;
+    double duration_s; /* whole run, setup to reconcile */
+    double publish_s;  /* publishing after warm-up */
+    double cpu_s;      /* user + system CPU of the whole process (getrusage) */
+    uint32_t instance, instances;
+    int interrupted;   /* Ctrl-C ended the run early */
+    int drain_timed_out;
+
+    uint64_t attempted, acked, failed; /* publish side, warm-up included */
+    uint64_t measured_sent;            /* sent after warm-up (for the achieved rate) */
+    double rate_target, rate_achieved;
+
+    ev_group_result *groups; /* owned */
+    size_t ngroups;
+    ev_ledger_counts total;
+
+    ev_hist *e2e, *e2e_sched, *ack, *sched_lag; /* owned; warm-up excluded */
+
+    int64_t max_in_flight, max_depth, blocked_ns;
+    json_t *broker; /* owned: {"<name>": {...}} */
+
+    ev_tpoint *ts; /* owned */
+    size_t nts;
+
+    /* Filled by ev_report_evaluate. */
+    double *thr_value; /* owned, [plan->nthresholds] */
+    int *thr_pass;
+    int pass;
+} ev_results;
+
+void ev_results_free(ev_results *r); /* frees what r owns; NULL-safe */
+
+/* Evaluates every threshold against r and sets thr_value/thr_pass/pass.
+ * Returns 0 or EV_EINTERNAL (out of memory). */
+int ev_report_evaluate(ev_results *r, ev_err *err);
+/* Writes the summary (tables, thresholds with ✓/✗, verdict) to f. */
+void ev_report_summary(FILE *f, const ev_results *r);
+/* Writes results JSON schema 1 to path ("-" for stdout). */
+int ev_report_json(const ev_results *r, const char *path, ev_err *err);
+/* One status line for tp into buf (no newline). */
+void ev_report_status(const ev_tpoint *tp, double progress, double total_s, char *buf, size_t size);
+
+#endif

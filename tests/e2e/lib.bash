@@ -1,0 +1,55 @@
+# Shared by the e2e tests (sourced, not a test itself). $EVLOAD is the binary.
+# Each assertion prints both sides on failure, libuv-style, and exits 1.
+set -euo pipefail
+EVLOAD=${1:?usage: $0 PATH_TO_EVLOAD}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+CHECKS=0
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# jqv FILE EXPR: one value from a results file.
+jqv() { jq -r "$2" "$1"; }
+
+# eq NAME A B
+eq() { CHECKS=$((CHECKS+1)); [ "$2" = "$3" ] || fail "$1: $2 != $3"; }
+# ge NAME A B (numbers, A >= B)
+ge() { CHECKS=$((CHECKS+1)); awk -v a="$2" -v b="$3" 'BEGIN{exit !(a>=b)}' || fail "$1: $2 < $3"; }
+# le NAME A B
+le() { CHECKS=$((CHECKS+1)); awk -v a="$2" -v b="$3" 'BEGIN{exit !(a<=b)}' || fail "$1: $2 > $3"; }
+# nonzero NAME A
+nonzero() { CHECKS=$((CHECKS+1)); [ "$2" != "0" ] || fail "$1 is 0"; }
+
+# run_rc EXPECTED_RC ARGS...: runs evload, checks its exit code, keeps output.
+run_rc() {
+  local want=$1; shift
+  local rc=0
+  "$EVLOAD" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  CHECKS=$((CHECKS+1))
+  if [ "$rc" != "$want" ]; then
+    echo "--- stdout"; cat "$TMP/out"; echo "--- stderr"; cat "$TMP/err"
+    fail "evload $* exited $rc, expected $want"
+  fi
+}
+
+# exact FILE: every ledger class equals the mock's ground truth.
+exact() {
+  local f=$1 ctx=$2
+  eq "$ctx lost==mock.dropped" "$(jqv "$f" .deliver.lost)" "$(jqv "$f" .broker.mock.dropped)"
+  eq "$ctx duplicated==mock.duplicated" "$(jqv "$f" .deliver.duplicated)" "$(jqv "$f" .broker.mock.duplicated)"
+  eq "$ctx corrupted==mock.corrupted" "$(jqv "$f" .deliver.corrupted)" "$(jqv "$f" .broker.mock.corrupted)"
+  eq "$ctx unconfirmed==mock.nacked" "$(jqv "$f" .deliver.unconfirmed)" "$(jqv "$f" .broker.mock.nacked)"
+  eq "$ctx publish.failed==mock.nacked" "$(jqv "$f" .publish.failed)" "$(jqv "$f" .broker.mock.nacked)"
+  eq "$ctx recovered==0" "$(jqv "$f" .deliver.recovered)" 0
+  eq "$ctx foreign==0" "$(jqv "$f" .deliver.foreign)" 0
+  eq "$ctx left_in_queues==0" "$(jqv "$f" .broker.mock.left_in_queues)" 0
+  eq "$ctx drain complete" "$(jqv "$f" .deliver.drain_timed_out)" false
+  # Identities: every attempted event of every group is in exactly one class.
+  local groups attempted
+  groups=$(jqv "$f" '.deliver.groups|length')
+  attempted=$(jqv "$f" .publish.attempted)
+  eq "$ctx classes add up" "$(jqv "$f" '.deliver.delivered+.deliver.lost+.deliver.unconfirmed+.deliver.recovered')" \
+     "$((attempted * groups))"
+}
+
+done_ok() { echo "ok: $CHECKS checks"; }

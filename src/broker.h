@@ -105,6 +105,15 @@ typedef struct ev_broker {
      * second from the reporter; must be cheap. May be NULL. */
     int64_t (*depth)(void *state);
     void (*report)(void *state, json_t *out);
+    /* Optional. Called once a second on the reporter thread: adds broker-side
+     * backpressure figures for that second (e.g. "omem", "lag", "wait") to
+     * `point`, which becomes part of that timeseries entry under "broker".
+     * Numbers only; the engine keeps the maximum of each key and reports it
+     * under backpressure.broker. Must be cheap and must not block for long. */
+    void (*sample)(void *state, json_t *point);
+    /* Optional: the name of group g for the results ("orders-q0"), written
+     * into buf. NULL: the engine names groups "g0", "g1", … */
+    void (*group_name)(void *state, uint32_t g, char *buf, size_t size);
     void (*teardown)(void *state);
     const ev_pub_ops *pub;
     const ev_sub_ops *sub;

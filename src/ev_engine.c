@@ -516,6 +516,22 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
         r->max_in_flight = tp->in_flight;
     if (tp->depth > r->max_depth)
         r->max_depth = tp->depth;
+    if (e->br->sample) {
+        tp->broker = json_object();
+        if (!tp->broker)
+            return -1;
+        e->br->sample(e->state, tp->broker);
+        if (!r->bp_broker && !(r->bp_broker = json_object()))
+            return -1;
+        const char *k;
+        json_t *v;
+        json_object_foreach(tp->broker, k, v)
+        {
+            json_t *m = json_object_get(r->bp_broker, k);
+            if (json_is_number(v) && (!m || json_number_value(v) > json_number_value(m)))
+                json_object_set(r->bp_broker, k, v);
+        }
+    }
     if (st->show) {
         char line[256];
         double prog = st->total_s > 0 ? tp->t / st->total_s : 0.0;
@@ -636,6 +652,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     pthread_cond_init(&e->gate_cv, NULL);
 
     int64_t started_wall = ev_wall_ns(), started_mono = ev_mono_ns();
+    R.max_depth = -1; /* until the broker reports a depth */
     if ((rc = ev_url_parse(plan->target, &url, err)))
         goto out;
     e->br = ev_broker_find(url->scheme);
@@ -876,7 +893,10 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     if (!(R.groups = calloc(R.ngroups, sizeof *R.groups)))
         goto oom;
     for (uint32_t g = 0; g < e->ngroups; g++) {
-        snprintf(R.groups[g].name, sizeof R.groups[g].name, "g%u", g);
+        if (e->br->group_name)
+            e->br->group_name(e->state, g, R.groups[g].name, sizeof R.groups[g].name);
+        else
+            snprintf(R.groups[g].name, sizeof R.groups[g].name, "g%u", g);
         ev_ledger_reconcile(S.group[g], S.pl, &R.groups[g].c);
         const ev_ledger_counts *c = &R.groups[g].c;
         R.total.received += c->received;

@@ -20,6 +20,9 @@ void ev_results_free(ev_results *r)
     ev_hist_free(r->ack);
     ev_hist_free(r->sched_lag);
     json_decref(r->broker);
+    json_decref(r->bp_broker);
+    for (size_t i = 0; i < r->nts; i++)
+        json_decref(r->ts[i].broker);
     free(r->ts);
     free(r->thr_value);
     free(r->thr_pass);
@@ -363,10 +366,11 @@ int ev_report_json(const ev_results *r, const char *path, ev_err *err)
                                   hist_json(r->e2e_sched), "ack", hist_json(r->ack), "sched_lag",
                                   hist_json(r->sched_lag)));
     json_object_set_new(root, "backpressure",
-                        json_pack("{s:I, s:o, s:f}", "max_in_flight", (json_int_t)r->max_in_flight,
-                                  "max_depth",
+                        json_pack("{s:I, s:o, s:f, s:O}", "max_in_flight",
+                                  (json_int_t)r->max_in_flight, "max_depth",
                                   r->max_depth >= 0 ? json_integer(r->max_depth) : json_null(),
-                                  "blocked_s", (double)r->blocked_ns / 1e9));
+                                  "blocked_s", (double)r->blocked_ns / 1e9, "broker",
+                                  r->bp_broker ? r->bp_broker : json_object()));
     json_object_set(root, "broker", r->broker ? r->broker : json_object());
     json_t *ts = json_array();
     for (size_t i = 0; i < r->nts; i++) {
@@ -380,6 +384,8 @@ int ev_report_json(const ev_results *r, const char *path, ev_err *err)
                           t->depth >= 0 ? json_integer(t->depth) : json_null(), "blocked_s",
                           (double)t->blocked_ns / 1e9, "e2e_p99", t->e2e_p99_ms, "sched_lag_p99",
                           t->sched_lag_p99_ms));
+        if (t->broker)
+            json_object_set(json_array_get(ts, i), "broker", t->broker);
     }
     json_object_set_new(root, "timeseries", ts);
     json_t *thr = json_array();

@@ -33,6 +33,7 @@ typedef struct ev_tpoint {
     int64_t in_flight, depth; /* depth −1: the broker does not say */
     int64_t blocked_ns;       /* cumulative publisher time blocked */
     double e2e_p99_ms, sched_lag_p99_ms;
+    json_t *broker;           /* owned: the broker module's figures for that second, or NULL */
 } ev_tpoint;
 
 typedef struct ev_results {
@@ -59,7 +60,8 @@ typedef struct ev_results {
     ev_hist *e2e, *e2e_sched, *ack, *sched_lag; /* owned; warm-up excluded */
 
     int64_t max_in_flight, max_depth, blocked_ns;
-    json_t *broker; /* owned: {"<name>": {...}} */
+    json_t *bp_broker; /* owned: maximum of each broker figure over the timeseries */
+    json_t *broker;    /* owned: {"<name>": {...}} */
 
     ev_tpoint *ts; /* owned */
     size_t nts;

@@ -240,6 +240,11 @@ out:
     return rc;
 }
 
+/* Subcommands that broker modules provide (weak: present when the module is
+ * built). `evload kafka-mock` runs a librdkafka mock cluster for other
+ * processes; argv[0] is the subcommand name. Returns an exit code. */
+extern int ev_kafka_mock_main(int argc, char **argv) __attribute__((weak));
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -259,6 +264,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1, 0);
     if (!strcmp(cmd, "check"))
         return cmd_run(argc - 1, argv + 1, 1);
+    if (!strcmp(cmd, "kafka-mock") && ev_kafka_mock_main)
+        return ev_kafka_mock_main(argc - 1, argv + 1);
     static const char *const cmds[] = {"run", "check", "help", "version"};
     const char *near = ev_nearest(cmd, cmds, sizeof cmds / sizeof cmds[0]);
     fprintf(stderr, "evload: unknown command \"%s\"%s%s%s; see `evload --help`\n", cmd,

@@ -20,6 +20,10 @@ int64_t ev_wall_ns(void);
  * NULL. */
 void ev_sleep_until(int64_t deadline_ns, const volatile int *stop);
 
+/* Lowers the calling thread's timer slack to 1 µs (Linux prctl), so its
+ * sleeps end within microseconds of their deadline. For pacing threads. */
+void ev_clock_precise(void);
+
 /* Writes `wall_ns` as RFC 3339 UTC with nanoseconds ("2026-11-27T19:54:13.123456789Z")
  * into buf (at least 31 bytes). Returns the length written. */
 int ev_rfc3339(int64_t wall_ns, char *buf, int size);

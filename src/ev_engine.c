@@ -87,6 +87,7 @@ typedef struct cons {
     pthread_mutex_t mu;
     ev_ledger *led;
     ev_hist *e2e, *e2e_sched;
+    uint64_t processed; /* deliveries whose (simulated) work is done and acked */
     int rc;
     ev_err err;
 } cons;
@@ -187,6 +188,8 @@ static void *lane_main(void *arg)
         goto out;
 
     const int64_t t0 = e->t0;
+    ev_clock_precise();
+    ev_sleep_until(t0, &e->stop_pub); /* every lane starts on the same instant */
     for (;;) {
         if (e->stop_pub || l->rc)
             break;
@@ -343,8 +346,12 @@ static void *cons_main(void *arg)
     gate_opened(e, rc != 0);
     if (rc)
         return NULL;
+    /* A consumer holds at most `prefetch` unacknowledged deliveries. */
+    int batch = e->plan->prefetch < RECV_BATCH ? (int)e->plan->prefetch : RECV_BATCH;
+    if (batch < 1)
+        batch = 1;
     while (!e->stop_cons) {
-        int n = e->br->sub->recv(c->sub, d, RECV_BATCH, 50 * EV_NS_PER_MS, &c->err);
+        int n = e->br->sub->recv(c->sub, d, batch, 50 * EV_NS_PER_MS, &c->err);
         if (n < 0) {
             c->rc = EV_ECONNECT;
             break;
@@ -366,6 +373,9 @@ static void *cons_main(void *arg)
             c->rc = EV_ECONNECT;
             break;
         }
+        pthread_mutex_lock(&c->mu);
+        c->processed += (uint64_t)n;
+        pthread_mutex_unlock(&c->mu);
     }
     e->br->sub->close(c->sub);
     c->sub = NULL;
@@ -379,7 +389,7 @@ typedef struct snapshot {
     ev_ledger **group;  /* [ngroups] merged */
     ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
     ev_hist *prev_e2e, *prev_lag, *tmp;
-    uint64_t sent, acked, failed, measured_sent, received;
+    uint64_t sent, acked, failed, measured_sent, received, processed;
     int64_t in_flight, blocked_ns, last_send_mono;
 } snapshot;
 
@@ -421,7 +431,7 @@ static int snap_init(snapshot *s, engine *e)
 static int snap_take(snapshot *s, engine *e)
 {
     int rc = 0;
-    s->sent = s->acked = s->failed = s->measured_sent = s->received = 0;
+    s->sent = s->acked = s->failed = s->measured_sent = s->received = s->processed = 0;
     s->in_flight = s->blocked_ns = s->last_send_mono = 0;
     ev_hist_reset(s->ack);
     ev_hist_reset(s->sched_lag);
@@ -452,6 +462,7 @@ static int snap_take(snapshot *s, engine *e)
         rc |= ev_ledger_merge(s->group[c->group], c->led);
         ev_hist_merge(s->e2e, c->e2e);
         ev_hist_merge(s->e2e_sched, c->e2e_sched);
+        s->processed += c->processed;
         pthread_mutex_unlock(&c->mu);
     }
     for (uint32_t g = 0; g < e->ngroups; g++)
@@ -480,13 +491,12 @@ static double pct_ms(const ev_hist *h, double p)
 }
 
 typedef struct status_ctx {
-    int show;  /* print the status line */
-    int tty;   /* overwrite in place */
-    double total_s;
+    int show; /* print the status line */
+    int tty;  /* overwrite in place */
 } status_ctx;
 
-static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, int64_t now,
-                      const ev_pacer *shape, const status_ctx *st)
+static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, double prog,
+                      int64_t now, const ev_pacer *shape, const status_ctx *st)
 {
     ev_tpoint *ts = realloc(r->ts, (r->nts + 1) * sizeof *ts);
     if (!ts)
@@ -498,6 +508,10 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     tp->t = (double)off / 1e9;
     snprintf(tp->phase, sizeof tp->phase, "%s", phase);
     tp->rate_target = shape ? ev_pacer_rate_at(shape, off) : 0.0;
+    if (r->nts > 1 && tp->t > ts[r->nts - 2].t)
+        tp->rate_achieved = (double)(s->sent - ts[r->nts - 2].sent) / (tp->t - ts[r->nts - 2].t);
+    else if (tp->t > 0)
+        tp->rate_achieved = (double)s->sent / tp->t;
     tp->sent = s->sent;
     tp->acked = s->acked;
     tp->failed = s->failed;
@@ -534,8 +548,7 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     }
     if (st->show) {
         char line[256];
-        double prog = st->total_s > 0 ? tp->t / st->total_s : 0.0;
-        ev_report_status(tp, prog, st->total_s, line, sizeof line);
+        ev_report_status(tp, prog, line, sizeof line);
         if (st->tty)
             fprintf(stderr, "\r\033[K%s", line);
         else
@@ -545,25 +558,29 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     return 0;
 }
 
-/* The phase name at offset off: "warmup", "stage i/n" or "publish". */
-static void phase_at(const ev_plan *p, int64_t off, char *buf, size_t size)
+/* The phase at offset off ("warmup", "stage i/n" or "publish") and how far
+ * through it the run is (0..1), for the status line's progress bar. */
+static double phase_at(const ev_plan *p, int64_t off, char *buf, size_t size)
 {
     if (off < p->warmup_ns) {
         snprintf(buf, size, "warmup");
-        return;
+        return (double)off / (double)p->warmup_ns;
     }
+    int64_t t = p->warmup_ns;
     if (p->executor == EV_EXEC_RAMPING && p->nstages > 1) {
-        int64_t t = p->warmup_ns;
         for (size_t i = 0; i < p->nstages; i++) {
-            t += p->stages[i].duration_ns;
-            if (off < t || i + 1 == p->nstages) {
+            int64_t d = p->stages[i].duration_ns;
+            if (off < t + d || i + 1 == p->nstages) {
                 snprintf(buf, size, "stage %u/%u", (unsigned)(i + 1) % 1000u,
                          (unsigned)p->nstages % 1000u);
-                return;
+                return d > 0 ? (double)(off - t) / (double)d : 1.0;
             }
+            t += d;
         }
     }
     snprintf(buf, size, "publish");
+    int64_t total = ev_plan_publish_ns(p);
+    return total > 0 ? (double)(off - t) / (double)total : -1.0;
 }
 
 /* ---- the run ---------------------------------------------------------- */
@@ -778,7 +795,6 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     status_ctx st = {.tty = isatty(STDERR_FILENO)};
     st.show = !o->quiet && (o->progress == 1 || (o->progress == 0 && st.tty));
     int64_t planned = ev_plan_publish_ns(plan);
-    st.total_s = (double)(plan->warmup_ns + planned) / 1e9;
     /* The reporter's own copy of the schedule, for the target rate at t. */
     ev_pacer shape_copy;
     ev_err perr;
@@ -795,8 +811,8 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
         }
         if (now >= next_tick) {
             char phase[24];
-            phase_at(plan, now - e->t0, phase, sizeof phase);
-            if (snap_take(&S, e) || push_point(&R, &S, e, phase, now, shape, &st))
+            double prog = phase_at(plan, now - e->t0, phase, sizeof phase);
+            if (snap_take(&S, e) || push_point(&R, &S, e, phase, prog, now, shape, &st))
                 goto oom_stop;
             next_tick += EV_NS_PER_S;
         }
@@ -820,7 +836,9 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
         if (snap_take(&S, e))
             goto oom_stop;
         int64_t depth = e->br->depth ? e->br->depth(e->state) : -1;
-        if (snap_lost(&S, e, 1) == 0 && depth <= 0)
+        /* Done when every acknowledged event was seen, the broker holds
+         * nothing back and the consumers finished the work they took. */
+        if (snap_lost(&S, e, 1) == 0 && depth <= 0 && S.processed == S.received)
             break;
         /* A broker that can say its backlog is empty, with nothing arriving for
          * DRAIN_QUIET_NS, has nothing more to deliver: what is missing then is
@@ -829,7 +847,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
             last_received = S.received;
             quiet_since = now;
         }
-        if (depth == 0 && now - quiet_since >= DRAIN_QUIET_NS)
+        if (depth == 0 && S.processed == S.received && now - quiet_since >= DRAIN_QUIET_NS)
             break;
         if (g_signals && !R.interrupted) {
             R.interrupted = 1;
@@ -841,12 +859,14 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
             break;
         }
         if (now >= next_tick) {
-            if (push_point(&R, &S, e, "drain", now, shape, &st))
+            double prog = drain_ns > 0 ? (double)(now - pub_end) / (double)drain_ns : 1.0;
+            if (push_point(&R, &S, e, "drain", prog, now, shape, &st))
                 goto oom_stop;
             next_tick += EV_NS_PER_S;
         }
         ev_sleep_until(now + 10 * EV_NS_PER_MS, NULL);
     }
+    R.settle_s = (double)(ev_mono_ns() - e->t0) / 1e9;
     e->stop_cons = 1;
     for (uint32_t i = 0; i < e->ncons; i++)
         pthread_join(e->cons[i].th, NULL);
@@ -859,7 +879,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     /* Reconcile. */
     if (snap_take(&S, e))
         goto oom;
-    if (push_point(&R, &S, e, "end", ev_mono_ns(), NULL, &(status_ctx){0}))
+    if (push_point(&R, &S, e, "end", 1.0, ev_mono_ns(), NULL, &(status_ctx){0}))
         goto oom;
     R.plan = plan;
     memcpy(R.run_id, e->run_id, sizeof e->run_id); /* both EV_RUN_ID_MAX + 1 */
@@ -884,9 +904,14 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     R.rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
     /* Achieved over the same span the target is defined on: the last event
      * of a schedule is due one interval before the schedule's end. */
-    double span = planned > 0 && plan->executor != EV_EXEC_MAX ? (double)planned / 1e9 : R.publish_s;
-    if (R.interrupted)
-        span = R.publish_s;
+    double span = R.publish_s;
+    if (planned > 0 && plan->executor != EV_EXEC_MAX && !R.interrupted) {
+        /* A late publisher stretches the actual span past the planned one. */
+        double interval = expected > 0 ? ((double)planned / 1e9) / expected : 0.0;
+        span = (double)planned / 1e9;
+        if (R.publish_s + interval > span)
+            span = R.publish_s + interval;
+    }
     R.rate_achieved = span > 0 ? (double)R.measured_sent / span : 0.0;
     R.blocked_ns = S.blocked_ns;
     R.ngroups = e->ngroups;
@@ -930,8 +955,18 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     else
         printf("%s\n", R.pass ? "PASS" : "FAIL");
     fflush(stdout);
-    if (o->json_path && (rc = ev_report_json(&R, o->json_path, err)))
-        goto out;
+    if (o->json_path || o->results) {
+        json_t *doc = ev_report_build(&R);
+        if (!doc)
+            goto oom;
+        rc = o->json_path ? ev_report_write(doc, o->json_path, err) : EV_OK;
+        if (o->results)
+            *o->results = doc;
+        else
+            json_decref(doc);
+        if (rc)
+            goto out;
+    }
     rc = R.pass ? EV_OK : EV_ETHRESH;
     goto out;
 

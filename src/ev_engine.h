@@ -13,10 +13,13 @@
 #include "ev_err.h"
 #include "ev_scenario.h"
 
+#include <jansson.h>
+
 typedef struct ev_run_opts {
     const char *json_path; /* results file, or NULL */
     int quiet;             /* no status line, no summary: only errors and the verdict line */
     int progress;          /* 1: status line even when stderr is not a terminal; 0: auto */
+    json_t **results;      /* if non-NULL: receives the results JSON (caller owns) */
 } ev_run_opts;
 
 /* Runs plan (which ev_plan_finish accepted). Returns the process exit code of

@@ -156,29 +156,34 @@ static void fmt_ms(double ms, char *buf, size_t size)
         snprintf(buf, size, "%.3f", ms);
 }
 
-void ev_report_status(const ev_tpoint *tp, double progress, double total_s, char *buf, size_t size)
+void ev_report_status(const ev_tpoint *tp, double progress, char *buf, size_t size)
 {
-    char bar[11], sent[32], recv[32], lost[32], p99[16], lag[16], depth[32];
-    if (progress < 0)
-        progress = 0;
-    if (progress > 1)
-        progress = 1;
-    int fill = (int)(progress * 10.0 + 0.5);
-    for (int i = 0; i < 10; i++)
-        bar[i] = i < fill ? '#' : '.';
-    bar[10] = '\0';
+    char bar[24], sent[32], recv[32], lost[32], p99[16], depth[40], rate[48];
+    if (progress >= 0) {
+        if (progress > 1)
+            progress = 1;
+        int fill = (int)(progress * 10.0 + 0.5);
+        bar[0] = '[';
+        for (int i = 0; i < 10; i++)
+            bar[1 + i] = i < fill ? '#' : '.';
+        snprintf(bar + 11, sizeof bar - 11, "]%3d%%", (int)(progress * 100.0 + 0.5) % 1000);
+    } else {
+        bar[0] = '\0';
+    }
     fmt_ms(tp->e2e_p99_ms, p99, sizeof p99);
-    fmt_ms(tp->sched_lag_p99_ms, lag, sizeof lag);
     if (tp->depth >= 0)
-        snprintf(depth, sizeof depth, " depth %lld", (long long)tp->depth);
+        snprintf(depth, sizeof depth, "  depth %lld", (long long)tp->depth);
     else
         depth[0] = '\0';
+    if (tp->rate_target > 0)
+        snprintf(rate, sizeof rate, "%.0f/%.0f/s", tp->rate_achieved, tp->rate_target);
+    else
+        snprintf(rate, sizeof rate, "%.0f/s", tp->rate_achieved);
     snprintf(buf, size,
-             "%-9s [%s] %5.1fs/%.0fs  target %.0f/s  sent %s  recv %s  lost %s  "
-             "in-flight %lld%s  e2e p99 %s ms  lag p99 %s ms",
-             tp->phase, bar, tp->t, total_s, tp->rate_target, grouped(tp->sent, sent, sizeof sent),
+             "%-9s %s %6.1fs  rate %s  sent %s  recv %s  lost %s  in-flight %lld%s  p99 %s ms",
+             tp->phase, bar, tp->t, rate, grouped(tp->sent, sent, sizeof sent),
              grouped(tp->received, recv, sizeof recv), grouped(tp->lost, lost, sizeof lost),
-             (long long)tp->in_flight, depth, p99, lag);
+             (long long)tp->in_flight, depth, p99);
 }
 
 static void latency_row(FILE *f, const char *name, const ev_hist *h)
@@ -328,14 +333,14 @@ static json_t *num_or_null(double v)
     return isnan(v) ? json_null() : json_real(v);
 }
 
-int ev_report_json(const ev_results *r, const char *path, ev_err *err)
+json_t *ev_report_build(const ev_results *r)
 {
     const ev_plan *p = r->plan;
     char when[40];
     ev_rfc3339(r->started_wall_ns, when, sizeof when);
     json_t *root = json_object();
     if (!root)
-        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+        return NULL;
     json_object_set_new(root, "schema", json_integer(EV_RESULTS_SCHEMA));
     json_object_set_new(root, "evload", json_pack("{s:s}", "version", EV_VERSION));
     json_object_set_new(root, "run",
@@ -360,6 +365,12 @@ int ev_report_json(const ev_results *r, const char *path, ev_err *err)
     json_object_set_new(deliver, "groups", groups);
     counts_json(deliver, &r->total);
     json_object_set_new(deliver, "drain_timed_out", json_boolean(r->drain_timed_out));
+    json_object_set_new(deliver, "settle_s", json_real(r->settle_s));
+    json_object_set_new(deliver, "throughput",
+                        json_real(r->settle_s > 0 ? (double)r->total.delivered /
+                                                        (double)(r->ngroups ? r->ngroups : 1) /
+                                                        r->settle_s
+                                                  : 0.0));
     json_object_set_new(root, "deliver", deliver);
     json_object_set_new(root, "latency",
                         json_pack("{s:o, s:o, s:o, s:o}", "e2e", hist_json(r->e2e), "e2e_sched",
@@ -376,8 +387,9 @@ int ev_report_json(const ev_results *r, const char *path, ev_err *err)
     for (size_t i = 0; i < r->nts; i++) {
         const ev_tpoint *t = &r->ts[i];
         json_array_append_new(
-            ts, json_pack("{s:f, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f}", "t",
-                          t->t, "phase", t->phase, "rate_target", t->rate_target, "sent",
+            ts, json_pack("{s:f, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f}",
+                          "t", t->t, "phase", t->phase, "rate_target", t->rate_target,
+                          "rate_achieved", t->rate_achieved, "sent",
                           (json_int_t)t->sent, "acked", (json_int_t)t->acked, "failed",
                           (json_int_t)t->failed, "received", (json_int_t)t->received, "lost",
                           (json_int_t)t->lost, "in_flight", (json_int_t)t->in_flight, "depth",
@@ -396,7 +408,11 @@ int ev_report_json(const ev_results *r, const char *path, ev_err *err)
                                              r->thr_pass[i]));
     json_object_set_new(root, "thresholds", thr);
     json_object_set_new(root, "verdict", json_string(r->pass ? "pass" : "fail"));
+    return root;
+}
 
+int ev_report_write(json_t *root, const char *path, ev_err *err)
+{
     int rc = EV_OK;
     int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
     if (!strcmp(path, "-")) {
@@ -409,6 +425,5 @@ int ev_report_json(const ev_results *r, const char *path, ev_err *err)
         if (json_dump_file(root, tmp, flags) || rename(tmp, path))
             rc = ev_err_set(err, EV_EUSAGE, "cannot write results to %s", path);
     }
-    json_decref(root);
     return rc;
 }

@@ -28,6 +28,7 @@ typedef struct ev_tpoint {
     double t;                 /* seconds since publishing started */
     char phase[24];           /* "warmup", "stage 2/3", "drain" */
     double rate_target;       /* events/s the schedule asked for at t */
+    double rate_achieved;     /* events/s sent since the previous point */
     uint64_t sent, acked, failed, received;
     uint64_t lost;            /* provisional: gaps behind the highest seq seen */
     int64_t in_flight, depth; /* depth −1: the broker does not say */
@@ -45,6 +46,7 @@ typedef struct ev_results {
     double duration_s; /* whole run, setup to reconcile */
     double publish_s;  /* publishing after warm-up */
     double cpu_s;      /* user + system CPU of the whole process (getrusage) */
+    double settle_s;   /* publishing start → drain end (everything seen, or timeout) */
     uint32_t instance, instances;
     int interrupted;   /* Ctrl-C ended the run early */
     int drain_timed_out;
@@ -79,9 +81,12 @@ void ev_results_free(ev_results *r); /* frees what r owns; NULL-safe */
 int ev_report_evaluate(ev_results *r, ev_err *err);
 /* Writes the summary (tables, thresholds with ✓/✗, verdict) to f. */
 void ev_report_summary(FILE *f, const ev_results *r);
-/* Writes results JSON schema 1 to path ("-" for stdout). */
-int ev_report_json(const ev_results *r, const char *path, ev_err *err);
-/* One status line for tp into buf (no newline). */
-void ev_report_status(const ev_tpoint *tp, double progress, double total_s, char *buf, size_t size);
+/* Results JSON schema 1 as a new object (caller owns), or NULL on OOM. */
+json_t *ev_report_build(const ev_results *r);
+/* Writes a JSON document to path ("-" for stdout), atomically for files. */
+int ev_report_write(json_t *doc, const char *path, ev_err *err);
+/* One status line for tp into buf (no newline); progress is how far through
+ * the current phase (0..1), or < 0 when unknown (no bar). */
+void ev_report_status(const ev_tpoint *tp, double progress, char *buf, size_t size);
 
 #endif

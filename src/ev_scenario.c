@@ -394,6 +394,10 @@ void ev_plan_free(ev_plan *p)
     free(p->stages);
     free(p->verify_mode);
     free(p->thresholds);
+    free(p->sweep_key);
+    for (size_t i = 0; i < p->nsweep; i++)
+        free(p->sweep_values[i]);
+    free(p->sweep_values);
     for (size_t i = 0; i < p->nextra; i++) {
         free(p->extra[i].key);
         free(p->extra[i].value);
@@ -503,6 +507,100 @@ static int apply_kafka(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
     return EV_OK;
 }
 
+#define SWEEP_MAX 32
+
+/* "sweep": {"KEY": [v1, v2, …]}: one setting, 1..SWEEP_MAX scalar values.
+ * Each value is checked now by applying it to a scratch plan, so a bad value
+ * is reported at load time, not halfway through a sweep. */
+static int apply_sweep(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
+{
+    if (!json_is_object(obj) || json_object_size(obj) != 1)
+        return ev_where_fail(w, "sweep", 0, 1, err,
+                             "must be an object with exactly one setting and its values, e.g. "
+                             "{\"verify.consumers\": [1, 2, 4, 8]}");
+    const char *key = json_object_iter_key(json_object_iter(obj));
+    json_t *arr = json_object_iter_value(json_object_iter(obj));
+    const ev_setting *s = ev_setting_find(key);
+    if (!s) {
+        const char *names[EV_SETTINGS_MAX];
+        for (size_t i = 0; i < ev_nsettings; i++)
+            names[i] = ev_settings[i].key;
+        const char *near = ev_nearest(key, names, ev_nsettings);
+        return ev_where_fail(w, "sweep", 0, 1, err, "unknown setting \"%s\"%s%s%s", key,
+                             near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
+    }
+    if (s->type == EV_ST_OBJECT || s->type == EV_ST_STAGES || s->type == EV_ST_WORK ||
+        s->type == EV_ST_THRESHOLDS || !strcmp(key, "target") || !strcmp(key, "name"))
+        return ev_where_fail(w, "sweep", 0, 1, err,
+                             "cannot sweep \"%s\"; sweep a number, duration or choice such as "
+                             "verify.consumers or publish.rate",
+                             key);
+    if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > SWEEP_MAX)
+        return ev_where_fail(w, "sweep", 0, 1, err,
+                             "the values of \"%s\" must be an array of 1 to %d values, e.g. "
+                             "[1, 2, 4, 8]",
+                             key, SWEEP_MAX);
+    ev_plan *scratch = NULL;
+    int rc = ev_plan_new_default(&scratch, err);
+    if (rc)
+        return rc;
+    size_t n = json_array_size(arr);
+    char **vals = calloc(n, sizeof *vals);
+    char *k = strdup(key);
+    if (!vals || !k) {
+        rc = oom(err);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(arr, i);
+        char num[48], *assign;
+        const char *text;
+        if (json_is_string(v)) {
+            text = json_string_value(v);
+        } else if (json_is_integer(v)) {
+            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            text = num;
+        } else if (json_is_real(v)) {
+            ev_fmt_num(json_real_value(v), num, sizeof num);
+            text = num;
+        } else {
+            rc = ev_where_fail(w, "sweep", 0, 1, err,
+                               "value %zu of \"%s\" must be a number or a string (got %s)", i + 1,
+                               key, ev_json_kind(v));
+            goto out;
+        }
+        if (!(vals[i] = strdup(text)) || !(assign = join(key, "=", text))) {
+            rc = oom(err);
+            goto out;
+        }
+        ev_err e2;
+        rc = ev_plan_set(scratch, assign, &e2);
+        free(assign);
+        if (rc) {
+            rc = ev_where_fail(w, "sweep", 0, 1, err, "value %zu of \"%s\": %s", i + 1, key,
+                               e2.msg);
+            goto out;
+        }
+    }
+    free(p->sweep_key);
+    for (size_t i = 0; i < p->nsweep; i++)
+        free(p->sweep_values[i]);
+    free(p->sweep_values);
+    p->sweep_key = k;
+    p->sweep_values = vals;
+    p->nsweep = n;
+    k = NULL;
+    vals = NULL;
+out:
+    if (vals)
+        for (size_t i = 0; i < n; i++)
+            free(vals[i]);
+    free(vals);
+    free(k);
+    ev_plan_free(scratch);
+    return rc;
+}
+
 static void mark(ev_plan *p, const ev_setting *s, const ev_where *w)
 {
     ev_origin *o = &plan_int(p)->origin[setting_index(s)];
@@ -526,10 +624,11 @@ static int apply_one(ev_plan *p, const ev_setting *s, json_t *v, const ev_where 
 /* The top-level object onto the table, in file order. */
 static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
 {
-    const char *top[LEVEL_MAX + 1];
+    const char *top[LEVEL_MAX + 2];
     char topbuf[256];
     size_t ntop = ev_settings_level("", top, LEVEL_MAX, topbuf, sizeof topbuf);
     top[ntop++] = "kafka";
+    top[ntop++] = "sweep";
 
     const char *key;
     json_t *v;
@@ -539,6 +638,8 @@ static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
         const ev_setting *s = strchr(key, '.') ? NULL : ev_setting_find(key);
         if (strcmp(key, "kafka") == 0) {
             rc = apply_kafka(p, v, w, err);
+        } else if (strcmp(key, "sweep") == 0) {
+            rc = apply_sweep(p, v, w, err);
         } else if (s) {
             rc = apply_one(p, s, v, w, err);
         } else {

@@ -72,6 +72,13 @@ typedef struct ev_plan {
 
     ev_kv *extra; /* pass-through broker settings ("kafka.*") in the order given */
     size_t nextra;
+
+    /* "sweep": {"verify.consumers": [1, 2, 4, 8]} — run once per value of one
+     * setting. Values are kept as --set text, each already checked against the
+     * setting; sweep_key is NULL when the scenario has no sweep. */
+    char *sweep_key;
+    char **sweep_values;
+    size_t nsweep;
 } ev_plan;
 
 /* Reads and validates a scenario file. On error returns EV_EUSAGE (or

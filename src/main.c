@@ -7,7 +7,10 @@
 #include "ev_url.h"
 #include "broker.h"
 
+#include "ev_report.h"
+
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +131,12 @@ static void print_plan(const ev_plan *p)
     for (size_t i = 0; i < p->nthresholds; i++)
         printf("%s %s %s\n", i ? "         " : "threshold", p->thresholds[i].metric,
                p->thresholds[i].expr);
+    if (p->nsweep) {
+        printf("sweep     %s over", p->sweep_key);
+        for (size_t i = 0; i < p->nsweep; i++)
+            printf("%s %s", i ? "," : "", p->sweep_values[i]);
+        printf(" (one run each, then a scaling table)\n");
+    }
 }
 
 /* Loads, applies overrides, finishes; prints the error and returns 2 on failure. */
@@ -165,6 +174,129 @@ static int load_plan(const char *path, const char *target, char **sets, int nset
     }
     *out = p;
     return 0;
+}
+
+/* Efficiency below this, against linear scaling from the first value, marks
+ * the knee: adding more stopped paying for itself. */
+#define KNEE_EFFICIENCY 0.75
+
+static double jnum(json_t *doc, const char *a, const char *b, const char *c)
+{
+    json_t *v = json_object_get(json_object_get(doc, a), b);
+    if (c)
+        v = json_object_get(v, c);
+    return json_is_number(v) ? json_number_value(v) : (double)NAN;
+}
+
+/* Runs the scenario once per sweep value (each a fresh load of the file with
+ * the user's --set overrides, then KEY=VALUE), then prints the scaling table.
+ * Returns the worst exit code of the runs (0 < 1), or the first 2..4. */
+static int run_sweep(const char *path, const char *target, char **sets, int nsets,
+                     const ev_plan *base, const ev_run_opts *ro)
+{
+    size_t n = base->nsweep;
+    int worst = 0;
+    json_t *runs = json_array(), *rows = json_array();
+    char **sets2 = calloc((size_t)nsets + 1, sizeof *sets2);
+    double *thr = calloc(n, sizeof *thr), *val = calloc(n, sizeof *val);
+    if (!runs || !rows || !sets2 || !thr || !val) {
+        fprintf(stderr, "evload: out of memory\n");
+        worst = EV_EINTERNAL;
+        goto out;
+    }
+    for (int i = 0; i < nsets; i++)
+        sets2[i] = sets[i];
+    size_t done = 0;
+    for (size_t i = 0; i < n; i++) {
+        char assign[512];
+        snprintf(assign, sizeof assign, "%s=%s", base->sweep_key, base->sweep_values[i]);
+        sets2[nsets] = assign;
+        ev_plan *p = NULL;
+        int rc = load_plan(path, target, sets2, nsets + 1, &p);
+        if (rc) {
+            worst = rc;
+            goto out;
+        }
+        if (!ro->quiet)
+            printf("\n== sweep %zu/%zu: %s ==\n", i + 1, n, assign);
+        fflush(stdout);
+        json_t *doc = NULL;
+        ev_run_opts o = *ro;
+        o.json_path = NULL;
+        o.results = &doc;
+        ev_err err = {{0}};
+        rc = ev_run(p, &o, &err);
+        ev_plan_free(p);
+        if (rc >= EV_EUSAGE) {
+            fprintf(stderr, "evload: sweep %s: %s\n", assign, err.msg);
+            json_decref(doc);
+            worst = rc;
+            goto out;
+        }
+        if (rc > worst)
+            worst = rc;
+        char *end = NULL;
+        val[i] = strtod(base->sweep_values[i], &end);
+        if (end == base->sweep_values[i] || *end)
+            val[i] = NAN;
+        thr[i] = jnum(doc, "deliver", "throughput", NULL);
+        double p95 = jnum(doc, "latency", "e2e", "p95");
+        json_t *lost = json_object_get(json_object_get(doc, "deliver"), "lost");
+        json_array_append_new(
+            rows, json_pack("{s:s, s:f, s:o, s:O, s:s}", "value", base->sweep_values[i],
+                            "throughput", isnan(thr[i]) ? 0.0 : thr[i], "e2e_p95",
+                            isnan(p95) ? json_null() : json_real(p95),
+                            "lost", lost ? lost : json_null(), "verdict", rc ? "fail" : "pass"));
+        json_array_append_new(runs, doc);
+        done++;
+    }
+
+    /* The table: efficiency is throughput gained per unit of the swept value,
+     * against the first run (1.0 = perfectly linear). */
+    const char *knee = NULL;
+    printf("\nsweep over %s\n", base->sweep_key);
+    printf("  %-12s %14s %12s %10s %11s  %s\n", "value", "throughput/s", "e2e p95 ms", "lost",
+           "efficiency", "verdict");
+    for (size_t i = 0; i < done; i++) {
+        json_t *row = json_array_get(rows, i);
+        double eff = NAN;
+        if (!isnan(val[i]) && !isnan(val[0]) && val[0] > 0 && thr[0] > 0 && val[i] > 0)
+            eff = (thr[i] / thr[0]) / (val[i] / val[0]);
+        json_object_set_new(row, "efficiency", isnan(eff) ? json_null() : json_real(eff));
+        if (!knee && i > 0 && !isnan(eff) && eff < KNEE_EFFICIENCY)
+            knee = base->sweep_values[i - 1];
+        char effs[16], p95[16];
+        snprintf(effs, sizeof effs, isnan(eff) ? "-" : "%.2f", eff);
+        json_t *pj = json_object_get(row, "e2e_p95");
+        snprintf(p95, sizeof p95, json_is_number(pj) ? "%.2f" : "-", json_number_value(pj));
+        printf("  %-12s %14.1f %12s %10lld %11s  %s\n", base->sweep_values[i], thr[i], p95,
+               (long long)json_integer_value(json_object_get(row, "lost")), effs,
+               json_string_value(json_object_get(row, "verdict")));
+    }
+    if (knee)
+        printf("knee: %s=%s (past it, efficiency falls below %.2f of linear)\n", base->sweep_key,
+               knee, KNEE_EFFICIENCY);
+    else
+        printf("knee: not reached (efficiency stays at or above %.2f of linear)\n",
+               KNEE_EFFICIENCY);
+    if (ro->json_path) {
+        json_t *doc = json_pack("{s:i, s:{s:s, s:O, s:o}, s:O}", "schema", 1, "sweep", "key",
+                                base->sweep_key, "rows", rows, "knee",
+                                knee ? json_string(knee) : json_null(), "runs", runs);
+        ev_err err = {{0}};
+        if (!doc || ev_report_write(doc, ro->json_path, &err)) {
+            fprintf(stderr, "evload: %s\n", doc ? err.msg : "out of memory");
+            worst = doc ? EV_EUSAGE : EV_EINTERNAL;
+        }
+        json_decref(doc);
+    }
+out:
+    json_decref(runs);
+    json_decref(rows);
+    free(sets2);
+    free(thr);
+    free(val);
+    return worst;
 }
 
 static int cmd_run(int argc, char **argv, int check)
@@ -223,6 +355,8 @@ static int cmd_run(int argc, char **argv, int check)
     if (check) {
         print_plan(p);
         printf("ok: %s is valid\n", argv[optind]);
+    } else if (p->nsweep) {
+        rc = run_sweep(argv[optind], target, sets, nsets, p, &ro);
     } else {
         ev_err err = {{0}};
         rc = ev_run(p, &ro, &err);

@@ -248,6 +248,18 @@ void ev_report_summary(FILE *f, const ev_results *r)
         counts_row(f, r->groups[g].name, &r->groups[g].c);
     if (r->ngroups > 1)
         counts_row(f, "total", &r->total);
+    {
+        /* The headline, in words: what was lost out of what the broker took. */
+        uint64_t owed = r->acked * (uint64_t)(r->ngroups ? r->ngroups : 1);
+        char l[32], o[32];
+        if (r->total.lost == 0)
+            fprintf(f, "  nothing lost: every one of %s acknowledged deliveries was seen\n",
+                    grouped(owed, o, sizeof o));
+        else
+            fprintf(f, "  LOST %s of %s acknowledged deliveries (%.3f%%)\n",
+                    grouped(r->total.lost, l, sizeof l), grouped(owed, o, sizeof o),
+                    owed ? 100.0 * (double)r->total.lost / (double)owed : 0.0);
+    }
     if (r->drain_timed_out)
         fprintf(f, "  drain timed out after %.1f s: events still missing then are lost\n",
                 (double)p->drain_timeout_ns / 1e9);

@@ -873,8 +873,9 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     cons_started = 0;
     if (st.show && st.tty)
         fputc('\n', stderr);
-    if ((rc = first_thread_error(e, err)))
-        goto out;
+    /* A connection that failed for good mid-run still gets its report: what
+     * was seen until then is exact, and the exit code says it failed. */
+    int thread_rc = first_thread_error(e, err);
 
     /* Reconcile. */
     if (snap_take(&S, e))
@@ -967,7 +968,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
         if (rc)
             goto out;
     }
-    rc = R.pass ? EV_OK : EV_ETHRESH;
+    rc = thread_rc ? thread_rc : R.pass ? EV_OK : EV_ETHRESH;
     goto out;
 
 oom_stop:

@@ -115,9 +115,24 @@ typedef struct ev_ce_seen {
  * it is invalid CloudEvents, an evload attribute is missing or malformed, id
  * is not <run>-<instance>-<lane>-<seq>, the CRC-32C of the data bytes differs
  * from evloadcrc ("checksum mismatch"), or data does not begin {"seq":<seq>.
- * Thread-safe; allocates only inside jansson. */
+ * Thread-safe. Allocation-free: a strict single-pass scanner accepts exactly
+ * the JSON that jansson (JSON_REJECT_DUPLICATES) accepts; inputs beyond its
+ * limits (nesting deeper than 32, more than 128 keys in open objects, long
+ * escaped names or values, reals near DBL_MAX) go through
+ * ev_ce_decode_structured_ref instead, which allocates inside jansson. */
 void ev_ce_decode_structured(const char *body, size_t len, const char *expect_run,
                              ev_ce_seen *out);
+/* The reference decoder: jansson json_loadb(JSON_REJECT_DUPLICATES), then the
+ * same checks. ev_ce_decode_structured must give the same status,
+ * has_identity, instance, lane, seq, sched_ns and sent_ns for every input
+ * (reasons for invalid JSON are worded differently). For tests; slow. */
+void ev_ce_decode_structured_ref(const char *body, size_t len, const char *expect_run,
+                                 ev_ce_seen *out);
+/* The scanner behind ev_ce_decode_structured on its own, for tests: 1 when
+ * body[0..len) is JSON that jansson 2.14 json_loadb(JSON_REJECT_DUPLICATES)
+ * accepts, 0 when jansson rejects it, -1 when it is beyond the scanner's
+ * limits (then only jansson can tell). */
+int ev_ce_json_scan_check(const char *body, size_t len);
 /* Decodes a binary-mode message: attrs as extracted by the broker module
  * (prefix stripped and lowercased: names compare exactly), content_type may be
  * NULL; body/len are the data, over which the CRC is checked. Same outcomes as

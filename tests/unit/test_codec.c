@@ -1,6 +1,10 @@
 /* Unit tests for ev_codec: round trips in both modes, exact data sizes, the
  * strict validator (one case per rule of cloudevents-rules.md §8), foreign and
- * corrupt classification, and a byte-flip fuzz loop (run it under ASan). */
+ * corrupt classification, a byte-flip fuzz loop (run it under ASan), and the
+ * differential test of the fast structured decoder against the jansson
+ * reference: every structured decode in this file goes through decode(),
+ * which runs both and compares, and test_differential adds 220k mutations
+ * of valid events plus edge-case JSON texts. */
 #include "ev_codec.h"
 #include "ev_test.h"
 
@@ -27,6 +31,90 @@ static ev_ce_template *make(size_t data_size, const char *tmpl, uint32_t inst, u
     CHECK_INT(rc, ==, 0);
     CHECK(t != NULL);
     return t;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Differential harness                                                     */
+/* ------------------------------------------------------------------------ */
+
+static long diff_runs, diff_limit, diff_valid;
+
+static int jansson_accepts(const char *p, size_t n)
+{
+    json_error_t je;
+    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
+    int ok = j != NULL;
+    json_decref(j);
+    return ok;
+}
+
+static void dump_input(const char *p, size_t n)
+{
+    fprintf(stderr, "input (%zu bytes): ", n);
+    for (size_t i = 0; p && i < n && i < 3000; i++) {
+        unsigned char c = (unsigned char)p[i];
+        if (c >= 0x20 && c < 0x7F && c != '\\')
+            fputc(c, stderr);
+        else
+            fprintf(stderr, "\\x%02x", c);
+    }
+    fputc('\n', stderr);
+}
+
+static void dump_seen(const char *who, const ev_ce_seen *s)
+{
+    fprintf(stderr,
+            "%s: status %d reason \"%s\" has_identity %d instance %u lane %u seq %llu sched %lld "
+            "sent %lld\n",
+            who, s->status, s->reason, s->has_identity, (unsigned)s->instance, (unsigned)s->lane,
+            (unsigned long long)s->seq, (long long)s->sched_ns, (long long)s->sent_ns);
+}
+
+/* The structured decoder under test: runs the fast decoder and the jansson
+ * reference and requires the same status, has_identity, instance, lane, seq,
+ * sched_ns and sent_ns; the same reason too when jansson accepts the JSON
+ * (both then run the same checks); and the scanner on its own must say
+ * "JSON" exactly when jansson does (unless it is beyond its limits). The
+ * fast decoder's verdict is returned in *s. */
+static void decode(const char *p, size_t n, const char *run, ev_ce_seen *s)
+{
+    ev_ce_seen r;
+    ev_ce_decode_structured(p, n, run, s);
+    ev_ce_decode_structured_ref(p, n, run, &r);
+    int valid = p ? jansson_accepts(p, n) : 0;
+    int sc = ev_ce_json_scan_check(p, n);
+    diff_runs++;
+    diff_valid += valid;
+    if (sc < 0) diff_limit++;
+    int same = s->status == r.status && s->has_identity == r.has_identity &&
+               s->instance == r.instance && s->lane == r.lane && s->seq == r.seq &&
+               s->sched_ns == r.sched_ns && s->sent_ns == r.sent_ns;
+    if (valid && strcmp(s->reason, r.reason) != 0) same = 0;
+    if (sc >= 0 && sc != valid) same = 0;
+    if (!same) {
+        dump_input(p, n);
+        fprintf(stderr, "jansson accepts: %d, scanner: %d\n", valid, sc);
+        dump_seen("fast", s);
+        dump_seen("ref ", &r);
+        EV_FAIL_("fast and reference structured decoders disagree");
+    }
+    ev_test_checks++;
+}
+
+/* A validator vector through both decoders too: as it is (foreign unless it
+ * carries evloadrun) and with our evloadrun spliced in first, so that the
+ * CloudEvents checks decide the verdict. */
+static void decode_vector(const char *text, size_t n)
+{
+    ev_ce_seen s;
+    decode(text, n, RUN, &s);
+    if (n == 0 || text[0] != '{') return;
+    ev_buf b = EV_BUF_INIT;
+    CHECK_INT(ev_buf_puts(&b, "{\"evloadrun\":\"" RUN "\""), ==, 0);
+    if (n > 1 && text[1] != '}') CHECK_INT(ev_buf_puts(&b, ","), ==, 0);
+    CHECK_INT(ev_buf_append(&b, text + 1, n - 1), ==, 0);
+    decode(b.p, b.len, RUN, &s);
+    ev_buf_free(&b);
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -121,7 +209,7 @@ static void test_structured_roundtrip(void)
         json_decref(o);
 
         ev_ce_seen s;
-        ev_ce_decode_structured(b.p, b.len, RUN, &s);
+        decode(b.p, b.len, RUN, &s);
         if (s.status) fprintf(stderr, "reason: %s\n", s.reason);
         CHECK_INT(s.status, ==, EV_CE_OK);
         CHECK_STR(s.reason, "");
@@ -152,7 +240,7 @@ static void test_negative_times(void)
     CHECK_INT(ev_ce_encode_structured(t, 1, -5, -1, &b), ==, 0);
     CHECK(strstr(b.p, "\"time\":\"1969-12-31T23:59:59.999999999Z\"") != NULL);
     ev_ce_seen s;
-    ev_ce_decode_structured(b.p, b.len, RUN, &s);
+    decode(b.p, b.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_OK);
     CHECK_INT(s.sched_ns, ==, -5);
     CHECK_INT(s.sent_ns, ==, -1);
@@ -160,7 +248,7 @@ static void test_negative_times(void)
     CHECK_INT(ev_ce_encode_structured(t, 1, INT64_MIN, INT64_MAX, &b), ==, 0);
     CHECK(strstr(b.p, "\"evloadsched\":\"-9223372036854775808\"") != NULL);
     CHECK(strstr(b.p, "\"time\":\"2262-04-11T23:47:16.854775807Z\"") != NULL);
-    ev_ce_decode_structured(b.p, b.len, RUN, &s);
+    decode(b.p, b.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_OK);
     CHECK(s.sched_ns == INT64_MIN);
     CHECK(s.sent_ns == INT64_MAX);
@@ -212,7 +300,7 @@ static size_t encoded_data_len(ev_ce_template *t, uint64_t seq)
     size_t n;
     data_of(&b, &n);
     ev_ce_seen s;
-    ev_ce_decode_structured(b.p, b.len, RUN, &s);
+    decode(b.p, b.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_OK);
     ev_buf_free(&b);
     return n;
@@ -433,6 +521,7 @@ static int validate_with(const char *extra, ev_err *err)
     char buf[1024];
     snprintf(buf, sizeof buf,
              "{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":\"/s\",\"type\":\"t\"%s}", extra);
+    decode_vector(buf, strlen(buf));
     return ev_ce_validate_json(buf, strlen(buf), err);
 }
 
@@ -468,6 +557,7 @@ static void test_validate_accepts(void)
         snprintf(buf, sizeof buf,
                  "{\"specversion\":\"1.0\",\"id\":\"a\",\"source\":%s,\"type\":\"t\"}", sources[i]);
         ev_err err = {{0}};
+        decode_vector(buf, strlen(buf));
         int rc = ev_ce_validate_json(buf, strlen(buf), &err);
         if (rc) fprintf(stderr, "%s: %s\n", sources[i], err.msg);
         CHECK_INT(rc, ==, 0);
@@ -567,6 +657,7 @@ static void test_validate_rejects(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ev_err err = {{0}};
+        decode_vector(bad[i].text, strlen(bad[i].text));
         int rc = ev_ce_validate_json(bad[i].text, strlen(bad[i].text), &err);
         if (rc == 0) fprintf(stderr, "accepted: %s\n", bad[i].text);
         CHECK_INT(rc, ==, EV_EUSAGE);
@@ -597,38 +688,38 @@ static void test_foreign(void)
     ev_ce_seen s;
     CHECK_INT(ev_ce_encode_structured(t, 7, SCHED, SENT, &b), ==, 0);
 
-    ev_ce_decode_structured(b.p, b.len, "0123456789ab", &s);
+    decode(b.p, b.len, "0123456789ab", &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
     CHECK_HAS(s.reason, "another run");
     CHECK_INT(s.has_identity, ==, 0);
 
     replace(&b, "\"evloadrun\":\"" RUN "\",", "");
-    ev_ce_decode_structured(b.p, b.len, RUN, &s);
+    decode(b.p, b.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
     CHECK_STR(s.reason, "no evloadrun attribute");
 
     static const char hello[] = "hello";
-    ev_ce_decode_structured(hello, 5, RUN, &s);
+    decode(hello, 5, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
     CHECK_HAS(s.reason, "not JSON");
 
     static const char other[] =
         "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/o\",\"type\":\"t\"}";
-    ev_ce_decode_structured(other, sizeof other - 1, RUN, &s);
+    decode(other, sizeof other - 1, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
 
     /* Invalid CloudEvents from another run is still just foreign. */
     static const char inv[] = "{\"specversion\":\"2.0\",\"evloadrun\":\"zzz\"}";
-    ev_ce_decode_structured(inv, sizeof inv - 1, RUN, &s);
+    decode(inv, sizeof inv - 1, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
 
     static const char num[] = "{\"specversion\":\"1.0\",\"evloadrun\":5}";
-    ev_ce_decode_structured(num, sizeof num - 1, RUN, &s);
+    decode(num, sizeof num - 1, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
 
-    ev_ce_decode_structured(NULL, 0, RUN, &s);
+    decode(NULL, 0, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
-    ev_ce_decode_structured("", 0, RUN, &s);
+    decode("", 0, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
     ev_buf_free(&b);
     ev_ce_template_free(t);
@@ -645,7 +736,7 @@ static void test_corrupt(void)
     char *pad = strstr(b.p, "xxxx");
     CHECK(pad != NULL);
     pad[2] = 'y';
-    ev_ce_decode_structured(b.p, b.len, RUN, &s);
+    decode(b.p, b.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_CORRUPT);
     CHECK_STR(s.reason, "checksum mismatch");
     CHECK_INT(s.has_identity, ==, 1);
@@ -658,7 +749,7 @@ static void test_corrupt(void)
     ev_buf_reset(&b);
     CHECK_INT(ev_ce_encode_structured(t, 77, SCHED, SENT, &b), ==, 0);
     replace(&b, "\"evloadseq\":\"77\"", "\"evloadseq\":\"7x\"");
-    ev_ce_decode_structured(b.p, b.len, RUN, &s);
+    decode(b.p, b.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_CORRUPT);
     CHECK_HAS(s.reason, "evloadseq");
     CHECK_INT(s.has_identity, ==, 0);
@@ -666,18 +757,18 @@ static void test_corrupt(void)
     /* truncated, with our run id in it */
     ev_buf_reset(&b);
     CHECK_INT(ev_ce_encode_structured(t, 77, SCHED, SENT, &b), ==, 0);
-    ev_ce_decode_structured(b.p, b.len / 2, RUN, &s);
+    decode(b.p, b.len / 2, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_CORRUPT);
     CHECK_HAS(s.reason, "not JSON");
     /* truncated before the run id: nothing says it is ours */
-    ev_ce_decode_structured(b.p, 20, RUN, &s);
+    decode(b.p, 20, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
 
     /* our run but invalid CloudEvents: corrupt with the violation, identity kept */
     ev_buf c = EV_BUF_INIT;
     CHECK_INT(ev_buf_append(&c, b.p, b.len), ==, 0);
     replace(&c, "\"specversion\":\"1.0\"", "\"specversion\":\"1.1\"");
-    ev_ce_decode_structured(c.p, c.len, RUN, &s);
+    decode(c.p, c.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_CORRUPT);
     CHECK_HAS(s.reason, "specversion");
     CHECK_INT(s.has_identity, ==, 1);
@@ -694,7 +785,7 @@ static void test_corrupt(void)
         ev_buf_reset(&c);
         CHECK_INT(ev_buf_append(&c, b.p, b.len), ==, 0);
         replace(&c, from[i], to[i]);
-        ev_ce_decode_structured(c.p, c.len, RUN, &s);
+        decode(c.p, c.len, RUN, &s);
         CHECK_INT(s.status, ==, EV_CE_CORRUPT);
         CHECK_HAS(s.reason, why[i]);
     }
@@ -703,7 +794,7 @@ static void test_corrupt(void)
     ev_buf_reset(&c);
     CHECK_INT(ev_buf_append(&c, b.p, (size_t)(strstr(b.p, ",\"data\":") - b.p)), ==, 0);
     CHECK_INT(ev_buf_puts(&c, "}"), ==, 0);
-    ev_ce_decode_structured(c.p, c.len, RUN, &s);
+    decode(c.p, c.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_CORRUPT);
     CHECK_STR(s.reason, "no data");
     CHECK_INT(s.has_identity, ==, 1);
@@ -712,12 +803,12 @@ static void test_corrupt(void)
     ev_buf_reset(&c);
     CHECK_INT(ev_buf_append(&c, b.p, b.len), ==, 0);
     replace(&c, "\"data\":", "\"d\\u0061ta\" : ");
-    ev_ce_decode_structured(c.p, c.len, RUN, &s);
+    decode(c.p, c.len, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_OK);
 
     /* a reason never carries control bytes */
     static const char ctl[] = "{\"evloadrun\":\"\\u0007\\n\"}";
-    ev_ce_decode_structured(ctl, sizeof ctl - 1, RUN, &s);
+    decode(ctl, sizeof ctl - 1, RUN, &s);
     CHECK_INT(s.status, ==, EV_CE_FOREIGN);
     for (const char *r = s.reason; *r; r++)
         CHECK((unsigned char)*r >= 0x20 && (unsigned char)*r < 0x7F);
@@ -825,7 +916,7 @@ static void test_fuzz(void)
             m[at] = (r & 256) ? (char)(m[at] ^ (1 << (r & 7))) : (char)r;
         }
         ev_ce_seen s;
-        ev_ce_decode_structured(m, n, RUN, &s);
+        decode(m, n, RUN, &s);
         CHECK(s.status == EV_CE_OK || s.status == EV_CE_FOREIGN || s.status == EV_CE_CORRUPT);
         CHECK(strlen(s.reason) < sizeof s.reason);
         counts[s.status]++;
@@ -873,6 +964,390 @@ static void test_fuzz(void)
     ev_ce_template_free(t);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Differential test: fast decoder vs jansson reference                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct snip {
+    const char *p;
+    size_t n;
+} snip;
+#define SN(s) {(s), sizeof(s) - 1}
+
+/* JSON-significant bytes and short texts to insert anywhere. */
+static const snip tokens[] = {
+    SN("{"), SN("}"), SN("["), SN("]"), SN("\""), SN(":"), SN(","), SN("\\"), SN(" "), SN("\t"),
+    SN("\n"), SN("\r"), SN("0"), SN("1"), SN("-"), SN("+"), SN("."), SN("e"), SN("E"), SN("x"),
+    SN("null"), SN("true"), SN("false"), SN("nul"), SN("True"), SN("\\u0001"), SN("\\ud800"),
+    SN("\\udc00"), SN("\\ud800\\udc00"), SN("\\ud83f\\udfff"), SN("\\ud800\\u0041"),
+    SN("\\u0000"), SN("\\u00e9"), SN("\\uFFFE"), SN("\\u002e"), SN("\\/"), SN("\\x"), SN("\\u12"),
+    SN("\\uZZZZ"), SN("\xc0\xaf"), SN("\xe0\x80\xaf"), SN("\xed\xa0\x80"), SN("\xf4\x90\x80\x80"),
+    SN("\xf0\x9f\x98\x80"), SN("\xc3\xa9"), SN("\xef\xbf\xbe"), SN("\xc2\x85"), SN("\x7f"),
+    SN("\x80"), SN("\xff"), SN("\xc3"), SN("\x01"), SN("\x1f"), SN("\0"), SN("01"), SN("-0"),
+    SN("1e999"), SN("-1e999"), SN("1e308"), SN("9e308"), SN("2e308"), SN("0.1e309"),
+    SN("1.7976931348623157e308"), SN("1.7976931348623159e308"), SN("9223372036854775807"),
+    SN("9223372036854775808"), SN("-9223372036854775808"), SN("-9223372036854775809"),
+    SN("2147483648"), SN("-2147483649"), SN("1.5"), SN("1e-400"), SN("0e99999999999999999999"),
+    SN("1."), SN(".5"), SN("1e"), SN("1e+"), SN("[]"), SN("{}"), SN("[1,]"), SN("{\"a\":1,}"),
+    SN("{\"a\":1,\"a\":2}"), SN("{\"a\":1,\"\\u0061\":2}"), SN("\"\""), SN("1\0"), SN("true\0"),
+};
+
+/* Members to insert right after a '{' or ',' (top level or inside data). */
+static const snip members[] = {
+    SN("\"id\":\"x\","), SN("\"evloadrun\":\"" RUN "\","), SN("\"evloadrun\":\"zz\","),
+    SN("\"seq\":1,"), SN("\"pad\":\"\","), SN("\"ext\":1,"), SN("\"ext\":1.0,"), SN("\"ext\":01,"),
+    SN("\"ext\":1e999,"), SN("\"ext\":1e308,"), SN("\"ext\":9223372036854775808,"),
+    SN("\"ext\":-9223372036854775808,"), SN("\"ext\":2147483648,"), SN("\"ext\":-2147483648,"),
+    SN("\"ext\":true,"), SN("\"ext\":null,"), SN("\"ext\":[1,{\"a\":1,\"a\":2}],"),
+    SN("\"ext\":[{\"a\":1},{\"a\":2}],"), SN("\"ext\":{\"b\":{\"c\":1,\"c\":1}},"),
+    SN("\"ext\":{\"b\":{\"c\":1,\"d\":1}},"), SN("\"ext\":\"\\u0001\","),
+    SN("\"ext\":\"\\ud83d\\ude00\","), SN("\"ext\":\"\\ufdd0\","), SN("\"e\\u0078t\":\"x\","),
+    SN("\"data_base64\":\"aGk=\","), SN("\"data_base64\":\"aGk\","), SN("\"Ext\":\"x\","),
+    SN("\"evl\\u006fadrun\":\"zz\","), SN("\"\\u0064ata\":1,"), SN("\"data\":null,"),
+    SN("\"subject\":\"\","), SN("\"time\":\"2026-02-29T00:00:00Z\","),
+    SN("\"dataschema\":\"http://x/\\u00e9\","), SN("\"ext\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","),
+    SN("\"a\":1,\"a\":1,"), SN("\"\":0,"), SN("\"\\u0000\":0,"),
+};
+
+/* Values to put in place of an existing value. */
+static const snip values[] = {
+    SN("01"), SN("-0"), SN("1e999"), SN("9223372036854775808"), SN("9223372036854775807"),
+    SN("-9223372036854775809"), SN("1.5"), SN("1E+2"), SN("2147483648"), SN("true"), SN("null"),
+    SN("[]"), SN("{}"), SN("\"\""), SN("\"\\u0001\""), SN("\"\\ud800\""), SN("\"\\u0000\""),
+    SN("\"\\u0031\""), SN("\"0\\u002e3\""), SN("\"a1b2c3d4e5f\\u0036\""), SN("\"\xc0\xaf\""),
+    SN("{\"seq\":1,\"seq\":1}"), SN("[1,2"), SN("\"x"), SN("1\0"), SN("{\"a\":[{\"b\":{}}]}"),
+};
+
+static size_t pick(size_t n)
+{
+    return n ? (size_t)(next() % n) : 0;
+}
+
+/* Position of a random occurrence of one of chars in m[0..n), or n. */
+static size_t random_of(const char *m, size_t n, const char *chars)
+{
+    unsigned char in[256] = {0};
+    for (const char *c = chars; *c; c++)
+        in[(unsigned char)*c] = 1;
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++)
+        hits += in[(unsigned char)m[i]];
+    if (!hits) return n;
+    size_t want = pick(hits);
+    for (size_t i = 0; i < n; i++)
+        if (in[(unsigned char)m[i]] && want-- == 0) return i;
+    return n;
+}
+
+static void splice(ev_buf *b, size_t at, size_t del, const char *p, size_t n)
+{
+    ev_buf o = EV_BUF_INIT;
+    if (at > b->len) at = b->len;
+    if (del > b->len - at) del = b->len - at;
+    CHECK_INT(ev_buf_append(&o, b->p, at), ==, 0);
+    CHECK_INT(ev_buf_append(&o, p, n), ==, 0);
+    CHECK_INT(ev_buf_append(&o, b->p + at + del, b->len - at - del), ==, 0);
+    ev_buf_free(b);
+    *b = o;
+}
+
+/* One random mutation of b (see the list in test_differential). */
+static void mutate(ev_buf *b)
+{
+    size_t n = b->len;
+    switch (next() % 14) {
+    case 0: /* bit flip */
+        if (n) b->p[pick(n)] ^= (char)(1 << (next() & 7));
+        break;
+    case 1: /* random byte */
+        if (n) b->p[pick(n)] = (char)next();
+        break;
+    case 2: { /* token anywhere */
+        const snip *t = &tokens[pick(sizeof tokens / sizeof tokens[0])];
+        splice(b, pick(n + 1), 0, t->p, t->n);
+        break;
+    }
+    case 3: { /* token at a structural place, or replacing a structural byte */
+        const snip *t = &tokens[pick(sizeof tokens / sizeof tokens[0])];
+        size_t at = random_of(b->p, n, "{}[]:,\"");
+        splice(b, at + (next() & 1), next() % 3 == 0, t->p, t->n);
+        break;
+    }
+    case 4: /* deletion */
+        splice(b, pick(n), 1 + pick(4), "", 0);
+        break;
+    case 5: /* truncation */
+        b->len = pick(n + 1);
+        break;
+    case 6: { /* a member after '{' or ',' (duplicates among them) */
+        const snip *m = &members[pick(sizeof members / sizeof members[0])];
+        size_t at = random_of(b->p, n, "{,");
+        if (at < n) splice(b, at + 1, 0, m->p, m->n);
+        break;
+    }
+    case 7: { /* a value replaced after ':' */
+        const snip *v = &values[pick(sizeof values / sizeof values[0])];
+        size_t at = random_of(b->p, n, ":");
+        if (at < n) {
+            size_t e = at + 1;
+            if (e < n && b->p[e] == '"') {
+                e++;
+                while (e < n && b->p[e] != '"')
+                    e += b->p[e] == '\\' ? 2 : 1;
+                e++;
+            } else {
+                while (e < n && b->p[e] != ',' && b->p[e] != '}')
+                    e++;
+            }
+            if (e > n) e = n;
+            splice(b, at + 1, e - at - 1, v->p, v->n);
+        }
+        break;
+    }
+    case 8: { /* an ASCII letter or digit written as a \u escape (same text) */
+        size_t at = random_of(b->p, n, "abcdefghijklmnopqrstuvwxyz0123456789.-/:");
+        if (at < n && at > 0 && b->p[at - 1] != '\\') {
+            char e[7];
+            snprintf(e, sizeof e, "\\u%04x", (unsigned char)b->p[at]);
+            splice(b, at, 1, e, 6);
+        }
+        break;
+    }
+    case 9: { /* a member duplicated: copy "…": … up to the next ',' */
+        size_t at = random_of(b->p, n, "{,");
+        if (at + 1 < n && b->p[at + 1] == '"') {
+            size_t e = at + 1;
+            while (e < n && b->p[e] != ',' && b->p[e] != '}')
+                e++;
+            if (e < n) {
+                ev_buf m = EV_BUF_INIT;
+                CHECK_INT(ev_buf_append(&m, b->p + at + 1, e - at - 1), ==, 0);
+                CHECK_INT(ev_buf_puts(&m, ","), ==, 0);
+                splice(b, at + 1, 0, m.p, m.len);
+                ev_buf_free(&m);
+            }
+        }
+        break;
+    }
+    case 10: { /* NUL after a number or keyword (jansson skips one) */
+        size_t at = random_of(b->p, n, "0123456789el");
+        if (at < n) splice(b, at + 1, 0, next() & 1 ? "\0" : "\0\0", next() & 1 ? 1 : 2);
+        break;
+    }
+    case 11: { /* whitespace at a structural place */
+        static const char *const ws[] = {" ", "\t", "\n", "\r", " \n ", "\f", "\v"};
+        const char *w = ws[pick(7)];
+        size_t at = random_of(b->p, n, "{}[]:,");
+        splice(b, at + (next() & 1), 0, w, strlen(w));
+        break;
+    }
+    case 12: { /* deep nesting in place of a value */
+        /* around the scanner's limit (32) often, around jansson's (2048)
+         * now and then: those are slow to build and parse */
+        static const size_t depths[] = {30, 31, 32, 33, 34, 100, 2047, 2048, 2049};
+        static char kinds[2049];
+        size_t d = depths[next() % 16 ? pick(6) : 6 + pick(3)];
+        size_t at = random_of(b->p, n, ":");
+        if (at < n) {
+            ev_buf v = EV_BUF_INIT;
+            for (size_t k = 0; k < d; k++) {
+                kinds[k] = next() % 4 ? '[' : '{';
+                CHECK_INT(ev_buf_puts(&v, kinds[k] == '[' ? "[" : "{\"k\":"), ==, 0);
+            }
+            if (kinds[d - 1] == '{') CHECK_INT(ev_buf_puts(&v, "1"), ==, 0);
+            for (size_t k = d; k-- > 0;)
+                CHECK_INT(ev_buf_puts(&v, kinds[k] == '[' ? "]" : "}"), ==, 0);
+            CHECK_INT(ev_buf_puts(&v, next() & 1 ? "," : ",\"old\":"), ==, 0);
+            splice(b, at + 1, 0, v.p, v.len); /* the old value follows */
+            ev_buf_free(&v);
+        }
+        break;
+    }
+    default: { /* many keys in one object (beyond the scanner's table) */
+        size_t at = random_of(b->p, n, "{");
+        if (at < n) {
+            ev_buf v = EV_BUF_INIT;
+            size_t k = 100 + pick(60);
+            for (size_t q = 0; q < k; q++) {
+                char m[32];
+                snprintf(m, sizeof m, "\"k%zu\":%zu,", next() % 8 == 0 ? (size_t)7 : q, q);
+                CHECK_INT(ev_buf_puts(&v, m), ==, 0);
+            }
+            splice(b, at + 1, 0, v.p, v.len);
+            ev_buf_free(&v);
+        }
+        break;
+    }
+    }
+}
+
+/* Edge cases of jansson's acceptance, each decoded raw and as data. */
+static void test_json_edges(void)
+{
+    static const snip docs[] = {
+        SN("[1\0]"), SN("{\"a\":1\0}"), SN("{\"a\":true\0}"), SN("[1\0\0]"), SN("[1.5\0]"),
+        SN("[\"a\"\0]"), SN("[1]\0"), SN("[null\0,1]"), SN("[tru\0e]"), SN("[-\0]"),
+        SN("{\"a\":1,\"\\u0061\":2}"), SN("[1e308]"), SN("[1.7976931348623157e308]"),
+        SN("[1.7976931348623159e308]"), SN("[1e309]"), SN("[1e-999]"), SN("[-0]"), SN("[-0.0e-0]"),
+        SN("[9223372036854775807]"), SN("[9223372036854775808]"), SN("[-9223372036854775808]"),
+        SN("[-9223372036854775809]"), SN("[\"\x7f\"]"), SN("[\"\\ud800\"]"),
+        SN("{\"a\":{\"b\":1,\"b\":2}}"), SN("[{\"b\":1},{\"b\":2}]"), SN("[\"\\u0000\"]"),
+        SN("{\"\\u0000\":1}"), SN("[1 ]"), SN(" [1] \n"), SN("[01]"), SN("[1,]"), SN("[,1]"),
+        SN("[\xef\xbf\xbe]"), SN("[\"\xed\xa0\x80\"]"), SN("[\"\xf4\x90\x80\x80\"]"),
+        SN("[\"\xc0\x80\"]"), SN("[\"\xe0\x9f\xbf\"]"), SN("[\"\xf0\x8f\xbf\xbf\"]"),
+        SN("[\"\xf4\x8f\xbf\xbf\"]"), SN("[\"\xc3\"]"), SN("[\"\xe2\x82\"]"), SN("[true\0 ]"),
+        SN(""), SN(" "), SN("1"), SN("\"a\""), SN("null"), SN("[]"), SN("{}"), SN("[[]]"),
+        SN("{\"a\":[]}"), SN("{\"a\"}"), SN("{\"a\" 1}"), SN("{1:1}"), SN("[1 2]"), SN("[\"\\a\"]"),
+        SN("[\"\\u00G0\"]"), SN("[\"\\uD83D\\uDE00\"]"), SN("[\"\\uDE00\\uD83D\"]"),
+        SN("[\"\\uD83D\\\\uDE00\"]"), SN("[\"\t\"]"), SN("\xef\xbb\xbf[]"), SN("[1]]"), SN("[[1]"),
+        SN("{\"a\":1}}"), SN("[-]"), SN("[1.e1]"), SN("[1e+1]"), SN("[1E-1]"), SN("[+1]"),
+        SN("[0x1]"), SN("[Infinity]"), SN("[NaN]"), SN("[1e99999999999999999999999]"),
+        SN("[0e99999999999999999999999]"), SN("[0.00000e400]"), SN("[0.001e311]"),
+        SN("[0.001e312]"), SN("[100e306]"), SN("[10e307]"), SN("[9.9e307]"),
+        SN("[123456789012345678901234567890e280]"), SN("[\"\\/\"]"), SN("[\"/\"]"),
+        SN("{\"a\":1,\"b\":2,\"a\":3}"), SN("{\"\":1,\"\":2}"),
+        SN("{\"abcdefghij\":1,\"abcdefghik\":2}"),
+        SN("{\"abcdefghijklmnopq\":1,\"abcdefghXjklmnopq\":2}"),
+        SN("{\"abcdefghijklmnopq\":1,\"abcdefgh\\u0069jklmnopq\":2}"),
+    };
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        ev_ce_seen s;
+        decode(docs[i].p, docs[i].n, RUN, &s);
+        decode(docs[i].p, docs[i].n, NULL, &s);
+        /* as the data of an event of ours, and as an extension value */
+        char buf[512];
+        int k = snprintf(buf, sizeof buf,
+                         "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"/s\",\"type\":\"t\","
+                         "\"evloadrun\":\"" RUN "\",\"data\":");
+        CHECK(k > 0 && (size_t)k + docs[i].n + 1 < sizeof buf);
+        memcpy(buf + k, docs[i].p, docs[i].n);
+        buf[(size_t)k + docs[i].n] = '}';
+        decode(buf, (size_t)k + docs[i].n + 1, RUN, &s);
+        memcpy(buf + k - 7, "\"ext\": ", 7); /* "data": -> "ext": , same length */
+        decode(buf, (size_t)k + docs[i].n + 1, RUN, &s);
+    }
+}
+
+/* A random JSON value (often with duplicate keys: keys come from a small
+ * alphabet) appended to b. */
+static void gen_value(ev_buf *b, int depth)
+{
+    static const char *const scalars[] = {
+        "0", "-0", "1", "-1", "12.5e-3", "1E9", "9223372036854775807", "-9223372036854775808",
+        "9223372036854775808", "1e308", "1e309", "true", "false", "null", "\"\"", "\"a\"",
+        "\"\\u00e9\\ud83d\\ude00\\n\"", "\"\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80\"", "\"\\u0000\"",
+        "\"\\udc00\"", "\"\x7f\"", "\"\\\"\\\\\\/\""};
+    static const char *const keys[] = {"a", "b", "\\u0061", "seq", "data", "\\u0062", "",
+                                       "evloadrun", "abcdefghijkl", "abcdefghijkm"};
+    unsigned r = (unsigned)(next() % 10);
+    if (depth >= 4 || r < 5) {
+        CHECK_INT(ev_buf_puts(b, scalars[pick(sizeof scalars / sizeof scalars[0])]), ==, 0);
+        return;
+    }
+    int obj = r < 8;
+    size_t k = pick(5);
+    CHECK_INT(ev_buf_puts(b, obj ? "{" : "["), ==, 0);
+    for (size_t i = 0; i < k; i++) {
+        if (i) CHECK_INT(ev_buf_puts(b, next() % 3 ? "," : " , "), ==, 0);
+        if (obj) {
+            CHECK_INT(ev_buf_puts(b, "\""), ==, 0);
+            CHECK_INT(ev_buf_puts(b, keys[pick(sizeof keys / sizeof keys[0])]), ==, 0);
+            CHECK_INT(ev_buf_puts(b, next() % 3 ? "\":" : "\"\n:\t"), ==, 0);
+        }
+        gen_value(b, depth + 1);
+    }
+    CHECK_INT(ev_buf_puts(b, obj ? "}" : "]"), ==, 0);
+}
+
+/* The scanner alone against jansson on 60k random JSON texts, half of them
+ * mutated, top-level objects and arrays; each also through decode(). */
+static void test_scan_random(void)
+{
+    rng = 0xD1B54A32D192ED03ull; /* fixed seed */
+    ev_buf b = EV_BUF_INIT;
+    long valid = 0, limit = 0;
+    for (int it = 0; it < 60000; it++) {
+        ev_buf_reset(&b);
+        if (next() % 4 == 0) CHECK_INT(ev_buf_puts(&b, " "), ==, 0);
+        CHECK_INT(ev_buf_puts(&b, next() % 4 ? "{\"evloadrun\":\"" RUN "\",\"x\":" : "["), ==, 0);
+        gen_value(&b, 1);
+        CHECK_INT(ev_buf_puts(&b, b.p[b.p[0] == ' '] == '{' ? "}" : "]"), ==, 0);
+        if (next() & 1) mutate(&b);
+        char *m = malloc(b.len ? b.len : 1);
+        CHECK(m != NULL);
+        memcpy(m, b.p, b.len);
+        int sc = ev_ce_json_scan_check(m, b.len), ok = jansson_accepts(m, b.len);
+        if (sc >= 0 && sc != ok) {
+            dump_input(m, b.len);
+            EV_FAIL_("scanner says %d, jansson %d", sc, ok);
+        }
+        ev_test_checks++;
+        valid += ok;
+        limit += sc < 0;
+        ev_ce_seen s;
+        decode(m, b.len, RUN, &s);
+        free(m);
+    }
+    fprintf(stderr, "   60000 random texts: %ld valid JSON, %ld beyond the scanner's limits\n",
+            valid, limit);
+    ev_buf_free(&b);
+}
+
+/* 220k random mutations of valid events (fixed seed): byte flips and random
+ * bytes, JSON tokens and bad escapes/UTF-8/numbers inserted anywhere or at
+ * structural places, deletions, truncations, members inserted at the top
+ * level and inside data (duplicates, odd numbers, escaped names), values
+ * replaced, letters rewritten as \u escapes (same text: must stay OK),
+ * members duplicated, NULs after numbers, whitespace, deep nesting and
+ * objects with more keys than the scanner's table. */
+static void test_differential(void)
+{
+    static const char *const tmpls[] = {
+        NULL,
+        "{\"k\":[1,{\"z\":\"w\"}],\"s\":\"\\\"\"}",
+        "{\"name\":\"h\\u00e9llo \\u2603\",\"n\":-0.5e-3,\"arr\":[true,false,null,{}],"
+        "\"o\":{\"x\":{\"y\":[]}},\"big\":9223372036854775807}",
+    };
+    static const size_t sizes[] = {0, 64, 256};
+    ev_ce_template *t[3][3];
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 3; j++)
+            t[i][j] = make(sizes[j], tmpls[i], (uint32_t)i, (uint32_t)(j + 1));
+    rng = 0x9E3779B97F4A7C15ull; /* fixed seed */
+    long before = diff_runs, limit0 = diff_limit, valid0 = diff_valid;
+    int counts[3] = {0};
+    ev_buf b = EV_BUF_INIT;
+    const long n_mut = 220000;
+    for (long it = 0; it < n_mut; it++) {
+        ev_ce_template *tt = t[pick(3)][pick(3)];
+        ev_buf_reset(&b);
+        CHECK_INT(ev_ce_encode_structured(tt, 1 + next() % 1000000, SCHED, SENT, &b), ==, 0);
+        int ops = 1 + (int)(next() % 3);
+        for (int k = 0; k < ops; k++)
+            mutate(&b);
+        /* an exact-size heap copy, so ASan sees any overread */
+        char *m = malloc(b.len ? b.len : 1);
+        CHECK(m != NULL);
+        memcpy(m, b.p, b.len);
+        ev_ce_seen s;
+        decode(m, b.len, RUN, &s);
+        counts[s.status]++;
+        free(m);
+    }
+    fprintf(stderr,
+            "   %ld mutations: ok %d, foreign %d, corrupt %d; valid JSON %ld; beyond the "
+            "scanner's limits %ld\n",
+            diff_runs - before, counts[0], counts[1], counts[2], diff_valid - valid0,
+            diff_limit - limit0);
+    CHECK_INT(diff_runs - before, ==, n_mut);
+    CHECK_INT(counts[0], >, 1000);
+    CHECK_INT(counts[2], >, 1000);
+    ev_buf_free(&b);
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 3; j++)
+            ev_ce_template_free(t[i][j]);
+}
+
 int main(void)
 {
     EV_RUN(test_structured_roundtrip);
@@ -888,5 +1363,11 @@ int main(void)
     EV_RUN(test_template_errors);
     EV_RUN(test_escaped_type);
     EV_RUN(test_fuzz);
+    EV_RUN(test_json_edges);
+    EV_RUN(test_differential);
+    EV_RUN(test_scan_random);
+    fprintf(stderr,
+            "   differential: %ld structured decodes compared, %ld beyond the scanner's limits\n",
+            diff_runs, diff_limit);
     EV_DONE();
 }

@@ -209,13 +209,13 @@ static void latency_row(FILE *f, const char *name, const ev_hist *h)
     fputc('\n', f);
 }
 
-static void counts_row(FILE *f, const char *name, const ev_ledger_counts *c)
+static void counts_row(FILE *f, int width, const char *name, const ev_ledger_counts *c)
 {
     const uint64_t v[] = {c->received,    c->delivered, c->lost,      c->duplicated,
                           c->redelivered, c->unconfirmed, c->recovered, c->reordered,
                           c->corrupted,   c->foreign};
     char b[32];
-    fprintf(f, "  %-8s", name);
+    fprintf(f, "  %-*s", width, name);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         fprintf(f, " %*s", i < 2 ? 11 : 8, grouped(v[i], b, sizeof b));
     fputc('\n', f);
@@ -242,12 +242,17 @@ void ev_report_summary(FILE *f, const ev_results *r)
         fprintf(f, "         rate %.1f/s achieved over %.1f s (as fast as possible)\n",
                 r->rate_achieved, r->publish_s);
 
-    fprintf(f, "\ndelivery    received   delivered     lost      dup  redeliv   unconf    recov "
-               "   reord  corrupt  foreign\n");
+    int width = 8; /* the group column fits the longest group name */
     for (size_t g = 0; g < r->ngroups; g++)
-        counts_row(f, r->groups[g].name, &r->groups[g].c);
+        if ((int)strlen(r->groups[g].name) > width)
+            width = (int)strlen(r->groups[g].name);
+    fprintf(f, "\n%-*s    received   delivered     lost      dup  redeliv   unconf    recov "
+               "   reord  corrupt  foreign\n",
+            width + 2, "delivery");
+    for (size_t g = 0; g < r->ngroups; g++)
+        counts_row(f, width, r->groups[g].name, &r->groups[g].c);
     if (r->ngroups > 1)
-        counts_row(f, "total", &r->total);
+        counts_row(f, width, "total", &r->total);
     {
         /* The headline, in words: what was lost out of what the broker took. */
         uint64_t owed = r->acked * (uint64_t)(r->ngroups ? r->ngroups : 1);

@@ -1,0 +1,221 @@
+/* bullmq publisher — adds one standard BullMQ job per event with evload's own
+ * "add" script (src/brokers/bullmq.c), pipelined on the lane's own connection.
+ *
+ * Design note. send() only appends an EVALSHA to the context's output buffer
+ * and remembers the event's seq in a FIFO; poll() writes the buffer out and
+ * reads the replies that have arrived (Redis answers in order, so the FIFO
+ * head is the reply's seq). The engine bounds what is in flight to the lane's
+ * window (max_in_flight / lanes), which is therefore the pipeline depth.
+ * Replies are read through poll() on the socket and only when it is readable,
+ * so the socket timeout (a read timeout breaks a hiredis 0.14 context for
+ * good) never fires on a slow reply; it bounds a write Redis stops taking.
+ * Small sends are coalesced: poll(0) writes only when 64 commands are waiting
+ * or the oldest has waited 1 ms; a waiting poll always writes.
+ *
+ * Each job: id = the CloudEvent id (<run>-<instance>-<lane>-<seq>, so a
+ * retried add is idempotent: the script reports a duplicate and stores
+ * nothing), name = the event type, data = the structured CloudEvent,
+ * opts = {"attempts":N[,"removeOnComplete":…]}, timestamp = now (ms). The
+ * reply is the outcome: 1 added, 2 duplicate (acknowledged too), an error
+ * reply or a lost connection = failed. */
+#include "brokers/bullmq.h"
+
+#include "ev_clock.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLUSH_BATCH 64
+#define FLUSH_AGE_NS EV_NS_PER_MS
+
+enum { K_WAIT, K_PAUSED, K_META, K_ID, K_EVENTS, K_MARKER, K_ACTIVE, K_JOB, NKEYS };
+
+struct ev_pub {
+    ev_bq *q;
+    redisContext *c;
+    char keys[NKEYS][EV_BQ_KEY_MAX];
+    char idpfx[96]; /* "<run>-<instance>-<lane>-" */
+    size_t idpfx_len;
+    char version[4], maxlen[24];
+    uint64_t *fifo; /* seqs awaiting replies, ring */
+    size_t cap, head, n;
+    size_t unflushed;
+    int64_t first_unflushed;
+    int reload; /* NOSCRIPT seen: load the script once the pipeline is empty */
+    ev_bq_counts cnt;
+};
+
+static int bq_pub_open(void *state, const ev_run_info *ri, uint32_t lane, ev_pub **out, ev_err *err)
+{
+    ev_bq *q = state;
+    ev_pub *p = calloc(1, sizeof *p);
+    if (!p)
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    p->q = q;
+    p->cap = 256;
+    if (!(p->fifo = malloc(p->cap * sizeof *p->fifo))) {
+        free(p);
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    }
+    static const char *const sfx[NKEYS - 1] = {"wait",   "paused", "meta",  "id",
+                                               "events", "marker", "active"};
+    for (int i = 0; i < NKEYS - 1; i++)
+        ev_bq_key(q, sfx[i], p->keys[i]);
+    p->idpfx_len = (size_t)snprintf(p->idpfx, sizeof p->idpfx, "%s-%" PRIu32 "-%" PRIu32 "-",
+                                    ri->run_id, ri->instance, lane);
+    snprintf(p->version, sizeof p->version, "%d", q->version);
+    snprintf(p->maxlen, sizeof p->maxlen, "%" PRId64, q->max_len_events);
+    /* Replies are awaited with poll() and read only when readable, so the
+     * socket timeout only bounds a write that Redis stops taking. */
+    if (!(p->c = ev_bq_connect(q, EV_BQ_IO_TIMEOUT_MS, err))) {
+        free(p->fifo);
+        free(p);
+        return EV_ECONNECT;
+    }
+    *out = p;
+    return EV_OK;
+}
+
+static int fifo_push(ev_pub *p, uint64_t seq)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap * 2;
+        uint64_t *f = malloc(cap * sizeof *f);
+        if (!f)
+            return -1;
+        for (size_t i = 0; i < p->n; i++)
+            f[i] = p->fifo[(p->head + i) % p->cap];
+        free(p->fifo);
+        p->fifo = f;
+        p->cap = cap;
+        p->head = 0;
+    }
+    p->fifo[(p->head + p->n) % p->cap] = seq;
+    p->n++;
+    return 0;
+}
+
+static int bq_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
+{
+    if (!m->body)
+        return ev_err_set(err, EV_EUSAGE, "bullmq: only structured events can be published");
+    char id[160], ts[32];
+    int idlen = snprintf(id, sizeof id, "%s%" PRIu64, p->idpfx, m->seq);
+    if (idlen < 0 || (size_t)idlen >= sizeof id)
+        return ev_err_set(err, EV_EINTERNAL, "bullmq: job id too long");
+    ev_bq_now_ms(ts, sizeof ts);
+    snprintf(p->keys[K_JOB], sizeof p->keys[K_JOB], "%s%s", p->q->base, id);
+    const char *keys[NKEYS];
+    for (int i = 0; i < NKEYS; i++)
+        keys[i] = p->keys[i];
+    const char *args[7] = {
+        id, p->q->ri->plan->event_type, m->body, p->q->opts_json, ts, p->version, p->maxlen};
+    size_t lens[7] = {(size_t)idlen, (size_t)-1, m->len,    (size_t)-1,
+                      (size_t)-1,    (size_t)-1, (size_t)-1};
+    if (fifo_push(p, m->seq) ||
+        ev_bq_eval_append(p->q, p->c, EV_BQ_S_ADD, NKEYS, keys, 7, args, lens)) {
+        if (p->n && p->fifo[(p->head + p->n - 1) % p->cap] == m->seq)
+            p->n--;
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    }
+    if (p->unflushed++ == 0)
+        p->first_unflushed = ev_mono_ns();
+    return EV_OK;
+}
+
+static int conn_failed(ev_pub *p, ev_err *err)
+{
+    return ev_err_set(err, EV_ECONNECT, "bullmq target %s: connection lost while adding jobs (%s)",
+                      p->q->ri->url->redacted, p->c->errstr[0] ? p->c->errstr : "EOF");
+}
+
+static int flush(ev_pub *p, ev_err *err)
+{
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(p->c, &done) != REDIS_OK) {
+            conn_failed(p, err);
+            return -1;
+        }
+    p->unflushed = 0;
+    return 0;
+}
+
+static int bq_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *ud, ev_err *err)
+{
+    int64_t now = ev_mono_ns();
+    if (p->unflushed &&
+        (timeout_ns > 0 || p->unflushed >= FLUSH_BATCH || now - p->first_unflushed >= FLUSH_AGE_NS))
+        if (flush(p, err))
+            return -1;
+    int64_t deadline = now + timeout_ns;
+    int reported = 0;
+    while (p->n > p->unflushed) {
+        void *rv = NULL;
+        if (redisGetReplyFromReader(p->c, &rv) != REDIS_OK) {
+            conn_failed(p, err);
+            return -1;
+        }
+        if (rv) {
+            redisReply *r = rv;
+            uint64_t seq = p->fifo[p->head];
+            p->head = (p->head + 1) % p->cap;
+            p->n--;
+            int ok = r->type == REDIS_REPLY_INTEGER && (r->integer == 1 || r->integer == 2);
+            if (ok && r->integer == 1)
+                p->cnt.added++;
+            else if (ok)
+                p->cnt.duplicates++;
+            else {
+                p->cnt.add_errors++;
+                if (r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8))
+                    p->reload = 1;
+            }
+            freeReplyObject(r);
+            fn(ud, seq, ok);
+            reported++;
+            continue;
+        }
+        int64_t left = reported ? 0 : deadline - ev_mono_ns();
+        struct pollfd pfd = {.fd = p->c->fd, .events = POLLIN};
+        int pr = poll(&pfd, 1, left > 0 ? (int)((left + EV_NS_PER_MS - 1) / EV_NS_PER_MS) : 0);
+        if (pr <= 0)
+            break;
+        if (redisBufferRead(p->c) != REDIS_OK) {
+            conn_failed(p, err);
+            return -1;
+        }
+    }
+    if (p->reload && p->n == 0) {
+        /* The server lost its scripts: load the add script again (the
+         * failed adds were reported; the engine counts them). */
+        redisReply *r = redisCommand(p->c, "SCRIPT LOAD %s", ev_bq_script(EV_BQ_S_ADD));
+        if (!r) {
+            conn_failed(p, err);
+            return -1;
+        }
+        freeReplyObject(r);
+        p->reload = 0;
+    }
+    return reported;
+}
+
+static void bq_pub_close(ev_pub *p)
+{
+    if (!p)
+        return;
+    ev_bq_add_counts(p->q, &p->cnt, NULL, NULL);
+    redisFree(p->c);
+    free(p->fifo);
+    free(p);
+}
+
+const ev_pub_ops ev_bq_pub_ops = {
+    .open = bq_pub_open,
+    .send = bq_pub_send,
+    .poll = bq_pub_poll,
+    .close = bq_pub_close,
+};

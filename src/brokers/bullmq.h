@@ -1,0 +1,131 @@
+/* bullmq — evload's BullMQ module (bullmq://host:port[/db]?queue=NAME&prefix=bull),
+ * private to src/brokers/bullmq.c, publishers/bullmq.c and verifiers/bullmq.c.
+ *
+ * Design note. BullMQ is a Node library whose queue lives in Redis keys
+ * P:Q:<suffix> (docs/bullmq.md; the data contract is in the shared notes,
+ * bullmq-contract.md). evload speaks that contract with its own Lua scripts,
+ * loaded once per connection with SCRIPT LOAD and called with EVALSHA (a
+ * NOSCRIPT reply, e.g. after a SCRIPT FLUSH, reloads and retries once):
+ *   add     one standard job: id counter, job hash, wait list (v5: paused list
+ *           while the queue is paused), marker, added/waiting events, maxLenEvents.
+ *   work    complete (or fail) one job with retention and events, and/or
+ *           fetch + lock the next one (promoting due delayed jobs, honouring
+ *           meta paused and concurrency): a Node Worker's moveToFinished with
+ *           fetch-next, and moveToActive, in one round trip.
+ *   release give back a job fetched ahead but never processed (run stopping).
+ *   renew   extend the locks of the jobs a worker holds.
+ *   stall   the stalled-job check (requeue jobs whose lock expired).
+ * Each thread has its own hiredis context (hiredis contexts are not thread
+ * safe). A worker-mode run also has one "keeper" thread with its own context
+ * that renews the locks of every job evload's workers hold and runs the stall
+ * check; the workers publish the job they hold in their own small slot under
+ * the slot's mutex (one lock/unlock per job), so there is no shared hot data.
+ * A read timeout breaks a hiredis 0.14 context for good, so blocking commands
+ * (BZPOPMIN, XREAD BLOCK) always block for less than the socket timeout. */
+#ifndef EV_BROKERS_BULLMQ_H
+#define EV_BROKERS_BULLMQ_H
+
+#include "broker.h"
+#include "ev_hist.h"
+
+#include <hiredis.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define EV_BQ_KEY_MAX 512
+/* Socket timeout of every context that is not read through poll(). */
+#define EV_BQ_IO_TIMEOUT_MS 10000
+
+enum { EV_BQ_WORKER = 0, EV_BQ_OBSERVER = 1 };
+enum { EV_BQ_S_ADD, EV_BQ_S_WORK, EV_BQ_S_RELEASE, EV_BQ_S_RENEW, EV_BQ_S_STALL, EV_BQ_NSCRIPTS };
+
+/* The SHA1 hex of each script (computed by SCRIPT LOAD in setup). */
+typedef struct ev_bq_sha {
+    char hex[EV_BQ_NSCRIPTS][41];
+} ev_bq_sha;
+
+/* What one worker slot holds: the job being processed, for the keeper. */
+typedef struct ev_bq_slot {
+    pthread_mutex_t mu;
+    int busy;
+    char jid[256];
+    char token[192];
+} ev_bq_slot;
+
+/* Counters; each thread keeps its own and adds them in at close. */
+typedef struct ev_bq_counts {
+    /* publisher */
+    uint64_t added, duplicates, add_errors;
+    /* worker */
+    uint64_t taken, completed, failed_deferred, finish_lock_lost, finish_errors, released;
+    int64_t first_take_mono, last_finish_mono;
+    /* keeper */
+    uint64_t lock_renewals, locks_lost, stall_checks, stalled_requeued;
+    /* observer */
+    uint64_t ev_completed, ev_failed, ev_stalled, ev_removed, ev_duplicated, job_missing;
+} ev_bq_counts;
+
+typedef struct ev_bq {
+    const ev_run_info *ri;
+    char host[256];
+    int port, db;
+    const char *user, *password; /* borrowed from the URL; NULL if absent */
+    char queue[200], prefix[64];
+    char base[280]; /* "P:Q:" (prefix < 64, queue < 200) */
+    int version;    /* 5 or 6 */
+    int mode;       /* EV_BQ_WORKER / EV_BQ_OBSERVER */
+    int64_t attempts;
+    int64_t keep_completed; /* -1 keep all, 0 remove, N keep the newest N */
+    int64_t max_len_events;
+    char trim_len[24]; /* the events cap workers trim to: meta's, else max_len_events */
+    int64_t lock_ms, stalled_ms, max_stalled;
+    char opts_json[128]; /* the job opts JSON every add writes */
+    char start_id[64];   /* observer: the events stream id before the run */
+    ev_bq_sha sha;
+
+    pthread_mutex_t admin_mu; /* guards admin, last_counts, cached depth */
+    redisContext *admin;      /* depth/sample/report; reconnected on error */
+    int64_t counts[8];        /* wait active prioritized delayed completed failed paused id */
+    int64_t counts_mono;      /* when counts were read; 0: never */
+
+    /* worker mode: one slot per consumer, watched by the keeper thread */
+    ev_bq_slot *slots;
+    uint32_t nslots;
+    pthread_t keeper;
+    int keeper_started;
+    volatile int keeper_stop;
+
+    pthread_mutex_t mu; /* guards total, queue_wait, processing */
+    ev_bq_counts total;
+    ev_hist *queue_wait, *processing; /* observer (and worker) */
+} ev_bq;
+
+/* Connects to the target (connect timeout 3 s), authenticates, selects the
+ * db and sets the socket timeout (io_timeout_ms; 0: none). Returns a context
+ * owned by the caller (redisFree), or NULL with EV_ECONNECT in err naming the
+ * redacted address and what to do. */
+redisContext *ev_bq_connect(const ev_bq *q, int io_timeout_ms, ev_err *err);
+/* Loads every script into the server (SCRIPT LOAD on c) and keeps their SHA1
+ * in q->sha. 0 or EV_ECONNECT. Setup only (q->sha is read-only afterwards). */
+int ev_bq_load_scripts(ev_bq *q, redisContext *c, ev_err *err);
+/* The text of script s (static). */
+const char *ev_bq_script(int s);
+/* Writes "P:Q:<suffix>" into buf (EV_BQ_KEY_MAX). */
+void ev_bq_key(const ev_bq *q, const char *suffix, char *buf);
+/* EVALSHA script s with keys and args (binary-safe lengths may be NULL: strlen).
+ * On NOSCRIPT loads the script and retries once. Returns the reply (caller
+ * frees) or NULL when the connection failed. */
+redisReply *ev_bq_eval(const ev_bq *q, redisContext *c, int s, int nkeys, const char *const *keys,
+                       int nargs, const char *const *args, const size_t *arglens);
+/* Appends (pipelines) an EVALSHA of script s; the reply comes with redisGetReply. */
+int ev_bq_eval_append(const ev_bq *q, redisContext *c, int s, int nkeys, const char *const *keys,
+                      int nargs, const char *const *args, const size_t *arglens);
+/* Wall clock in Unix ms as a decimal string. */
+void ev_bq_now_ms(char *buf, size_t size);
+/* Adds a thread's counters (and histograms, may be NULL) into the shared ones. */
+void ev_bq_add_counts(ev_bq *q, const ev_bq_counts *c, const ev_hist *qw, const ev_hist *proc);
+
+extern const ev_pub_ops ev_bq_pub_ops;
+extern const ev_sub_ops ev_bq_sub_ops;
+
+#endif

@@ -1169,7 +1169,7 @@ static void mutate(ev_buf *b)
             ev_buf v = EV_BUF_INIT;
             size_t k = 100 + pick(60);
             for (size_t q = 0; q < k; q++) {
-                char m[32];
+                char m[64];
                 snprintf(m, sizeof m, "\"k%zu\":%zu,", next() % 8 == 0 ? (size_t)7 : q, q);
                 CHECK_INT(ev_buf_puts(&v, m), ==, 0);
             }

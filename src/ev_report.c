@@ -394,12 +394,12 @@ json_t *ev_report_build(const ev_results *r)
                                   hist_json(r->e2e_sched), "ack", hist_json(r->ack), "sched_lag",
                                   hist_json(r->sched_lag)));
     json_object_set_new(root, "backpressure",
-                        json_pack("{s:I, s:o, s:f, s:O}", "max_in_flight",
+                        json_pack("{s:I, s:o, s:f, s:o}", "max_in_flight",
                                   (json_int_t)r->max_in_flight, "max_depth",
                                   r->max_depth >= 0 ? json_integer(r->max_depth) : json_null(),
                                   "blocked_s", (double)r->blocked_ns / 1e9, "broker",
-                                  r->bp_broker ? r->bp_broker : json_object()));
-    json_object_set(root, "broker", r->broker ? r->broker : json_object());
+                                  r->bp_broker ? json_incref(r->bp_broker) : json_object()));
+    json_object_set_new(root, "broker", r->broker ? json_incref(r->broker) : json_object());
     json_t *ts = json_array();
     for (size_t i = 0; i < r->nts; i++) {
         const ev_tpoint *t = &r->ts[i];

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Restart under load: durable queues, persistent messages, publisher confirms,
+# manual acks. Mid-run, (1) `rabbitmqctl stop_app` … `start_app`, then in a
+# separate run (2) `rabbitmqctl close_all_connections`. Each run must reconnect
+# and complete with deliver.lost == 0, every event delivered to every group,
+# and every duplicate reported as a redelivery: flagged by the broker (a
+# requeue of what a consumer held unacked) or marked by evload's publisher (a
+# republish of what was unconfirmed when the connection went). The marked
+# copies that arrived are at most the events republished, once per group.
+source "$(dirname "$0")/rabbitmq_lib.bash"
+rmq_start
+
+cat >"$TMP/restart.json" <<'JSON'
+{ "name": "rabbitmq-restart",
+  "event": { "type": "dev.evload.restart", "data_size": 512 },
+  "publish": { "executor": "constant-arrival-rate", "lanes": 2, "rate": 400, "duration": "16s",
+               "max_in_flight": 2000 },
+  "verify": { "groups": 2, "consumers": 2, "prefetch": 100, "drain_timeout": "90s" },
+  "thresholds": { "lost": ["count==0"] } }
+JSON
+
+# fault_run NAME MODE FAULT...: runs evload in the background, applies the
+# fault 5 s in, waits (bounded) and checks the results.
+fault_run() {
+  local name=$1 mode=$2; shift 2
+  EX="evt-ex-$name-$SUFFIX" Q="evt-q-$name-$SUFFIX"
+  local f="$TMP/$name.json" rc=0
+  timeout 240 "$EVLOAD" run "$TMP/restart.json" --target "$(target)" --set "event.mode=$mode" \
+    --json "$f" --progress >"$TMP/out" 2>"$TMP/err" &
+  local pid=$!
+  sleep 5
+  "$@" || { kill "$pid" 2>/dev/null; fail "fault command failed: $*"; }
+  wait "$pid" || rc=$?
+  CHECKS=$((CHECKS+1))
+  [ "$rc" = 0 ] || { show_run; fail "$name: evload exited $rc, expected 0"; }
+  local att groups dup redeliv repub
+  att=$(jqv "$f" .publish.attempted)
+  groups=$(jqv "$f" '.deliver.groups|length')
+  eq "$name attempted" "$att" 6400
+  eq "$name lost" "$(jqv "$f" .deliver.lost)" 0
+  eq "$name failed" "$(jqv "$f" .publish.failed)" 0
+  eq "$name delivered" "$(jqv "$f" .deliver.delivered)" "$((att * groups))"
+  eq "$name corrupted" "$(jqv "$f" .deliver.corrupted)" 0
+  eq "$name drain complete" "$(jqv "$f" .deliver.drain_timed_out)" false
+  ge "$name publisher reconnected" "$(jqv "$f" .broker.rabbitmq.publisher_reconnects)" 1
+  ge "$name consumer reconnected" "$(jqv "$f" .broker.rabbitmq.consumer_reconnects)" 1
+  dup=$(jqv "$f" .deliver.duplicated)
+  redeliv=$(jqv "$f" .deliver.redelivered)
+  repub=$(jqv "$f" .broker.rabbitmq.republished)
+  eq "$name every duplicate is a redelivery" "$redeliv" "$dup"
+  le "$name marked copies seen <= republished x groups" \
+     "$(jqv "$f" .broker.rabbitmq.republished_seen)" "$((repub * groups))"
+  echo "$name: attempted $att, duplicated $dup (flagged redelivered $redeliv), republished $repub," \
+       "reconnects pub $(jqv "$f" .broker.rabbitmq.publisher_reconnects)" \
+       "sub $(jqv "$f" .broker.rabbitmq.consumer_reconnects)"
+}
+
+restart_app() {
+  timeout 60 rabbitmqctl -q stop_app >/dev/null || return 1
+  sleep 3
+  timeout 60 rabbitmqctl -q start_app >/dev/null
+}
+close_all() { timeout 60 rabbitmqctl -q close_all_connections "evload restart test" >/dev/null; }
+
+fault_run stopapp structured restart_app
+fault_run closeall binary close_all
+done_ok

@@ -1,7 +1,7 @@
 /* ev_url — target URLs (DESIGN.md §7): scheme://[user[:pass]@]host[:port][,host:port…][/path][?k=v&…].
  * Percent-decoding is applied to user, password, path and query values.
- * Passwords never leave this module except through ev_url_password(): every
- * printable form (ev_url_redacted) shows "***" in their place. */
+ * The password is kept only in `password`, for the broker module that logs in;
+ * every printable form (`redacted`, ev_url_redact_text) shows "***" instead. */
 #ifndef EV_URL_H
 #define EV_URL_H
 

@@ -21,6 +21,7 @@
 #include "brokers/bullmq.h"
 
 #include "ev_clock.h"
+#include "ev_seqq.h"
 
 #include <inttypes.h>
 #include <poll.h>
@@ -40,8 +41,7 @@ struct ev_pub {
     char idpfx[96]; /* "<run>-<instance>-<lane>-" */
     size_t idpfx_len;
     char version[4], maxlen[24];
-    uint64_t *fifo; /* seqs awaiting replies, ring */
-    size_t cap, head, n;
+    ev_seqq pending; /* seqs awaiting replies, oldest first */
     size_t unflushed;
     int64_t first_unflushed;
     int reload; /* NOSCRIPT seen: load the script once the pipeline is empty */
@@ -55,11 +55,6 @@ static int bq_pub_open(void *state, const ev_run_info *ri, uint32_t lane, ev_pub
     if (!p)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     p->q = q;
-    p->cap = 256;
-    if (!(p->fifo = malloc(p->cap * sizeof *p->fifo))) {
-        free(p);
-        return ev_err_set(err, EV_EINTERNAL, "out of memory");
-    }
     static const char *const sfx[NKEYS - 1] = {"wait",   "paused", "meta",  "id",
                                                "events", "marker", "active"};
     for (int i = 0; i < NKEYS - 1; i++)
@@ -71,31 +66,11 @@ static int bq_pub_open(void *state, const ev_run_info *ri, uint32_t lane, ev_pub
     /* Replies are awaited with poll() and read only when readable, so the
      * socket timeout only bounds a write that Redis stops taking. */
     if (!(p->c = ev_bq_connect(q, EV_BQ_IO_TIMEOUT_MS, err))) {
-        free(p->fifo);
         free(p);
         return EV_ECONNECT;
     }
     *out = p;
     return EV_OK;
-}
-
-static int fifo_push(ev_pub *p, uint64_t seq)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap * 2;
-        uint64_t *f = malloc(cap * sizeof *f);
-        if (!f)
-            return -1;
-        for (size_t i = 0; i < p->n; i++)
-            f[i] = p->fifo[(p->head + i) % p->cap];
-        free(p->fifo);
-        p->fifo = f;
-        p->cap = cap;
-        p->head = 0;
-    }
-    p->fifo[(p->head + p->n) % p->cap] = seq;
-    p->n++;
-    return 0;
 }
 
 static int bq_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
@@ -115,10 +90,10 @@ static int bq_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
         id, p->q->ri->plan->event_type, m->body, p->q->opts_json, ts, p->version, p->maxlen};
     size_t lens[7] = {(size_t)idlen, (size_t)-1, m->len,    (size_t)-1,
                       (size_t)-1,    (size_t)-1, (size_t)-1};
-    if (fifo_push(p, m->seq) ||
-        ev_bq_eval_append(p->q, p->c, EV_BQ_S_ADD, NKEYS, keys, 7, args, lens)) {
-        if (p->n && p->fifo[(p->head + p->n - 1) % p->cap] == m->seq)
-            p->n--;
+    if (ev_seqq_push(&p->pending, m->seq))
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    if (ev_bq_eval_append(p->q, p->c, EV_BQ_S_ADD, NKEYS, keys, 7, args, lens)) {
+        ev_seqq_unpush(&p->pending);
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
     if (p->unflushed++ == 0)
@@ -153,7 +128,7 @@ static int bq_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *ud
             return -1;
     int64_t deadline = now + timeout_ns;
     int reported = 0;
-    while (p->n > p->unflushed) {
+    while (p->pending.n > p->unflushed) {
         void *rv = NULL;
         if (redisGetReplyFromReader(p->c, &rv) != REDIS_OK) {
             conn_failed(p, err);
@@ -161,9 +136,7 @@ static int bq_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *ud
         }
         if (rv) {
             redisReply *r = rv;
-            uint64_t seq = p->fifo[p->head];
-            p->head = (p->head + 1) % p->cap;
-            p->n--;
+            uint64_t seq = ev_seqq_pop(&p->pending);
             int ok = r->type == REDIS_REPLY_INTEGER && (r->integer == 1 || r->integer == 2);
             if (ok && r->integer == 1)
                 p->cnt.added++;
@@ -189,7 +162,7 @@ static int bq_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *ud
             return -1;
         }
     }
-    if (p->reload && p->n == 0) {
+    if (p->reload && p->pending.n == 0) {
         /* The server lost its scripts: load the add script again (the
          * failed adds were reported; the engine counts them). */
         redisReply *r = redisCommand(p->c, "SCRIPT LOAD %s", ev_bq_script(EV_BQ_S_ADD));
@@ -209,7 +182,7 @@ static void bq_pub_close(ev_pub *p)
         return;
     ev_bq_add_counts(p->q, &p->cnt, NULL, NULL);
     redisFree(p->c);
-    free(p->fifo);
+    ev_seqq_free(&p->pending);
     free(p);
 }
 

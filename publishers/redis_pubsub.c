@@ -22,6 +22,7 @@
 
 #include "ev_buf.h"
 #include "ev_clock.h"
+#include "ev_seqq.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -43,8 +44,7 @@ struct ev_pub {
     ev_buf prefix; /* "*3\r\n$7\r\nPUBLISH\r\n$<n>\r\n<channel>\r\n" */
     ev_buf out;    /* RESP bytes not yet written start at out_off */
     size_t out_off;
-    uint64_t *fifo; /* in-flight seqs, oldest first (ring) */
-    size_t cap, head, n;
+    ev_seqq q; /* in-flight seqs, oldest first */
     size_t unflushed; /* events appended since the buffer was last fully written */
     int64_t first_unflushed_ns, last_read_ns;
     int broken; /* the connection failed; handled by the next poll */
@@ -55,34 +55,7 @@ struct ev_pub {
 
 static void set_window(ev_pub *p)
 {
-    atomic_store_explicit(&p->r->slots[p->lane].in_flight, (int64_t)p->n, memory_order_relaxed);
-}
-
-static int fifo_push(ev_pub *p, uint64_t seq)
-{
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 1024;
-        uint64_t *f = malloc(cap * sizeof *f);
-        if (!f)
-            return -1;
-        for (size_t i = 0; i < p->n; i++)
-            f[i] = p->fifo[(p->head + i) % p->cap];
-        free(p->fifo);
-        p->fifo = f;
-        p->cap = cap;
-        p->head = 0;
-    }
-    p->fifo[(p->head + p->n) % p->cap] = seq;
-    p->n++;
-    return 0;
-}
-
-static uint64_t fifo_pop(ev_pub *p)
-{
-    uint64_t s = p->fifo[p->head];
-    p->head = (p->head + 1) % p->cap;
-    p->n--;
-    return s;
+    atomic_store_explicit(&p->r->slots[p->lane].in_flight, (int64_t)p->q.n, memory_order_relaxed);
 }
 
 static int pub_connect(ev_pub *p, ev_err *err)
@@ -167,13 +140,13 @@ static int redis_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
         p->out_off = 0;
     }
     size_t before = p->out.len;
-    if (fifo_push(p, m->seq))
+    if (ev_seqq_push(&p->q, m->seq))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     if (ev_buf_append(&p->out, p->prefix.p, p->prefix.len) || ev_buf_putu64(&p->out, m->len) ||
         ev_buf_puts(&p->out, "\r\n") || ev_buf_append(&p->out, m->body, m->len) ||
         ev_buf_puts(&p->out, "\r\n")) {
         p->out.len = before;
-        p->n--; /* undo the push */
+        ev_seqq_unpush(&p->q);
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
     p->t.bytes += m->len;
@@ -189,11 +162,11 @@ static int redis_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
  * PUBLISH's (a protocol error: the connection is then treated as broken). */
 static int on_reply(ev_pub *p, redisReply *rep, ev_outcome_fn fn, void *ud)
 {
-    if (!p->n || (rep->type != REDIS_REPLY_INTEGER && rep->type != REDIS_REPLY_ERROR)) {
+    if (!p->q.n || (rep->type != REDIS_REPLY_INTEGER && rep->type != REDIS_REPLY_ERROR)) {
         mark_broken(p, "unexpected reply to PUBLISH");
         return -1;
     }
-    uint64_t seq = fifo_pop(p);
+    uint64_t seq = ev_seqq_pop(&p->q);
     if (rep->type == REDIS_REPLY_ERROR) {
         p->t.errors++;
         pthread_mutex_lock(&p->r->mu);
@@ -253,8 +226,8 @@ static int recover(ev_pub *p, ev_outcome_fn fn, void *ud, int *reported, ev_err 
     pthread_mutex_lock(&r->mu);
     snprintf(r->pub_last_error, sizeof r->pub_last_error, "lane %u: %.100s", p->lane, p->why);
     pthread_mutex_unlock(&r->mu);
-    while (p->n) {
-        fn(ud, fifo_pop(p), 0);
+    while (p->q.n) {
+        fn(ud, ev_seqq_pop(&p->q), 0);
         (*reported)++;
     }
     set_window(p);
@@ -292,7 +265,7 @@ static int redis_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void 
         }
         /* poll(0) reads at most every BATCH_AGE_NS: one read() per event
          * would cost more than the PUBLISH itself at high rates. */
-        if (p->n && (timeout_ns > 0 || round > 0 || now - p->last_read_ns >= BATCH_AGE_NS)) {
+        if (p->q.n && (timeout_ns > 0 || round > 0 || now - p->last_read_ns >= BATCH_AGE_NS)) {
             p->last_read_ns = now;
             reported += drain_replies(p, fn, ud);
         }
@@ -300,14 +273,14 @@ static int redis_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void 
             continue;
         size_t pending = p->out.len - p->out_off;
         if (pending && (timeout_ns > 0 || p->unflushed >= BATCH_EVENTS || pending >= BATCH_BYTES ||
-                        p->n == p->unflushed || now - p->first_unflushed_ns >= BATCH_AGE_NS))
+                        p->q.n == p->unflushed || now - p->first_unflushed_ns >= BATCH_AGE_NS))
             flush_out(p);
         if (p->broken)
             continue;
         set_window(p);
         if (reported || timeout_ns <= 0 || (round > 0 && now >= deadline))
             return reported;
-        if (!p->n)
+        if (!p->q.n)
             return reported; /* nothing to wait for */
         short ev = POLLIN | (p->out_off < p->out.len ? POLLOUT : 0);
         if (ev_redis_wait(p->c->fd, ev, deadline - now) < 0) {
@@ -324,8 +297,8 @@ static void redis_pub_close(ev_pub *p)
 {
     if (!p)
         return;
-    p->t.unanswered += p->n;
-    p->n = 0;
+    p->t.unanswered += p->q.n;
+    p->q.n = 0;
     set_window(p);
     ev_redis *r = p->r;
     pthread_mutex_lock(&r->mu);
@@ -345,7 +318,7 @@ static void redis_pub_close(ev_pub *p)
     redisFree(p->c);
     ev_buf_free(&p->prefix);
     ev_buf_free(&p->out);
-    free(p->fifo);
+    ev_seqq_free(&p->q);
     free(p);
 }
 

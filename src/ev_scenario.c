@@ -462,6 +462,25 @@ static int extra_put(ev_plan *p, const char *key, const char *value)
     return 0;
 }
 
+/* The text form of a JSON string, number or boolean (numbers written into
+ * num), as --set would take it; NULL for anything else. */
+static const char *scalar_text(json_t *v, char *num, size_t size)
+{
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_integer(v)) {
+        snprintf(num, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        return num;
+    }
+    if (json_is_real(v)) {
+        ev_fmt_num(json_real_value(v), num, size);
+        return num;
+    }
+    if (json_is_boolean(v))
+        return json_is_true(v) ? "true" : "false";
+    return NULL;
+}
+
 /* "kafka": {"linger.ms": "5", "acks": 1} → extra "kafka.linger.ms"="5", "kafka.acks"="1". */
 static int apply_kafka(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
 {
@@ -482,17 +501,7 @@ static int apply_kafka(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
             return ev_where_fail(w, "kafka.", 1, 0, err,
                                  "empty librdkafka property name; expected e.g. \"linger.ms\"");
         }
-        if (json_is_string(v)) {
-            text = json_string_value(v);
-        } else if (json_is_integer(v)) {
-            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            text = num;
-        } else if (json_is_real(v)) {
-            ev_fmt_num(json_real_value(v), num, sizeof num);
-            text = num;
-        } else if (json_is_boolean(v)) {
-            text = json_is_true(v) ? "true" : "false";
-        } else {
+        if (!(text = scalar_text(v, num, sizeof num))) {
             int rc = ev_where_fail(w, key, 0, 1, err,
                                    "must be a string, number or boolean (librdkafka properties "
                                    "are text; got %s)",
@@ -555,15 +564,7 @@ static int apply_sweep(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
         json_t *v = json_array_get(arr, i);
         char num[48], *assign;
         const char *text;
-        if (json_is_string(v)) {
-            text = json_string_value(v);
-        } else if (json_is_integer(v)) {
-            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-            text = num;
-        } else if (json_is_real(v)) {
-            ev_fmt_num(json_real_value(v), num, sizeof num);
-            text = num;
-        } else {
+        if (!(text = scalar_text(v, num, sizeof num)) || json_is_boolean(v)) {
             rc = ev_where_fail(w, "sweep", 0, 1, err,
                                "value %zu of \"%s\" must be a number or a string (got %s)", i + 1,
                                key, ev_json_kind(v));

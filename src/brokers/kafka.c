@@ -253,21 +253,10 @@ static int valid_topic(const char *t)
 
 static int parse_target(ev_kafka *k, const ev_url *u, ev_err *err)
 {
-    for (size_t i = 0; i < u->nparams; i++) {
-        size_t j = 0;
-        while (j < NKNOWN && strcmp(u->params[i].key, known_params[j]))
-            j++;
-        if (j == NKNOWN) {
-            const char *near = ev_nearest(u->params[i].key, known_params, NKNOWN);
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: unknown parameter \"%s\"%s%s%s; kafka:// takes "
-                              "brokers, partitions, commit, group, leave, leave_at, leave_mode, "
-                              "down_broker, down_at, down_for (librdkafka properties go in "
-                              "--set kafka.PROPERTY=VALUE)",
-                              u->redacted, u->params[i].key, near ? " (did you mean \"" : "",
-                              near ? near : "", near ? "\"?)" : "");
-        }
-    }
+    int prc = ev_url_check_params(u, known_params, NKNOWN,
+                                  "librdkafka properties go in --set kafka.PROPERTY=VALUE", err);
+    if (prc)
+        return prc;
     if (!valid_topic(u->path))
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: \"%s\" is not a Kafka topic name; expected "

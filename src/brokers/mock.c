@@ -57,19 +57,9 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
     static const char *const known[] = {"drop", "dup", "reorder", "corrupt", "nack", "delay",
                                         "seed"};
     const ev_url *u = ri->url;
-    for (size_t i = 0; i < u->nparams; i++) {
-        size_t j = 0;
-        while (j < sizeof known / sizeof known[0] && strcmp(u->params[i].key, known[j]))
-            j++;
-        if (j == sizeof known / sizeof known[0]) {
-            const char *near = ev_nearest(u->params[i].key, known, sizeof known / sizeof known[0]);
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: unknown parameter \"%s\"%s%s%s; mock:// takes drop, "
-                              "dup, reorder, corrupt, nack, delay, seed",
-                              u->redacted, u->params[i].key, near ? " (did you mean \"" : "",
-                              near ? near : "", near ? "\"?)" : "");
-        }
-    }
+    int rc = ev_url_check_params(u, known, sizeof known / sizeof known[0], NULL, err);
+    if (rc)
+        return rc;
     if (u->host[0] || u->path[0])
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: mock:// takes no host or path; expected e.g. "
@@ -77,7 +67,6 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
                           u->redacted);
 
     ev_mock_knobs k = {0};
-    int rc;
     if ((rc = parse_prob(u, "drop", &k.drop, err)) || (rc = parse_prob(u, "dup", &k.dup, err)) ||
         (rc = parse_prob(u, "reorder", &k.reorder, err)) ||
         (rc = parse_prob(u, "corrupt", &k.corrupt, err)) ||

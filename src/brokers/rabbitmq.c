@@ -262,21 +262,8 @@ static int parse_cfg(const ev_run_info *ri, ev_rmq_cfg *c, ev_err *err)
     const ev_url *u = ri->url;
     const ev_plan *p = ri->plan;
     int rc;
-    for (size_t i = 0; i < u->nparams; i++) {
-        size_t j = 0;
-        while (j < NKNOWN && strcmp(u->params[i].key, known[j]))
-            j++;
-        if (j == NKNOWN) {
-            const char *near = ev_nearest(u->params[i].key, known, NKNOWN);
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: unknown parameter \"%s\"%s%s%s; amqp:// takes exchange, "
-                              "exchange_type, routing_key, queue, durable, queue_type, "
-                              "persistent, mandatory, ack_every, declare, cleanup, heartbeat, "
-                              "confirm_timeout, connect_timeout, reconnect_timeout",
-                              u->redacted, u->params[i].key, near ? " (did you mean \"" : "",
-                              near ? near : "", near ? "\"?)" : "");
-        }
-    }
+    if ((rc = ev_url_check_params(u, known, NKNOWN, NULL, err)))
+        return rc;
     c->redacted = u->redacted;
     if (!u->host[0])
         return ev_err_set(

@@ -194,19 +194,9 @@ static int redis_setup(const ev_run_info *ri, void **state, ev_err *err)
     const size_t nknown = sizeof known / sizeof known[0];
     const ev_url *u = ri->url;
     const ev_plan *p = ri->plan;
-    for (size_t i = 0; i < u->nparams; i++) {
-        size_t j = 0;
-        while (j < nknown && strcmp(u->params[i].key, known[j]))
-            j++;
-        if (j == nknown) {
-            const char *near = ev_nearest(u->params[i].key, known, nknown);
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: unknown parameter \"%s\"%s%s%s; redis:// takes channel, "
-                              "pattern, connect_timeout, reconnect_delay, reconnect_timeout, cycle",
-                              u->redacted, u->params[i].key, near ? " (did you mean \"" : "",
-                              near ? near : "", near ? "\"?)" : "");
-        }
-    }
+    int prc = ev_url_check_params(u, known, nknown, NULL, err);
+    if (prc)
+        return prc;
     if (strchr(u->hosts, ','))
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: redis:// takes one host (Redis Cluster is not supported); "

@@ -412,7 +412,7 @@ static int snap_init(snapshot *s, engine *e)
 {
     memset(s, 0, sizeof *s);
     s->pl = calloc(e->nlanes, sizeof *s->pl);
-    s->group = calloc(e->ngroups, sizeof *s->group);
+    s->group = calloc(e->ngroups ? e->ngroups : 1, sizeof *s->group); /* 0: publish only */
     if (!s->pl || !s->group)
         return -1;
     for (uint32_t g = 0; g < e->ngroups; g++)
@@ -705,7 +705,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
 
     /* Allocate every thread's state before any thread starts. */
     e->lanes = calloc(e->nlanes, sizeof *e->lanes);
-    e->cons = calloc(e->ncons, sizeof *e->cons);
+    e->cons = calloc(e->ncons ? e->ncons : 1, sizeof *e->cons); /* 0: publish only */
     if (!e->lanes || !e->cons)
         goto oom;
     uint64_t window = (uint64_t)(plan->max_in_flight / plan->lanes);
@@ -839,7 +839,9 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     int64_t drain_end = pub_end + drain_ns;
     uint64_t last_received = UINT64_MAX;
     int64_t quiet_since = pub_end;
-    for (;;) {
+    /* Publish only (no group): nothing to wait for once the lanes have their
+     * outcomes, whatever the broker still holds. */
+    for (; e->ngroups > 0;) {
         int64_t now = ev_mono_ns();
         if (snap_take(&S, e, now >= next_tick))
             goto oom_stop;
@@ -924,7 +926,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     R.rate_achieved = span > 0 ? (double)R.measured_sent / span : 0.0;
     R.blocked_ns = S.blocked_ns;
     R.ngroups = e->ngroups;
-    if (!(R.groups = calloc(R.ngroups, sizeof *R.groups)))
+    if (!(R.groups = calloc(R.ngroups ? R.ngroups : 1, sizeof *R.groups)))
         goto oom;
     for (uint32_t g = 0; g < e->ngroups; g++) {
         if (e->br->group_name)

@@ -956,6 +956,24 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
                            "room for one event in flight",
                            (long long)p->lanes, (long long)p->max_in_flight);
     }
+    if (p->groups == 0) {
+        /* Publish only: the delivery side is not measured, so a threshold
+         * on it could only pass vacuously. */
+        static const char *const pub_side[] = {"ack", "sched_lag", "publish_errors"};
+        for (size_t i = 0; i < p->nthresholds; i++) {
+            const char *m = p->thresholds[i].metric;
+            size_t k = 0;
+            while (k < 3 && strcmp(m, pub_side[k]))
+                k++;
+            if (k == 3)
+                return origin_fail(p, "verify.groups", err,
+                                   "is 0 (publish only: nothing is verified), but thresholds has "
+                                   "\"%s\", which needs deliveries; expected verify.groups >= 1, "
+                                   "or thresholds on ack, sched_lag or publish_errors only "
+                                   "(--set 'thresholds={}' drops the file's)",
+                                   m);
+        }
+    }
     if (!p->target || !p->target[0]) {
         const char *path = p->path ? p->path : "";
         return ev_err_set(err, EV_EUSAGE,

@@ -366,8 +366,10 @@ const ev_setting ev_settings[] = {
     {"publish.max_in_flight", EV_ST_INT, "events", 1, 10000000, 0, "1000", NULL,
      "Unacknowledged events allowed, all lanes together", OFF(max_in_flight), NULL, NULL},
 
-    {"verify.groups", EV_ST_INT, "", 1, 1024, 0, "1", NULL,
-     "Independent delivery groups that must each see every event", OFF(groups), NULL, NULL},
+    {"verify.groups", EV_ST_INT, "", 0, 1024, 0, "1", NULL,
+     "Independent delivery groups that must each see every event (0: publish only, nothing "
+     "verified)",
+     OFF(groups), NULL, NULL},
     {"verify.consumers", EV_ST_INT, "", 1, 1024, 0, "1", NULL, "Competing consumers in each group",
      OFF(consumers), NULL, NULL},
     {"verify.prefetch", EV_ST_INT, "events", 1, 65535, 0, "100", NULL,

@@ -88,7 +88,7 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     m->k = k;
     m->groups = (uint32_t)ri->plan->groups;
-    m->q = calloc(m->groups, sizeof *m->q);
+    m->q = calloc(m->groups ? m->groups : 1, sizeof *m->q); /* 0 groups: publish only */
     if (!m->q) {
         free(m);
         return ev_err_set(err, EV_EINTERNAL, "out of memory");

@@ -471,9 +471,11 @@ static int rmq_setup(const ev_run_info *ri, void **state, ev_err *err)
     m->consumers = (uint32_t)ri->plan->consumers;
     m->lanes = ri->lanes;
     m->work_max_ns = ri->plan->work_max_ns;
-    m->live = aligned_alloc(64, sizeof(ev_rmq_live) * m->groups * m->consumers);
-    m->ready = calloc(m->groups, sizeof *m->ready);
-    m->consumer_n = calloc(m->groups, sizeof *m->consumer_n);
+    /* 0 groups (publish only) declares no queue and starts no consumer. */
+    size_t ng = m->groups ? m->groups : 1;
+    m->live = aligned_alloc(64, sizeof(ev_rmq_live) * ng * m->consumers);
+    m->ready = calloc(ng, sizeof *m->ready);
+    m->consumer_n = calloc(ng, sizeof *m->consumer_n);
     if (!m->live || !m->ready || !m->consumer_n) {
         rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
         goto fail;

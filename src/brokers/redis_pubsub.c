@@ -265,7 +265,7 @@ static int redis_setup(const ev_run_info *ri, void **state, ev_err *err)
         r->window = 1;
     r->numsub_ready = -1;
     pthread_mutex_init(&r->mu, NULL);
-    r->g = calloc(r->groups, sizeof *r->g);
+    r->g = calloc(r->groups ? r->groups : 1, sizeof *r->g); /* 0 groups: publish only */
     r->slots = aligned_alloc(64, (r->lanes ? r->lanes : 1) * sizeof *r->slots);
     if (!r->conf.host || !r->g || !r->slots) {
         rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
@@ -400,9 +400,9 @@ static void redis_sample(void *state, json_t *point)
     json_object_set_new(point, "window_pct", json_integer(pct_max));
 
     /* Our subscribers' ids, then one CLIENT LIST for all of them. */
-    long long *ids = calloc(r->groups, sizeof *ids);
+    long long *ids = calloc(r->groups + 1, sizeof *ids);
     const char **av = calloc((size_t)r->groups + 3, sizeof *av);
-    char(*idtxt)[24] = calloc(r->groups, sizeof *idtxt);
+    char(*idtxt)[24] = calloc(r->groups + 1, sizeof *idtxt);
     uint32_t up = 0, nid = 0;
     if (!ids || !av || !idtxt)
         goto out;

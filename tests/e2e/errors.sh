@@ -42,5 +42,9 @@ run_rc 0 --version
 grep -q '^evload ' "$TMP/out" || fail "--version: $(cat "$TMP/out")"
 run_rc 0 run --help
 grep -q 'publish.rate' "$TMP/out" || fail "run --help lists no settings"
+# Publish only (verify.groups 0) cannot judge a delivery-side threshold.
+printf '{\n  "target": "mock://",\n  "verify": { "groups": 0 },\n  "thresholds": { "ack": ["p(99)<100"], "lost": ["count==0"] }\n}\n' >"$S"
+run_rc 2 check "$S"
+one_line publish-only; grep -q "$S:3:.*verify.groups is 0.*\"lost\"" "$TMP/err" || fail "publish-only threshold: $(cat "$TMP/err")"
 for s in scenarios/*.json; do run_rc 0 check "$s"; done
 done_ok

@@ -37,4 +37,21 @@ eq "group losses add up" "$(jqv "$TMP/g.json" '[.deliver.groups[].lost]|add')" "
   --set verify.consumers=4 --json "$TMP/c.json" >/dev/null 2>&1 || true
 exact "$TMP/c.json" "4 consumers"
 eq "4 consumers: reorders not counted" "$(jqv "$TMP/c.json" .deliver.reordered)" 0
+# Publish only: every outcome still counted, nothing claimed about delivery,
+# and no drain (the mock's queues are not read). Delivery-side thresholds
+# are refused with verify.groups 0 (tests/e2e/errors.sh): this scenario has
+# only a publish-side one.
+printf '{ "name": "publish-only", "verify": { "groups": 0 },\n  "thresholds": { "publish_errors": ["count<1000"] } }\n' >"$TMP/po.json"
+run_rc 0 run "$TMP/po.json" --target 'mock://?nack=0.05&seed=3' "${short[@]}" --json "$TMP/p.json"
+f=$TMP/p.json
+eq "publish only: not verified" "$(jqv "$f" .deliver.verified)" false
+eq "publish only: no group" "$(jqv "$f" '.deliver.groups|length')" 0
+eq "publish only: failed==mock.nacked" "$(jqv "$f" .publish.failed)" "$(jqv "$f" .broker.mock.nacked)"
+nonzero "publish only: nacked" "$(jqv "$f" .broker.mock.nacked)"
+eq "publish only: outcomes add up" "$(jqv "$f" '.publish.acked+.publish.failed')" "$(jqv "$f" .publish.attempted)"
+eq "publish only: nothing called lost" "$(jqv "$f" .deliver.lost)" 0
+le "publish only: no drain wait" "$(jqv "$f" '.deliver.settle_s - .publish.duration_s')" 1
+"$EVLOAD" run "$TMP/po.json" --target mock:// --set publish.rate=100 --set publish.duration=0.2s >"$TMP/out"
+grep -q 'not verified: verify.groups is 0' "$TMP/out" || fail "publish only: summary says nothing of it: $(cat "$TMP/out")"
+eq "3 groups verified" "$(jqv "$TMP/g.json" .deliver.verified)" true
 done_ok

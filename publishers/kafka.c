@@ -49,6 +49,8 @@ struct ev_pub {
     int oom;
     unsigned sends_since_poll;
     int64_t last_poll;
+    int64_t last_ack_mono; /* when a poll last returned a successful report */
+    uint64_t acked;
     char names[EV_CE_MAX_ATTRS][40]; /* "ce_<name>" for binary headers */
 };
 
@@ -224,9 +226,15 @@ static int kafka_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void 
     rd_kafka_poll(p->rk, ms);
     char es[256];
     rd_kafka_resp_err_t fe = rd_kafka_fatal_error(p->rk, es, sizeof es);
-    size_t n = p->nout;
-    for (size_t i = 0; i < n; i++)
+    size_t n = p->nout, ok = 0;
+    for (size_t i = 0; i < n; i++) {
         fn(ud, p->out[i].seq, p->out[i].ok);
+        ok += (size_t)p->out[i].ok;
+    }
+    if (ok) {
+        p->acked += ok;
+        p->last_ack_mono = ev_mono_ns();
+    }
     p->nout = 0;
     if (p->oom)
         return ev_err_set(err, EV_EINTERNAL, "out of memory"), -1;
@@ -243,6 +251,11 @@ static void kafka_pub_close(ev_pub *p)
         return;
     /* The engine has collected what it waits for; give stragglers a bounded
      * chance, then drop the rest (their outcome stays unknown). */
+    atomic_fetch_add(&p->k->acked, p->acked);
+    int64_t seen = atomic_load(&p->k->last_ack_mono);
+    while (p->last_ack_mono > seen &&
+           !atomic_compare_exchange_weak(&p->k->last_ack_mono, &seen, p->last_ack_mono))
+        ;
     rd_kafka_flush(p->rk, CLOSE_FLUSH_MS);
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(p->rk, 0);

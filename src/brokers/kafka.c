@@ -476,7 +476,7 @@ static int kafka_setup(const ev_run_info *ri, void **state, ev_err *err)
     }
 
     k->ngroups = (uint32_t)ri->plan->groups;
-    if (!(k->g = calloc(k->ngroups, sizeof *k->g)))
+    if (!(k->g = calloc(k->ngroups ? k->ngroups : 1, sizeof *k->g))) /* 0: publish only */
         goto oom;
     for (uint32_t g = 0; g < k->ngroups; g++) {
         ev_kafka_group *gr = &k->g[g];
@@ -612,6 +612,12 @@ static void kafka_report(void *state, json_t *out)
     json_object_set_new(out, "rebalances", json_integer((json_int_t)atomic_load(&k->rebalances)));
     json_object_set_new(out, "members_left",
                         json_integer((json_int_t)atomic_load(&k->members_left)));
+    int64_t first = atomic_load(&k->first_send_mono), last = atomic_load(&k->last_ack_mono);
+    double produce_s = first && last > first ? (double)(last - first) / 1e9 : 0.0;
+    uint64_t acked = atomic_load(&k->acked);
+    json_object_set_new(out, "produce_s", json_real(produce_s));
+    json_object_set_new(out, "produce_rate",
+                        json_real(produce_s > 0 ? (double)acked / produce_s : 0.0));
     json_object_set_new(out, "queue_full", json_integer((json_int_t)atomic_load(&k->queue_full)));
     json_object_set_new(out, "blocked_s", json_real((double)atomic_load(&k->blocked_ns) / 1e9));
     json_object_set_new(out, "delivery_failed",

@@ -65,6 +65,12 @@ typedef struct ev_kafka {
     ev_kafka_group *g;
 
     _Atomic int64_t first_send_mono; /* 0 until the first publish */
+    /* When the last successful delivery report reached any lane, and how
+     * many succeeded: folded in by each producer at close (no hot sharing).
+     * first send -> last ack is the produce time a producer CLI's wall time
+     * measures. */
+    _Atomic int64_t last_ack_mono;
+    atomic_uint_fast64_t acked;
     _Atomic int64_t t_setup_mono;
     /* Counters, summed over lanes/members. */
     atomic_uint_fast64_t blocked_ns, queue_full, dr_failed, expired, replays, rebalances,

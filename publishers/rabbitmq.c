@@ -680,7 +680,10 @@ static int rmq_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
     p->tail++;
-    flush(p);
+    /* Written by the engine's next poll (before any wait, at least every 16
+     * sends: broker.h), so back-to-back events share one write. */
+    if (p->tail - p->next_pub >= 64)
+        flush(p);
     return EV_OK;
 }
 
@@ -704,6 +707,16 @@ static int rmq_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *u
             flush(p);
             for (int i = 0; p->conn && i < FRAMES_PER_POLL; i++) {
                 int64_t left = n > 0 || i > 0 ? 0 : deadline - ev_mono_ns();
+                /* The wait is ours: rabbitmq-c 0.11 recomputes its poll()
+                 * timeout in whole milliseconds rounded down, so a 1 ms wait
+                 * became poll(0) calls in a loop (a core spinning for every
+                 * lane whose window was full). */
+                if (left > 0 && !amqp_frames_enqueued(p->conn) && !amqp_data_in_buffer(p->conn)) {
+                    struct pollfd pf = {.fd = amqp_get_sockfd(p->conn), .events = POLLIN};
+                    if (poll(&pf, 1, (int)((left + EV_NS_PER_MS - 1) / EV_NS_PER_MS)) == 0)
+                        break;
+                    left = 0;
+                }
                 struct timeval tv = ev_rmq_tv(left);
                 amqp_frame_t f;
                 int st = amqp_simple_wait_frame_noblock(p->conn, &f, &tv);

@@ -62,7 +62,9 @@ typedef struct ev_pub_ops {
     int (*send)(ev_pub *p, const ev_msg *m, ev_err *err);
     /* Reports the outcomes that have arrived, waiting up to timeout_ns for the
      * first one (0: don't wait). Returns how many were reported, or -1 with err
-     * when the connection failed (the engine then ends the lane). */
+     * when the connection failed (the engine then ends the lane). The engine
+     * polls before every wait and at least every 16 sends, so a module may
+     * hold what send() queued until the next poll (and must write it then). */
     int (*poll)(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *ud, ev_err *err);
     /* Flushes and closes; outcomes not yet reported are unknown. NULL-safe. */
     void (*close)(ev_pub *p);

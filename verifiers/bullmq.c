@@ -11,6 +11,9 @@
  *   carries a deferred failure from the stall check) and fetches the next
  *   one in the same round trip, as a Node worker's fetch-next does. A job
  *   fetched ahead when the run stops is released back to the head of wait.
+ *   The work script goes over a connection shared with up to
+ *   EV_BQ_LINE_CONSUMERS - 1 other consumers (a "line", src/brokers/bullmq.c),
+ *   pipelined with theirs; BZPOPMIN and release use the consumer's own.
  *   The lock is renewed by the keeper thread
  *   (src/brokers/bullmq.c), which also runs the stalled-job check; each
  *   consumer tells the keeper what it holds through its own slot.
@@ -48,7 +51,6 @@ enum {
     W_EVENTS,
     W_MARKER,
     W_PC,
-    W_STALLED,
     W_TARGET,
     NWORK
 };
@@ -64,6 +66,8 @@ struct ev_sub {
     char wkeys[NWORK][EV_BQ_KEY_MAX];
     char failed_key[EV_BQ_KEY_MAX];
     char name[160];
+    char lock_ms[24], keep[24]; /* script arguments fixed for the run */
+    int64_t delayed_ms;         /* wall ms of the last take that promoted delayed jobs */
     uint64_t njobs;
     redisReply *job; /* the work reply holding the job held */
     char token[192]; /* the held job's lock token */
@@ -102,13 +106,15 @@ static int bq_sub_open(void *state, const ev_run_info *ri, uint32_t group, uint3
     s->consumer = consumer;
     static const char *const wsfx[NWORK] = {"wait",    "active",   "prioritized", "delayed",
                                             "meta",    "events",   "marker",      "pc",
-                                            "stalled", "completed"};
+                                            "completed"};
     for (int i = 0; i < NWORK; i++)
         ev_bq_key(q, wsfx[i], s->wkeys[i]);
     ev_bq_key(q, "failed", s->failed_key);
     ev_bq_key(q, "events", s->events);
     snprintf(s->last_id, sizeof s->last_id, "%s", q->start_id);
     snprintf(s->name, sizeof s->name, "evload-%s-%" PRIu32, ri->run_id, consumer);
+    snprintf(s->lock_ms, sizeof s->lock_ms, "%" PRId64, q->lock_ms);
+    snprintf(s->keep, sizeof s->keep, "%" PRId64, q->keep_completed);
     /* Blocking commands block for at most the recv timeout (50 ms), well
      * under the socket timeout. */
     if (!(s->c = ev_bq_connect(q, EV_BQ_IO_TIMEOUT_MS, err))) {
@@ -141,14 +147,26 @@ static void slot_set(ev_sub *s, const char *jid)
  * 0, or -1 when the connection failed. */
 static int work(ev_sub *s, int finish, int fetch, ev_err *err)
 {
-    char now[32], lock[32], keep[32], next[sizeof s->token];
-    ev_bq_now_ms(now, sizeof now);
-    snprintf(lock, sizeof lock, "%" PRId64, s->q->lock_ms);
-    snprintf(keep, sizeof keep, "%" PRId64, s->q->keep_completed);
+    char now[32], next[sizeof s->token], flags[3];
+    int64_t now_ms = ev_wall_ns() / EV_NS_PER_MS;
+    snprintf(now, sizeof now, "%" PRId64, now_ms);
     next[0] = '\0';
     if (fetch)
         snprintf(next, sizeof next, "%s:%" PRIu64, s->name, ++s->njobs);
     redisReply *j = finish && s->held ? s->job : NULL;
+    /* The script's flags (see SCRIPT_WORK): a take chained on a finish
+     * consumed no marker, so it need not re-arm it; due delayed jobs are
+     * promoted by every unchained take and at least every
+     * EV_BQ_DELAYED_CHECK_MS by each worker's chained ones (a Node worker
+     * checks on every fetch; this bounds the extra promotion latency). */
+    int nf = 0;
+    if (fetch && !j)
+        flags[nf++] = 'm';
+    if (fetch && (!j || now_ms - s->delayed_ms >= EV_BQ_DELAYED_CHECK_MS)) {
+        flags[nf++] = 'd';
+        s->delayed_ms = now_ms;
+    }
+    flags[nf] = '\0';
     int deferred = j && j->element[3]->len > 0;
     const char *keys[NWORK];
     for (int i = 0; i < NWORK; i++)
@@ -157,9 +175,9 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
         keys[W_TARGET] = s->failed_key;
     char atm[24];
     snprintf(atm, sizeof atm, "%lld", j ? j->element[8]->integer : 0LL);
-    const char *args[14] = {s->q->base,
+    const char *args[15] = {s->q->base,
                             now,
-                            lock,
+                            s->lock_ms,
                             s->name,
                             next,
                             j ? j->element[1]->str : "",
@@ -167,11 +185,19 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
                             deferred ? "failed" : "completed",
                             deferred ? "failedReason" : "returnvalue",
                             deferred ? j->element[3]->str : "null",
-                            keep,
+                            s->keep,
                             s->q->trim_len,
                             atm,
-                            j ? j->element[7]->str : ""};
-    redisReply *r = ev_bq_eval(s->q, s->c, EV_BQ_S_WORK, NWORK, keys, 14, args, NULL);
+                            j ? j->element[7]->str : "",
+                            flags};
+    char lerr[128];
+    redisReply *r = ev_bq_line_eval(s->q, s->consumer, EV_BQ_S_WORK, NWORK, keys, 15, args, lerr,
+                                    sizeof lerr);
+    if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
+        freeReplyObject(r);
+        r = ev_bq_eval(s->q, s->c, EV_BQ_S_WORK, NWORK, keys, 15, args, NULL);
+        lerr[0] = '\0';
+    }
     if (j) {
         ev_hist_record(s->proc, ev_mono_ns() - s->taken_mono);
         s->job = NULL;
@@ -180,6 +206,11 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
     }
     if (!r) {
         slot_set(s, NULL);
+        if (lerr[0])
+            return ev_err_set(err, EV_ECONNECT,
+                              "bullmq target %s: finishing/taking a job failed (%s)",
+                              s->q->ri->url->redacted, lerr),
+                   -1;
         return sub_fail(s, err, "finishing/taking a job"), -1;
     }
     if (r->type == REDIS_REPLY_ERROR) {

@@ -47,70 +47,91 @@ static const char SCRIPT_ADD[] =
 
 /* work: finish one job and/or take the next, in one round trip (as a Node
  * worker's moveToFinished with fetch-next does).
- * KEYS wait active prioritized delayed meta events marker pc stalled target
+ * KEYS wait active prioritized delayed meta events marker pc target
  * ARGV base now lockMs workerName nextToken finishJid finishToken targetName
- *      field value keepDefault maxLenEvents finishAtm finishOpts
+ *      field value keepDefault maxLenEvents finishAtm finishOpts flags
  * finishJid "" = take only; nextToken "" = finish only. finishAtm/finishOpts
  * are what the take returned for the job being finished (it is locked, so
  * nobody else changed them): fewer Redis calls per job.
+ * flags: 'm' re-arm the marker after a take, 'd' promote due delayed jobs
+ * first. The caller sets 'm' on every take that does not chain on a finish
+ * (it may follow a BZPOPMIN that consumed the marker, so siblings must be
+ * woken as BullMQ's moveToActive does); a chained take consumed no marker, so
+ * whoever holds or popped it still wakes the others, and the re-arm is
+ * skipped unless meta concurrency is set (then a finish may end "maxed", and
+ * its re-arm is what wakes blocked workers, as in BullMQ). 'd' is set on
+ * every unchained take and at least every few ms on chained ones.
  * Returns {fin} or {fin, jobId, data, defa, ats, stc, timestamp, opts, atm+1}
  * where fin is 0 (finished, or nothing to finish), -2 lock missing, -6 lock
  * owned by another token, -3 not in active. Take honours meta paused and
- * concurrency and promotes due delayed jobs first. */
+ * concurrency.
+ * The finish departs from moveToFinished in two ways that leave the same
+ * state: it trims the events stream with MAXLEN ~ on its own completed/failed
+ * XADD instead of a separate XTRIM first (an approximate trim never removes
+ * the newest entry), and it does not SREM the stalled set: that set only
+ * holds ids seen in active by the last stall check, and for a finished job
+ * (lock deleted, not in active) the check's EXISTS lock / LREM active finds
+ * nothing to requeue, exactly as if it had been removed; the check then
+ * deletes the set. */
 static const char SCRIPT_WORK[] =
     "local B = ARGV[1]\n"
     "local now = tonumber(ARGV[2])\n"
-    "local function finish(jid)\n"
-    "  local jk = B .. jid\n"
+    "local fin = 0\n"
+    "local fjid = ARGV[6]\n"
+    "if fjid ~= '' then\n"
+    "  local jk = B .. fjid\n"
     "  local cur = redis.call('GET', jk .. ':lock')\n"
-    "  if not cur then return -2 end\n"
-    "  if cur ~= ARGV[7] then return -6 end\n"
-    "  redis.call('DEL', jk .. ':lock')\n"
-    "  redis.call('SREM', KEYS[9], jid)\n"
-    "  if redis.call('LREM', KEYS[2], -1, jid) == 0 then return -3 end\n"
-    "  redis.call('XTRIM', KEYS[6], 'MAXLEN', '~', ARGV[12])\n"
-    "  local atm = tonumber(ARGV[13])\n"
-    "  local keep = tonumber(ARGV[11])\n"
-    "  local attempts = 0\n"
-    "  local ot = ARGV[14]\n"
-    "  if ot ~= '' and ot ~= '{\"attempts\":0}' then\n"
-    "    local ok, o = pcall(cjson.decode, ot)\n"
-    "    if ok and type(o) == 'table' then\n"
-    "      attempts = tonumber(o['attempts']) or 0\n"
-    "      local r\n"
-    "      if ARGV[8] == 'completed' then r = o['removeOnComplete'] else r = o['removeOnFail'] "
-    "end\n"
-    "      if r == true then keep = 0 elseif r == false then keep = -1\n"
-    "      elseif type(r) == 'number' then keep = r\n"
-    "      elseif type(r) == 'table' and tonumber(r['count']) then keep = tonumber(r['count']) "
-    "end\n"
-    "    end\n"
-    "  end\n"
-    "  if keep == 0 then\n"
-    "    redis.call('DEL', jk, jk .. ':logs')\n"
+    "  if not cur then fin = -2\n"
+    "  elseif cur ~= ARGV[7] then fin = -6\n"
     "  else\n"
-    "    redis.call('ZADD', KEYS[10], ARGV[2], jid)\n"
-    "    redis.call('HSET', jk, ARGV[9], ARGV[10], 'finishedOn', ARGV[2], 'atm', atm)\n"
-    "    if ARGV[8] == 'failed' then redis.call('HDEL', jk, 'defa') end\n"
-    "    if keep > 0 then\n"
-    "      local n = math.min(redis.call('ZCARD', KEYS[10]) - keep, 1000)\n"
-    "      if n > 0 then\n"
-    "        for _, o in ipairs(redis.call('ZRANGE', KEYS[10], 0, n - 1)) do\n"
-    "          redis.call('DEL', B .. o, B .. o .. ':logs') end\n"
-    "        redis.call('ZREMRANGEBYRANK', KEYS[10], 0, n - 1)\n"
+    "    redis.call('DEL', jk .. ':lock')\n"
+    "    if redis.call('LREM', KEYS[2], -1, fjid) == 0 then fin = -3 end\n"
+    "  end\n"
+    "  if fin == 0 then\n"
+    "    local atm = tonumber(ARGV[13])\n"
+    "    local keep = tonumber(ARGV[11])\n"
+    "    local attempts = 0\n"
+    "    local ot = ARGV[14]\n"
+    "    if ot ~= '' and ot ~= '{\"attempts\":0}' then\n"
+    "      local ok, o = pcall(cjson.decode, ot)\n"
+    "      if ok and type(o) == 'table' then\n"
+    "        attempts = tonumber(o['attempts']) or 0\n"
+    "        local r\n"
+    "        if ARGV[8] == 'completed' then r = o['removeOnComplete'] else r = o['removeOnFail'] "
+    "end\n"
+    "        if r == true then keep = 0 elseif r == false then keep = -1\n"
+    "        elseif type(r) == 'number' then keep = r\n"
+    "        elseif type(r) == 'table' and tonumber(r['count']) then keep = tonumber(r['count']) "
+    "end\n"
     "      end\n"
     "    end\n"
-    "  end\n"
-    "  redis.call('XADD', KEYS[6], '*', 'event', ARGV[8], 'jobId', jid, ARGV[9], ARGV[10], 'prev', "
-    "'active')\n"
-    "  if ARGV[8] == 'failed' and atm >= attempts then\n"
-    "    redis.call('XADD', KEYS[6], '*', 'event', 'retries-exhausted', 'jobId', jid, "
+    "    if keep == 0 then\n"
+    "      redis.call('DEL', jk, jk .. ':logs')\n"
+    "    else\n"
+    "      redis.call('ZADD', KEYS[9], ARGV[2], fjid)\n"
+    "      redis.call('HSET', jk, ARGV[9], ARGV[10], 'finishedOn', ARGV[2], 'atm', atm)\n"
+    "      if ARGV[8] == 'failed' then redis.call('HDEL', jk, 'defa') end\n"
+    "      if keep > 0 then\n"
+    "        local n = math.min(redis.call('ZCARD', KEYS[9]) - keep, 1000)\n"
+    "        if n > 0 then\n"
+    "          for _, o in ipairs(redis.call('ZRANGE', KEYS[9], 0, n - 1)) do\n"
+    "            redis.call('DEL', B .. o, B .. o .. ':logs') end\n"
+    "          redis.call('ZREMRANGEBYRANK', KEYS[9], 0, n - 1)\n"
+    "        end\n"
+    "      end\n"
+    "    end\n"
+    "    redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[12], '*', 'event', ARGV[8],\n"
+    "      'jobId', fjid, ARGV[9], ARGV[10], 'prev', 'active')\n"
+    "    if ARGV[8] == 'failed' and atm >= attempts then\n"
+    "      redis.call('XADD', KEYS[6], '*', 'event', 'retries-exhausted', 'jobId', fjid, "
     "'attemptsMade', atm)\n"
+    "    end\n"
     "  end\n"
-    "  return 0\n"
     "end\n"
-    "local function take()\n"
-    "  if redis.call('ZCARD', KEYS[4]) > 0 then\n"
+    "local jid = nil\n"
+    "local flags = ARGV[15]\n"
+    "if ARGV[5] ~= '' then\n"
+    "  if string.find(flags, 'd', 1, true) and redis.call('ZCARD', KEYS[4]) > 0 then\n"
     "    local due = redis.call('ZRANGEBYSCORE', KEYS[4], 0,\n"
     "      string.format('%.0f', (now + 1) * 4096 - 1), 'LIMIT', 0, 1000)\n"
     "    for _, d in ipairs(due) do\n"
@@ -125,42 +146,35 @@ static const char SCRIPT_WORK[] =
     "    end\n"
     "  end\n"
     "  local meta = redis.call('HMGET', KEYS[5], 'paused', 'concurrency')\n"
-    "  if meta[1] then return nil end\n"
-    "  if meta[2] and redis.call('LLEN', KEYS[2]) >= tonumber(meta[2]) then return nil end\n"
-    "  local jid = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])\n"
-    "  while jid and string.sub(jid, 1, 2) == '0:' do\n"
-    "    redis.call('LREM', KEYS[2], 1, jid)\n"
-    "    jid = redis.call('RPOPLPUSH', KEYS[1], KEYS[2]) end\n"
-    "  if not jid then\n"
-    "    local p = redis.call('ZPOPMIN', KEYS[3])\n"
-    "    if #p > 0 then jid = p[1]; redis.call('LPUSH', KEYS[2], jid)\n"
-    "    else redis.call('DEL', KEYS[8]) end\n"
+    "  if not meta[1] and not (meta[2] and redis.call('LLEN', KEYS[2]) >= tonumber(meta[2])) then\n"
+    "    jid = redis.call('RPOPLPUSH', KEYS[1], KEYS[2])\n"
+    "    while jid and string.sub(jid, 1, 2) == '0:' do\n"
+    "      redis.call('LREM', KEYS[2], 1, jid)\n"
+    "      jid = redis.call('RPOPLPUSH', KEYS[1], KEYS[2]) end\n"
+    "    if not jid then\n"
+    "      local p = redis.call('ZPOPMIN', KEYS[3])\n"
+    "      if #p > 0 then jid = p[1]; redis.call('LPUSH', KEYS[2], jid)\n"
+    "      else redis.call('DEL', KEYS[8]) end\n"
+    "    end\n"
     "  end\n"
-    "  if not jid then return nil end\n"
-    "  local jk = B .. jid\n"
-    "  redis.call('SET', jk .. ':lock', ARGV[5], 'PX', ARGV[3])\n"
-    "  redis.call('XADD', KEYS[6], '*', 'event', 'active', 'jobId', jid, 'prev', 'waiting')\n"
-    "  local f = redis.call('HMGET', jk, 'data', 'defa', 'stc', 'timestamp', 'opts', 'ats', "
+    "  if jid then\n"
+    "    local jk = B .. jid\n"
+    "    redis.call('SET', jk .. ':lock', ARGV[5], 'PX', ARGV[3])\n"
+    "    redis.call('XADD', KEYS[6], '*', 'event', 'active', 'jobId', jid, 'prev', 'waiting')\n"
+    "    local f = redis.call('HMGET', jk, 'data', 'defa', 'stc', 'timestamp', 'opts', 'ats', "
     "'atm')\n"
-    "  local ats = (tonumber(f[6] or '0') or 0) + 1\n"
-    "  redis.call('HSET', jk, 'processedOn', ARGV[2], 'pb', ARGV[4], 'ats', ats)\n"
-    "  redis.call('ZADD', KEYS[7], 0, '0')\n"
-    "  return {jid, f[1] or '', f[2] or '', ats, tonumber(f[3] or '0') or 0, f[4] or '0', f[5] or "
-    "'',\n"
-    "          (tonumber(f[7] or '0') or 0) + 1}\n"
+    "    local ats = (tonumber(f[6] or '0') or 0) + 1\n"
+    "    redis.call('HSET', jk, 'processedOn', ARGV[2], 'pb', ARGV[4], 'ats', ats)\n"
+    "    if meta[2] or string.find(flags, 'm', 1, true) then redis.call('ZADD', KEYS[7], 0, '0') "
     "end\n"
-    "local fin = 0\n"
-    "if ARGV[6] ~= '' then fin = finish(ARGV[6]) end\n"
-    "local t = nil\n"
-    "if ARGV[5] ~= '' then t = take() end\n"
-    "if not t then\n"
-    "  if ARGV[6] ~= '' and redis.call('LLEN', KEYS[1]) == 0 and redis.call('LLEN', KEYS[2]) == 0 "
-    "and\n"
-    "     redis.call('ZCARD', KEYS[3]) == 0 then\n"
-    "    redis.call('XADD', KEYS[6], '*', 'event', 'drained') end\n"
-    "  return {fin}\n"
+    "    return {fin, jid, f[1] or '', f[2] or '', ats, tonumber(f[3] or '0') or 0, f[4] or '0',\n"
+    "            f[5] or '', (tonumber(f[7] or '0') or 0) + 1}\n"
+    "  end\n"
     "end\n"
-    "return {fin, t[1], t[2], t[3], t[4], t[5], t[6], t[7], t[8]}\n";
+    "if fjid ~= '' and redis.call('LLEN', KEYS[1]) == 0 and redis.call('LLEN', KEYS[2]) == 0 and\n"
+    "   redis.call('ZCARD', KEYS[3]) == 0 then\n"
+    "  redis.call('XADD', KEYS[6], '*', 'event', 'drained') end\n"
+    "return {fin}\n";
 
 /* release: gives back a job taken but never processed (fetched ahead when the
  * run stopped): KEYS active wait events marker meta; ARGV base jobId token.
@@ -373,6 +387,87 @@ redisReply *ev_bq_eval(const ev_bq *q, redisContext *c, int s, int nkeys, const 
     return r;
 }
 
+/* One queued call of a line: on the caller's stack until done is set. */
+struct ev_bq_call {
+    const char **argv;
+    const size_t *lens;
+    int argc;
+    redisReply *reply;
+    int done;
+    char err[128];
+    ev_bq_call *next;
+};
+
+/* Sends the batch as one pipeline and collects the replies in order. Runs
+ * without the line's mutex (busy is set, so nobody else uses l->c). After a
+ * failure the context is broken for good: every later call fails too, as a
+ * consumer's own context would. */
+static void line_run(ev_bq_line *l, ev_bq_call *batch)
+{
+    ev_bq_call *unsent = NULL; /* the first call that could not be queued */
+    for (ev_bq_call *k = batch; k && !unsent; k = k->next)
+        if (redisAppendCommandArgv(l->c, k->argc, k->argv, k->lens) != REDIS_OK)
+            unsent = k;
+    for (ev_bq_call *k = batch; k; k = k->next) {
+        void *r = NULL;
+        if (k == unsent) {
+            /* A reply would never come for it or those after it. */
+            for (; k; k = k->next)
+                snprintf(k->err, sizeof k->err, "out of memory queueing a script call");
+            break;
+        }
+        if (!l->c->err && redisGetReply(l->c, &r) == REDIS_OK)
+            k->reply = r;
+        else
+            snprintf(k->err, sizeof k->err, "%s", l->c->errstr[0] ? l->c->errstr : "EOF");
+    }
+}
+
+redisReply *ev_bq_line_eval(ev_bq *q, uint32_t consumer, int s, int nkeys,
+                            const char *const *keys, int nargs, const char *const *args,
+                            char *errstr, size_t size)
+{
+    const char *argv[EV_BQ_MAX_ARGV];
+    size_t lens[EV_BQ_MAX_ARGV];
+    ev_bq_call me = {.argv = argv, .lens = lens};
+    me.argc = build_argv(q, s, nkeys, keys, nargs, args, NULL, argv, lens);
+    if (me.argc < 0 || !q->lines) {
+        snprintf(errstr, size, "bad script call");
+        return NULL;
+    }
+    ev_bq_line *l = &q->lines[(consumer / EV_BQ_LINE_CONSUMERS) % q->nlines];
+    pthread_mutex_lock(&l->mu);
+    if (l->last)
+        l->last->next = &me;
+    else
+        l->head = &me;
+    l->last = &me;
+    while (!me.done) {
+        if (l->busy) {
+            pthread_cond_wait(&l->cv, &l->mu);
+            continue;
+        }
+        ev_bq_call *batch = l->head;
+        l->head = l->last = NULL;
+        l->busy = 1;
+        pthread_mutex_unlock(&l->mu);
+        line_run(l, batch);
+        pthread_mutex_lock(&l->mu);
+        for (ev_bq_call *k = batch, *nx; k; k = nx) {
+            nx = k->next; /* k may return (and its stack go) once done is set */
+            k->done = 1;
+        }
+        l->busy = 0;
+        /* Wakes the batch's callers and the queued ones: one of them sends
+         * the next batch. */
+        pthread_cond_broadcast(&l->cv);
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (!me.reply)
+        snprintf(errstr, size, "%s", me.err);
+    return me.reply;
+}
+
 void ev_bq_now_ms(char *buf, size_t size)
 {
     snprintf(buf, size, "%" PRId64, ev_wall_ns() / EV_NS_PER_MS);
@@ -520,12 +615,12 @@ static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
                           "target %s: verify.mode \"%s\" is not a BullMQ mode; expected worker "
                           "(evload processes the jobs) or observer (evload watches your workers)",
                           u->redacted, p->verify_mode);
-    if (p->groups != 1)
+    if (p->groups > 1)
         return ev_err_set(err, EV_EUSAGE,
-                          "target %s: a BullMQ queue is one group; set verify.groups to 1 (run "
-                          "one evload per queue to test several)",
+                          "target %s: a BullMQ queue is one group; set verify.groups to 1, or 0 "
+                          "to add jobs only (run one evload per queue to test several)",
                           u->redacted);
-    if (mode == EV_BQ_OBSERVER && p->consumers != 1)
+    if (mode == EV_BQ_OBSERVER && p->groups == 1 && p->consumers != 1)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: in observer mode evload reads the queue's events stream "
                           "with one reader; set verify.consumers to 1 (your own workers set the "
@@ -642,12 +737,22 @@ static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
         snprintf(q->start_id, sizeof q->start_id, "%s", r->element[0]->element[0]->str);
     freeReplyObject(r);
 
-    if (mode == EV_BQ_WORKER) {
+    if (mode == EV_BQ_WORKER && p->groups > 0) { /* 0 groups: adding only */
         q->nslots = (uint32_t)p->consumers;
         if (!(q->slots = calloc(q->nslots, sizeof *q->slots)))
             return ev_err_set(err, EV_EINTERNAL, "out of memory");
         for (uint32_t i = 0; i < q->nslots; i++)
             pthread_mutex_init(&q->slots[i].mu, NULL);
+        q->nlines = (q->nslots + EV_BQ_LINE_CONSUMERS - 1) / EV_BQ_LINE_CONSUMERS;
+        if (!(q->lines = calloc(q->nlines, sizeof *q->lines)))
+            return ev_err_set(err, EV_EINTERNAL, "out of memory");
+        for (uint32_t i = 0; i < q->nlines; i++) {
+            pthread_mutex_init(&q->lines[i].mu, NULL);
+            pthread_cond_init(&q->lines[i].cv, NULL);
+        }
+        for (uint32_t i = 0; i < q->nlines; i++)
+            if (!(q->lines[i].c = ev_bq_connect(q, EV_BQ_IO_TIMEOUT_MS, err)))
+                return EV_ECONNECT;
         if (pthread_create(&q->keeper, NULL, keeper_main, q))
             return ev_err_set(err, EV_EINTERNAL, "cannot start the BullMQ keeper thread");
         q->keeper_started = 1;
@@ -980,6 +1085,12 @@ static void bq_teardown(void *state)
     for (uint32_t i = 0; q->slots && i < q->nslots; i++)
         pthread_mutex_destroy(&q->slots[i].mu);
     free(q->slots);
+    for (uint32_t i = 0; q->lines && i < q->nlines; i++) {
+        redisFree(q->lines[i].c);
+        pthread_mutex_destroy(&q->lines[i].mu);
+        pthread_cond_destroy(&q->lines[i].cv);
+    }
+    free(q->lines);
     redisFree(q->admin);
     ev_hist_free(q->queue_wait);
     ev_hist_free(q->processing);

@@ -570,7 +570,7 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     }
     if (st->show) {
         char line[256];
-        ev_report_status(tp, prog, line, sizeof line);
+        ev_report_status(tp, prog, e->ngroups > 0, line, sizeof line);
         if (st->tty)
             fprintf(stderr, "\r\033[K%s", line);
         else

@@ -156,7 +156,7 @@ static void fmt_ms(double ms, char *buf, size_t size)
         snprintf(buf, size, "%.3f", ms);
 }
 
-void ev_report_status(const ev_tpoint *tp, double progress, char *buf, size_t size)
+void ev_report_status(const ev_tpoint *tp, double progress, int verified, char *buf, size_t size)
 {
     char bar[24], sent[32], recv[32], lost[32], p99[16], depth[40], rate[48];
     if (progress >= 0) {
@@ -179,11 +179,17 @@ void ev_report_status(const ev_tpoint *tp, double progress, char *buf, size_t si
         snprintf(rate, sizeof rate, "%.0f/%.0f/s", tp->rate_achieved, tp->rate_target);
     else
         snprintf(rate, sizeof rate, "%.0f/s", tp->rate_achieved);
-    snprintf(buf, size,
-             "%-9s %s %6.1fs  rate %s  sent %s  recv %s  lost %s  in-flight %lld%s  p99 %s ms",
-             tp->phase, bar, tp->t, rate, grouped(tp->sent, sent, sizeof sent),
-             grouped(tp->received, recv, sizeof recv), grouped(tp->lost, lost, sizeof lost),
-             (long long)tp->in_flight, depth, p99);
+    if (!verified) /* publish only: nothing received to count, no e2e */
+        snprintf(buf, size,
+                 "%-9s %s %6.1fs  rate %s  sent %s  acked %s  in-flight %lld%s  (publish only)",
+                 tp->phase, bar, tp->t, rate, grouped(tp->sent, sent, sizeof sent),
+                 grouped(tp->acked, recv, sizeof recv), (long long)tp->in_flight, depth);
+    else
+        snprintf(buf, size,
+                 "%-9s %s %6.1fs  rate %s  sent %s  recv %s  lost %s  in-flight %lld%s  p99 %s ms",
+                 tp->phase, bar, tp->t, rate, grouped(tp->sent, sent, sizeof sent),
+                 grouped(tp->received, recv, sizeof recv), grouped(tp->lost, lost, sizeof lost),
+                 (long long)tp->in_flight, depth, p99);
 }
 
 static void latency_row(FILE *f, const char *name, const ev_hist *h)

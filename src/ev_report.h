@@ -86,7 +86,8 @@ json_t *ev_report_build(const ev_results *r);
 /* Writes a JSON document to path ("-" for stdout), atomically for files. */
 int ev_report_write(json_t *doc, const char *path, ev_err *err);
 /* One status line for tp into buf (no newline); progress is how far through
- * the current phase (0..1), or < 0 when unknown (no bar). */
-void ev_report_status(const ev_tpoint *tp, double progress, char *buf, size_t size);
+ * the current phase (0..1), or < 0 when unknown (no bar); verified = 0 for a
+ * publish-only run (acked instead of received/lost/p99). */
+void ev_report_status(const ev_tpoint *tp, double progress, int verified, char *buf, size_t size);
 
 #endif

@@ -14,6 +14,11 @@
  * - Backpressure: RD_KAFKA_RESP_ERR__QUEUE_FULL → serve delivery reports for
  *   up to 10 ms and retry; the time is counted as blocked
  *   (broker.kafka.blocked_s). Bounded: after QUEUE_FULL_MAX_NS the event fails.
+ * - A cluster that stops answering: librdkafka retries silently, so each
+ *   event's wait is bounded by message.timeout.ms (default here 30 s, as
+ *   RabbitMQ's confirm_timeout), and once every broker has been down for
+ *   ALL_DOWN_MAX_NS with events still waiting, the lane fails (exit 3)
+ *   instead of publishing into the void. 
  * - CloudEvents Kafka binding: binary mode puts every attribute but
  *   datacontenttype in a `ce_<name>` header and datacontenttype in
  *   `content-type`; structured mode sends the JSON event with
@@ -29,6 +34,7 @@
 #include <string.h>
 
 #define QUEUE_FULL_MAX_NS (30 * EV_NS_PER_S)
+#define ALL_DOWN_MAX_NS (60 * EV_NS_PER_S) /* as RabbitMQ's reconnect_timeout */
 #define CLOSE_FLUSH_MS 10000
 #define POLL_EVERY 64
 #define POLL_EVERY_NS (200 * EV_NS_PER_US)
@@ -47,6 +53,7 @@ struct ev_pub {
     outcome *out; /* reports not yet handed to the engine */
     size_t nout, capout;
     int oom;
+    int64_t all_down_since; /* librdkafka said ALL_BROKERS_DOWN; 0 after an ack */
     unsigned sends_since_poll;
     int64_t last_poll;
     int64_t last_ack_mono; /* when a poll last returned a successful report */
@@ -70,12 +77,16 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     int ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
     if (!ok)
         atomic_fetch_add(&p->k->dr_failed, 1);
+    else
+        p->all_down_since = 0;
     p->out[p->nout++] = (outcome){(uint64_t)(uintptr_t)m->_private, ok};
 }
 
 static void pub_error_cb(rd_kafka_t *rk, int e, const char *reason, void *opaque)
 {
     ev_pub *p = opaque;
+    if (e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !p->all_down_since)
+        p->all_down_since = ev_mono_ns();
     ev_kafka_note_error(p->k, "producer: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)e),
                         reason);
 }
@@ -241,6 +252,13 @@ static int kafka_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void 
     if (fe)
         return ev_err_set(err, EV_ECONNECT, "%s: fatal producer error: %s (%s)",
                           p->k->ri->url->redacted, es, rd_kafka_err2name(fe)),
+               -1;
+    if (p->all_down_since && now - p->all_down_since > ALL_DOWN_MAX_NS &&
+        rd_kafka_outq_len(p->rk) > 0)
+        return ev_err_set(err, EV_ECONNECT,
+                          "%s: no Kafka broker at %s has answered for %d s, with events waiting",
+                          p->k->ri->url->redacted, p->k->bootstrap,
+                          (int)(ALL_DOWN_MAX_NS / EV_NS_PER_S)),
                -1;
     return (int)n;
 }

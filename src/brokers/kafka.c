@@ -44,6 +44,8 @@
 #define MOCK_DEFAULT_BROKERS 3
 #define MOCK_DEFAULT_PARTITIONS 4
 #define LAG_REFRESH_NS (500 * EV_NS_PER_MS)
+/* How long the report waits for fresh offsets, and teardown for lag_main. */
+#define REPORT_WAIT_NS (5 * EV_NS_PER_S)
 
 static const char *const known_params[] = {"brokers", "partitions", "commit",     "group",
                                            "leave",   "leave_at",   "leave_mode", "down_broker",
@@ -111,6 +113,7 @@ int ev_kafka_conf(const ev_kafka *k, int consumer, rd_kafka_conf_t **out, ev_err
         static const char *const def[][2] = {{"acks", "all"},
                                              {"enable.idempotence", "true"},
                                              {"linger.ms", "5"},
+                                             {"message.timeout.ms", "30000"},
                                              {"socket.nagle.disable", "true"}};
         for (size_t i = 0; !rc && i < sizeof def / sizeof def[0]; i++)
             rc = conf_put(c, def[i][0], def[i][1], err);
@@ -361,15 +364,24 @@ static void *lag_main(void *arg)
 {
     ev_kafka *k = arg;
     while (!atomic_load(&k->fault_stop)) {
+        int all = 1;
         for (int32_t p = 0; p < k->partitions && !atomic_load(&k->fault_stop); p++) {
             int64_t lo = 0, hi = 0;
-            if (!rd_kafka_query_watermark_offsets(k->meta, k->topic, p, &lo, &hi, 1000))
+            if (!rd_kafka_query_watermark_offsets(k->meta, k->topic, p, &lo, &hi, 1000)) {
                 ev_kafka_atomic_max(&k->hi[p], hi);
+                atomic_store(&k->lo[p], lo);
+            } else {
+                all = 0;
+            }
         }
+        if (all)
+            atomic_fetch_add(&k->lag_rounds, 1);
         int64_t until = ev_mono_ns() + LAG_REFRESH_NS;
-        while (!atomic_load(&k->fault_stop) && ev_mono_ns() < until)
+        while (!atomic_load(&k->fault_stop) && !atomic_exchange(&k->lag_kick, 0) &&
+               ev_mono_ns() < until)
             ev_sleep_until(ev_mono_ns() + 10 * EV_NS_PER_MS, NULL);
     }
+    atomic_store(&k->lag_alive, 0);
     return NULL;
 }
 
@@ -496,11 +508,16 @@ static int kafka_setup(const ev_run_info *ri, void **state, ev_err *err)
             atomic_init(&gr->pos[p], k->start[p]);
         }
     }
-    if (!(k->hi_mem = calloc((size_t)k->partitions, sizeof *k->hi)))
+    if (!(k->hi_mem = calloc((size_t)k->partitions, sizeof *k->hi)) ||
+        !(k->lo_mem = calloc((size_t)k->partitions, sizeof *k->lo)))
         goto oom;
     k->hi = k->hi_mem;
-    for (int32_t p = 0; p < k->partitions; p++)
+    k->lo = k->lo_mem;
+    for (int32_t p = 0; p < k->partitions; p++) {
         atomic_init(&k->hi[p], k->start[p]);
+        atomic_init(&k->lo[p], 0);
+    }
+    atomic_init(&k->lag_alive, 1);
     if (pthread_create(&k->lag_th, NULL, lag_main, k))
         goto oom;
     k->lag_started = 1;
@@ -588,22 +605,33 @@ static void kafka_report(void *state, json_t *out)
     json_object_set_new(out, "partitions", json_integer(k->partitions));
     static const char *const cm[] = {"batch", "interval", "none"};
     json_object_set_new(out, "commit", json_string(cm[k->commit]));
-    /* Ground truth from the log: what each partition gained during the run. */
+    /* Ground truth from the log: what each partition gained during the run,
+     * from a round of lag_main's that began after this point (at most
+     * REPORT_WAIT_NS; a round in progress may have begun before the drain
+     * ended, hence two). No answer in time: the last values, marked stale. */
+    uint64_t r0 = atomic_load(&k->lag_rounds);
+    int64_t give_up = ev_mono_ns() + REPORT_WAIT_NS;
+    while (k->lag_started && atomic_load(&k->lag_rounds) < r0 + 2 && ev_mono_ns() < give_up) {
+        atomic_store(&k->lag_kick, 1);
+        ev_sleep_until(ev_mono_ns() + 5 * EV_NS_PER_MS, NULL);
+    }
+    int fresh = atomic_load(&k->lag_rounds) >= r0 + 2;
+    if (!fresh)
+        fprintf(stderr,
+                "evload: kafka: %s did not report the offsets of %s within %d s: the results' "
+                "watermarks are the last ones read, and appended is unknown\n",
+                k->bootstrap, k->topic, (int)(REPORT_WAIT_NS / EV_NS_PER_S));
     int64_t appended = 0;
-    int ok = 1;
     json_t *hw = json_array();
     for (int32_t p = 0; p < k->partitions; p++) {
-        int64_t lo = 0, hi = 0;
-        if (rd_kafka_query_watermark_offsets(k->meta, k->topic, p, &lo, &hi, 5000)) {
-            ok = 0;
-            break;
-        }
+        int64_t lo = atomic_load(&k->lo[p]), hi = atomic_load(&k->hi[p]);
         appended += hi - k->start[p];
         json_array_append_new(hw, json_pack("{s:i,s:I,s:I}", "partition", (int)p, "low",
                                             (json_int_t)lo, "high", (json_int_t)hi));
     }
-    json_object_set_new(out, "appended", ok ? json_integer(appended) : json_null());
+    json_object_set_new(out, "appended", fresh ? json_integer(appended) : json_null());
     json_object_set_new(out, "watermarks", hw);
+    json_object_set_new(out, "watermarks_stale", json_boolean(!fresh));
     int64_t t, m;
     lag_sum(k, &t, &m);
     json_object_set_new(out, "lag_end", json_integer(t));
@@ -657,12 +685,24 @@ static void kafka_teardown(void *state)
         pthread_join(k->fault_th, NULL);
     }
     if (k->lag_started) {
-        atomic_store(&k->fault_stop, 1);
+        /* lag_main may be inside a query that outlives its timeout (a gone
+         * cluster): wait a bounded time, then leave it and everything it
+         * touches behind rather than hang at exit. */
+        int64_t give_up = ev_mono_ns() + REPORT_WAIT_NS;
+        while (atomic_load(&k->lag_alive) && ev_mono_ns() < give_up)
+            ev_sleep_until(ev_mono_ns() + 5 * EV_NS_PER_MS, NULL);
+        if (atomic_load(&k->lag_alive)) {
+            pthread_detach(k->lag_th);
+            fprintf(stderr, "evload: kafka: %s stopped answering; not waiting for it at exit\n",
+                    k->bootstrap);
+            return;
+        }
         pthread_join(k->lag_th, NULL);
     }
     if (k->meta)
         rd_kafka_destroy(k->meta);
     free(k->hi_mem);
+    free(k->lo_mem);
     mock_stop(k->mock_rk, k->mc);
     if (k->g) {
         for (uint32_t g = 0; g < k->ngroups; g++) {

@@ -58,6 +58,15 @@ typedef struct ev_kafka {
     int fault_started, lag_started;
     _Atomic int64_t *hi; /* [partitions] highest high watermark known */
     void *hi_mem;
+    /* Low watermarks as lag_main last read them, and its completed rounds
+     * (every partition answered): the report takes the log's ground truth
+     * from them instead of querying itself, since a ListOffsets query can
+     * outlive its timeout when the cluster is gone (librdkafka #4460). */
+    _Atomic int64_t *lo;
+    void *lo_mem;
+    atomic_uint_fast64_t lag_rounds;
+    atomic_int lag_kick;  /* set: lag_main skips its pause */
+    atomic_int lag_alive; /* cleared by lag_main as it returns */
     atomic_int fault_stop;
     _Atomic int64_t down_mono, up_mono; /* when the fault happened (0: not) */
 

@@ -52,4 +52,16 @@ exact() {
      "$((attempted * groups))"
 }
 
+# kmock_start ARGS...: starts `evload kafka-mock ARGS` in the background
+# (stdin /dev/null, so it runs until killed), sets MOCK_PID and servers (its
+# bootstrap list); fails if it prints none within 10 s. The caller kills
+# MOCK_PID in its cleanup.
+kmock_start() {
+  "$EVLOAD" kafka-mock "$@" </dev/null >"$TMP/mock.out" 2>"$TMP/mock.err" &
+  MOCK_PID=$!
+  for _ in $(seq 100); do [ -s "$TMP/mock.out" ] && break; sleep 0.1; done
+  servers=$(head -n 1 "$TMP/mock.out")
+  [ -n "$servers" ] || fail "kafka-mock printed nothing ($(cat "$TMP/mock.err"))"
+}
+
 done_ok() { echo "ok: $CHECKS checks"; }

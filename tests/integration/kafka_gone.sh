@@ -14,11 +14,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-"$EVLOAD" kafka-mock --brokers 1 --partitions 2 --topic "$topic" </dev/null >"$TMP/mock.out" 2>"$TMP/mock.err" &
-MOCK_PID=$!
-for _ in $(seq 100); do [ -s "$TMP/mock.out" ] && break; sleep 0.1; done
-servers=$(head -n 1 "$TMP/mock.out")
-[ -n "$servers" ] || fail "kafka-mock did not start: $(cat "$TMP/mock.err")"
+kmock_start --brokers 1 --partitions 2 --topic "$topic"
 
 cat >"$TMP/s.json" <<JSON
 { "name": "kafka-gone", "target": "kafka://$servers/$topic",

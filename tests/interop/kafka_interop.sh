@@ -13,12 +13,7 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-"$EVLOAD" kafka-mock --brokers 3 --partitions 3 --topic "ia-s-$sfx" --topic "ia-b-$sfx" \
-  </dev/null >"$TMP/mock.out" 2>"$TMP/mock.err" &
-MOCK_PID=$!
-for _ in $(seq 100); do [ -s "$TMP/mock.out" ] && break; sleep 0.1; done
-servers=$(head -n 1 "$TMP/mock.out")
-[ -n "$servers" ] || fail "kafka-mock printed nothing ($(cat "$TMP/mock.err"))"
+kmock_start --brokers 3 --partitions 3 --topic "ia-s-$sfx" --topic "ia-b-$sfx"
 
 cat >"$TMP/s.json" <<JSON
 { "name": "kafka-interop", "target": "kafka://$servers/ia-s-$sfx",

@@ -46,6 +46,8 @@
 #define LAG_REFRESH_NS (500 * EV_NS_PER_MS)
 /* How long the report waits for fresh offsets, and teardown for lag_main. */
 #define REPORT_WAIT_NS (5 * EV_NS_PER_S)
+/* depth() is known only if every partition's offsets were read this recently. */
+#define DEPTH_FRESH_NS (2 * EV_NS_PER_S)
 
 static const char *const known_params[] = {"brokers", "partitions", "commit",     "group",
                                            "leave",   "leave_at",   "leave_mode", "down_broker",
@@ -374,8 +376,10 @@ static void *lag_main(void *arg)
                 all = 0;
             }
         }
-        if (all)
+        if (all) {
+            atomic_store(&k->lag_round_mono, ev_mono_ns());
             atomic_fetch_add(&k->lag_rounds, 1);
+        }
         int64_t until = ev_mono_ns() + LAG_REFRESH_NS;
         while (!atomic_load(&k->fault_stop) && !atomic_exchange(&k->lag_kick, 0) &&
                ev_mono_ns() < until)
@@ -569,11 +573,17 @@ static void lag_sum(ev_kafka *k, int64_t *total, int64_t *max)
 
 /* Consumer lag summed over groups and partitions: high watermark (the
  * freshest of the members' fetch responses and lag_main's queries) minus the
- * position of the partition's owner. */
+ * position of the partition's owner. Unknown (-1) while lag_main has not
+ * completed a round lately: a partition whose leader was down keeps its old
+ * high watermark, and a stale 0 would let the drain end ("empty and quiet")
+ * while that partition still holds events nobody has fetched. */
 static int64_t kafka_depth(void *state)
 {
+    ev_kafka *k = state;
+    if (ev_mono_ns() - atomic_load(&k->lag_round_mono) > DEPTH_FRESH_NS)
+        return -1;
     int64_t t, m;
-    lag_sum(state, &t, &m);
+    lag_sum(k, &t, &m);
     return t;
 }
 

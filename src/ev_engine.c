@@ -855,7 +855,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     int64_t quiet_since = pub_end;
     /* Publish only (no group): nothing to wait for once the lanes have their
      * outcomes, whatever the broker still holds. */
-    for (; e->ngroups > 0;) {
+    while (e->ngroups > 0) {
         int64_t now = ev_mono_ns();
         if (snap_take(&S, e, now >= next_tick))
             goto oom_stop;

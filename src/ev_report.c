@@ -248,23 +248,22 @@ void ev_report_summary(FILE *f, const ev_results *r)
         fprintf(f, "         rate %.1f/s achieved over %.1f s (as fast as possible)\n",
                 r->rate_achieved, r->publish_s);
 
-    int width = 8; /* the group column fits the longest group name */
-    if (r->ngroups == 0)
+    if (r->ngroups == 0) {
         fprintf(f, "\ndelivery  not verified: verify.groups is 0 (publish only)\n");
-    for (size_t g = 0; g < r->ngroups; g++)
-        if ((int)strlen(r->groups[g].name) > width)
-            width = (int)strlen(r->groups[g].name);
-    if (r->ngroups > 0)
+    } else {
+        int width = 8; /* the group column fits the longest group name */
+        for (size_t g = 0; g < r->ngroups; g++)
+            if ((int)strlen(r->groups[g].name) > width)
+                width = (int)strlen(r->groups[g].name);
         fprintf(f, "\n%-*s    received   delivered     lost      dup  redeliv   unconf    recov "
                    "   reord  corrupt  foreign\n",
                 width + 2, "delivery");
-    for (size_t g = 0; g < r->ngroups; g++)
-        counts_row(f, width, r->groups[g].name, &r->groups[g].c);
-    if (r->ngroups > 1)
-        counts_row(f, width, "total", &r->total);
-    if (r->ngroups > 0) {
+        for (size_t g = 0; g < r->ngroups; g++)
+            counts_row(f, width, r->groups[g].name, &r->groups[g].c);
+        if (r->ngroups > 1)
+            counts_row(f, width, "total", &r->total);
         /* The headline, in words: what was lost out of what the broker took. */
-        uint64_t owed = r->acked * (uint64_t)(r->ngroups ? r->ngroups : 1);
+        uint64_t owed = r->acked * (uint64_t)r->ngroups;
         char l[32], o[32];
         if (r->total.lost == 0)
             fprintf(f, "  nothing lost: every one of %s acknowledged deliveries was seen\n",

@@ -959,13 +959,9 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
     if (p->groups == 0) {
         /* Publish only: the delivery side is not measured, so a threshold
          * on it could only pass vacuously. */
-        static const char *const pub_side[] = {"ack", "sched_lag", "publish_errors"};
         for (size_t i = 0; i < p->nthresholds; i++) {
             const char *m = p->thresholds[i].metric;
-            size_t k = 0;
-            while (k < 3 && strcmp(m, pub_side[k]))
-                k++;
-            if (k == 3)
+            if (!ev_threshold_publish_side(m))
                 return origin_fail(p, "verify.groups", err,
                                    "is 0 (publish only: nothing is verified), but thresholds has "
                                    "\"%s\", which needs deliveries; expected verify.groups >= 1, "

@@ -45,6 +45,14 @@ int ev_threshold_metric_known(const char *name)
     return name && metric_kind(name) >= 0;
 }
 
+int ev_threshold_publish_side(const char *name)
+{
+    static const char *const pub[] = {"ack", "sched_lag", "publish_errors"};
+    for (size_t i = 0; name && i < sizeof pub / sizeof pub[0]; i++)
+        if (strcmp(name, pub[i]) == 0) return 1;
+    return 0;
+}
+
 static int unknown_metric(const char *metric, ev_err *err)
 {
     const char *all[NLAT + NCNT];

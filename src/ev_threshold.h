@@ -34,5 +34,8 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
 int ev_threshold_holds(const ev_threshold *t, double value);
 /* 1 if name is a metric thresholds accept. */
 int ev_threshold_metric_known(const char *name);
+/* 1 if the metric is measured on the publish side alone (ack, sched_lag,
+ * publish_errors), so it means something in a publish-only run. */
+int ev_threshold_publish_side(const char *name);
 
 #endif

@@ -154,6 +154,13 @@ static void test_metric_known(void)
         CHECK_INT(ev_threshold_metric_known(known[i]), ==, 1);
     CHECK_INT(ev_threshold_metric_known("E2E"), ==, 0);
     CHECK_INT(ev_threshold_metric_known(""), ==, 0);
+    /* Publish side: what a publish-only run (verify.groups 0) can judge. */
+    CHECK_INT(ev_threshold_publish_side("ack"), ==, 1);
+    CHECK_INT(ev_threshold_publish_side("sched_lag"), ==, 1);
+    CHECK_INT(ev_threshold_publish_side("publish_errors"), ==, 1);
+    CHECK_INT(ev_threshold_publish_side("e2e"), ==, 0);
+    CHECK_INT(ev_threshold_publish_side("lost"), ==, 0);
+    CHECK_INT(ev_threshold_publish_side(NULL), ==, 0);
     CHECK_INT(ev_threshold_metric_known(NULL), ==, 0);
 }
 

@@ -18,7 +18,7 @@
  *   event's wait is bounded by message.timeout.ms (default here 30 s, as
  *   RabbitMQ's confirm_timeout), and once every broker has been down for
  *   ALL_DOWN_MAX_NS with events still waiting, the lane fails (exit 3)
- *   instead of publishing into the void. 
+ *   instead of publishing into the void.
  * - CloudEvents Kafka binding: binary mode puts every attribute but
  *   datacontenttype in a `ce_<name>` header and datacontenttype in
  *   `content-type`; structured mode sends the JSON event with

@@ -44,7 +44,7 @@ struct ev_pub {
     ev_buf prefix; /* "*3\r\n$7\r\nPUBLISH\r\n$<n>\r\n<channel>\r\n" */
     ev_buf out;    /* RESP bytes not yet written start at out_off */
     size_t out_off;
-    ev_seqq q; /* in-flight seqs, oldest first */
+    ev_seqq q;        /* in-flight seqs, oldest first */
     size_t unflushed; /* events appended since the buffer was last fully written */
     int64_t first_unflushed_ns, last_read_ns;
     int broken; /* the connection failed; handled by the next poll */

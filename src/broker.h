@@ -37,7 +37,7 @@ typedef struct ev_run_info {
     const ev_url *url;
     const char *run_id;
     uint32_t instance, instances;
-    uint32_t lanes; /* publisher lanes of this instance */
+    uint32_t lanes;           /* publisher lanes of this instance */
     const volatile int *stop; /* non-zero when the run is being torn down */
 } ev_run_info;
 
@@ -73,21 +73,21 @@ typedef struct ev_pub_ops {
 /* One received message. Pointers are owned by the ev_sub and valid until its
  * next recv() or close(). */
 typedef struct ev_delivery {
-    int binary;                /* 1: attrs/content_type/body; 0: body is a structured event */
+    int binary; /* 1: attrs/content_type/body; 0: body is a structured event */
     const char *body;
     size_t len;
-    const ev_ce_attr *attrs;   /* binary mode, prefix already stripped */
+    const ev_ce_attr *attrs; /* binary mode, prefix already stripped */
     size_t nattrs;
-    const char *content_type;  /* may be NULL */
-    int redelivered;           /* the broker flagged it as a redelivery */
-    int64_t recv_wall_ns;      /* when it came off the socket; 0: the engine stamps it */
-    uint64_t tag;              /* module-private, for ack */
+    const char *content_type; /* may be NULL */
+    int redelivered;          /* the broker flagged it as a redelivery */
+    int64_t recv_wall_ns;     /* when it came off the socket; 0: the engine stamps it */
+    uint64_t tag;             /* module-private, for ack */
 } ev_delivery;
 
 typedef struct ev_sub ev_sub;
 typedef struct ev_sub_ops {
-    int (*open)(void *state, const ev_run_info *ri, uint32_t group, uint32_t consumer,
-                ev_sub **out, ev_err *err);
+    int (*open)(void *state, const ev_run_info *ri, uint32_t group, uint32_t consumer, ev_sub **out,
+                ev_err *err);
     /* Waits up to timeout_ns; fills d[0..max) and returns the count (0 on
      * timeout), or -1 with err when the connection failed beyond repair. */
     int (*recv)(ev_sub *s, ev_delivery *d, int max, int64_t timeout_ns, ev_err *err);

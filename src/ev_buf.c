@@ -22,14 +22,17 @@ int ev_buf_reserve(ev_buf *b, size_t extra)
 {
     /* Room needed, with the NUL. Refuse sizes no object can have (C objects
      * stay below PTRDIFF_MAX), which also keeps the arithmetic from wrapping. */
-    if (extra > (size_t)PTRDIFF_MAX - b->len - 1) return -1;
+    if (extra > (size_t)PTRDIFF_MAX - b->len - 1)
+        return -1;
     size_t need = b->len + extra + 1;
-    if (need <= b->cap) return 0;
+    if (need <= b->cap)
+        return 0;
     size_t cap = b->cap < MIN_CAP ? MIN_CAP : b->cap;
     while (cap < need)
         cap = cap > (size_t)PTRDIFF_MAX / 2 ? need : cap * 2;
     char *p = realloc(b->p, cap);
-    if (!p) return -1;
+    if (!p)
+        return -1;
     b->p = p;
     b->cap = cap;
     return 0;
@@ -37,8 +40,10 @@ int ev_buf_reserve(ev_buf *b, size_t extra)
 
 int ev_buf_append(ev_buf *b, const void *data, size_t n)
 {
-    if (ev_buf_reserve(b, n) != 0) return -1;
-    if (n) memcpy(b->p + b->len, data, n);
+    if (ev_buf_reserve(b, n) != 0)
+        return -1;
+    if (n)
+        memcpy(b->p + b->len, data, n);
     b->len += n;
     b->p[b->len] = '\0';
     return 0;
@@ -65,10 +70,14 @@ static size_t count_digits(uint64_t v)
 {
     size_t n = 1;
     for (;;) {
-        if (v < 10) return n;
-        if (v < 100) return n + 1;
-        if (v < 1000) return n + 2;
-        if (v < 10000) return n + 3;
+        if (v < 10)
+            return n;
+        if (v < 100)
+            return n + 1;
+        if (v < 1000)
+            return n + 2;
+        if (v < 10000)
+            return n + 3;
         v /= 10000;
         n += 4;
     }
@@ -96,7 +105,8 @@ size_t ev_fmt_u64(char *dst, uint64_t v)
 
 int ev_buf_putu64(ev_buf *b, uint64_t v)
 {
-    if (ev_buf_reserve(b, EV_FMT_U64_MAX) != 0) return -1;
+    if (ev_buf_reserve(b, EV_FMT_U64_MAX) != 0)
+        return -1;
     b->len += ev_fmt_u64(b->p + b->len, v);
     b->p[b->len] = '\0';
     return 0;
@@ -104,7 +114,8 @@ int ev_buf_putu64(ev_buf *b, uint64_t v)
 
 int ev_buf_puti64(ev_buf *b, int64_t v)
 {
-    if (ev_buf_reserve(b, EV_FMT_U64_MAX + 1) != 0) return -1;
+    if (ev_buf_reserve(b, EV_FMT_U64_MAX + 1) != 0)
+        return -1;
     /* Negate in unsigned arithmetic so INT64_MIN does not overflow. */
     uint64_t u = (uint64_t)v;
     if (v < 0) {
@@ -149,10 +160,12 @@ int ev_buf_put_json_string(ev_buf *b, const char *s, size_t n)
     size_t out = 2;
     for (size_t i = 0; i < n; i++) {
         size_t add = needs_escape(u[i]) ? escape_len(u[i]) : 1;
-        if (out > (size_t)PTRDIFF_MAX - add) return -1;
+        if (out > (size_t)PTRDIFF_MAX - add)
+            return -1;
         out += add;
     }
-    if (ev_buf_reserve(b, out) != 0) return -1;
+    if (ev_buf_reserve(b, out) != 0)
+        return -1;
 
     char *q = b->p + b->len;
     *q++ = '"';
@@ -164,7 +177,8 @@ int ev_buf_put_json_string(ev_buf *b, const char *s, size_t n)
             j++;
         memcpy(q, u + i, j - i);
         q += j - i;
-        if (j == n) break;
+        if (j == n)
+            break;
         unsigned char c = u[j];
         *q++ = '\\';
         switch (c) {
@@ -208,12 +222,14 @@ int ev_buf_put_json_string(ev_buf *b, const char *s, size_t n)
 void ev_buf_reset(ev_buf *b)
 {
     b->len = 0;
-    if (b->p) b->p[0] = '\0';
+    if (b->p)
+        b->p[0] = '\0';
 }
 
 void ev_buf_free(ev_buf *b)
 {
-    if (!b) return;
+    if (!b)
+        return;
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;

@@ -14,7 +14,10 @@ typedef struct ev_buf {
     size_t len, cap;
 } ev_buf;
 
-#define EV_BUF_INIT {0}
+#define EV_BUF_INIT                                                                                \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Ensures room for `extra` more bytes plus the NUL: on success
  * cap >= len + extra + 1, so a caller may write up to `extra` bytes at p + len

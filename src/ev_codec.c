@@ -209,16 +209,22 @@ static const char *ce_string_problem(const char *s, size_t n, uint32_t *cp)
         } else {
             return "invalid UTF-8";
         }
-        if (len > n - i) return "invalid UTF-8";
+        if (len > n - i)
+            return "invalid UTF-8";
         for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) return "invalid UTF-8";
+            if ((p[i + k] & 0xC0) != 0x80)
+                return "invalid UTF-8";
             c = (c << 6) | (p[i + k] & 0x3F);
         }
-        if (c < min || c > 0x10FFFF) return "invalid UTF-8";
+        if (c < min || c > 0x10FFFF)
+            return "invalid UTF-8";
         *cp = c;
-        if (c >= 0xD800 && c <= 0xDFFF) return "a surrogate code point";
-        if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) return "a control character";
-        if ((c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE) return "a noncharacter";
+        if (c >= 0xD800 && c <= 0xDFFF)
+            return "a surrogate code point";
+        if (c < 0x20 || (c >= 0x7F && c <= 0x9F))
+            return "a control character";
+        if ((c >= 0xFDD0 && c <= 0xFDEF) || (c & 0xFFFE) == 0xFFFE)
+            return "a noncharacter";
         i += len;
     }
     *cp = 0;
@@ -230,7 +236,8 @@ static const char *ce_string_problem(const char *s, size_t n, uint32_t *cp)
 static int blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n') return 0;
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return 0;
     return 1;
 }
 
@@ -252,7 +259,8 @@ static int is_hex(unsigned char c)
 /* RFC 3986 characters that may appear literally in a URI reference. */
 static int uri_char(unsigned char c)
 {
-    if (is_alpha(c) || is_digit(c)) return 1;
+    if (is_alpha(c) || is_digit(c))
+        return 1;
     return c != 0 && strchr("-._~:/?#[]@!$&'()*+,;=", c) != NULL;
 }
 
@@ -270,11 +278,13 @@ static int valid_uri(const char *s, size_t n, int absolute)
             colon = i;
             break;
         }
-        if (p[i] == '/' || p[i] == '?' || p[i] == '#') break;
+        if (p[i] == '/' || p[i] == '?' || p[i] == '#')
+            break;
     }
     size_t rest = 0;
     if (colon < n) {
-        if (colon == 0 || !is_alpha(p[0])) return 0;
+        if (colon == 0 || !is_alpha(p[0]))
+            return 0;
         for (size_t i = 1; i < colon; i++)
             if (!is_alpha(p[i]) && !is_digit(p[i]) && p[i] != '+' && p[i] != '-' && p[i] != '.')
                 return 0;
@@ -294,13 +304,17 @@ static int valid_uri(const char *s, size_t n, int absolute)
     for (size_t i = rest; i < n; i++) {
         unsigned char c = p[i];
         if (c == '%') {
-            if (n - i < 3 || !is_hex(p[i + 1]) || !is_hex(p[i + 2])) return 0;
+            if (n - i < 3 || !is_hex(p[i + 1]) || !is_hex(p[i + 2]))
+                return 0;
             i += 2;
             continue;
         }
-        if (!uri_char(c)) return 0;
-        if (c == '#' && ++hashes > 1) return 0;
-        if ((c == '[' || c == ']') && (i < auth_b || i >= auth_e)) return 0;
+        if (!uri_char(c))
+            return 0;
+        if (c == '#' && ++hashes > 1)
+            return 0;
+        if ((c == '[' || c == ']') && (i < auth_b || i >= auth_e))
+            return 0;
     }
     return 1;
 }
@@ -331,39 +345,48 @@ static int valid_media_type(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = skip_token(p, n, 0);
-    if (i == 0 || i >= n || p[i] != '/') return 0;
+    if (i == 0 || i >= n || p[i] != '/')
+        return 0;
     size_t j = skip_token(p, n, i + 1);
-    if (j == i + 1) return 0;
+    if (j == i + 1)
+        return 0;
     i = j;
     while (i < n) {
         i = skip_ows(p, n, i);
-        if (i >= n || p[i] != ';') return 0;
+        if (i >= n || p[i] != ';')
+            return 0;
         i = skip_ows(p, n, i + 1);
         j = skip_token(p, n, i);
-        if (j == i || j >= n || p[j] != '=') return 0;
+        if (j == i || j >= n || p[j] != '=')
+            return 0;
         i = j + 1;
         if (i < n && p[i] == '"') {
             i++;
             for (;;) {
-                if (i >= n) return 0;
+                if (i >= n)
+                    return 0;
                 unsigned char c = p[i];
                 if (c == '"') {
                     i++;
                     break;
                 }
                 if (c == '\\') {
-                    if (i + 1 >= n) return 0;
+                    if (i + 1 >= n)
+                        return 0;
                     unsigned char e = p[i + 1];
-                    if (e != '\t' && (e < 0x20 || e == 0x7F)) return 0;
+                    if (e != '\t' && (e < 0x20 || e == 0x7F))
+                        return 0;
                     i += 2;
                     continue;
                 }
-                if (c != '\t' && (c < 0x20 || c == 0x7F)) return 0;
+                if (c != '\t' && (c < 0x20 || c == 0x7F))
+                    return 0;
                 i++;
             }
         } else {
             j = skip_token(p, n, i);
-            if (j == i) return 0;
+            if (j == i)
+                return 0;
             i = j;
         }
     }
@@ -372,7 +395,8 @@ static int valid_media_type(const char *s, size_t n)
 
 static int two_digits(const unsigned char *p, unsigned *v)
 {
-    if (!is_digit(p[0]) || !is_digit(p[1])) return 0;
+    if (!is_digit(p[0]) || !is_digit(p[1]))
+        return 0;
     *v = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
     return 1;
 }
@@ -383,7 +407,8 @@ static int valid_rfc3339(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     unsigned yh, yl, mo, d, h, mi, se;
-    if (n < 20) return 0;
+    if (n < 20)
+        return 0;
     if (!two_digits(p, &yh) || !two_digits(p + 2, &yl) || p[4] != '-' || !two_digits(p + 5, &mo) ||
         p[7] != '-' || !two_digits(p + 8, &d) || (p[10] != 'T' && p[10] != 't') ||
         !two_digits(p + 11, &h) || p[13] != ':' || !two_digits(p + 14, &mi) || p[16] != ':' ||
@@ -391,18 +416,24 @@ static int valid_rfc3339(const char *s, size_t n)
         return 0;
     unsigned y = yh * 100 + yl;
     static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60) return 0;
-    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || se > 60)
+        return 0;
+    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return 0;
     size_t i = 19;
     if (p[i] == '.') {
         size_t j = ++i;
         while (i < n && is_digit(p[i]))
             i++;
-        if (i == j) return 0;
+        if (i == j)
+            return 0;
     }
-    if (i >= n) return 0; /* no offset */
-    if (p[i] == 'Z' || p[i] == 'z') return i + 1 == n;
-    if (p[i] != '+' && p[i] != '-') return 0;
+    if (i >= n)
+        return 0; /* no offset */
+    if (p[i] == 'Z' || p[i] == 'z')
+        return i + 1 == n;
+    if (p[i] != '+' && p[i] != '-')
+        return 0;
     unsigned oh, om;
     if (n - i != 6 || !two_digits(p + i + 1, &oh) || p[i + 3] != ':' ||
         !two_digits(p + i + 4, &om) || oh > 23 || om > 59)
@@ -419,21 +450,27 @@ static int b64_char(unsigned char c)
 static int valid_base64(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
-    if (n % 4) return 0;
+    if (n % 4)
+        return 0;
     size_t pad = 0;
-    if (n >= 1 && p[n - 1] == '=') pad++;
-    if (n >= 2 && p[n - 2] == '=') pad++;
+    if (n >= 1 && p[n - 1] == '=')
+        pad++;
+    if (n >= 2 && p[n - 2] == '=')
+        pad++;
     for (size_t i = 0; i < n - pad; i++)
-        if (!b64_char(p[i])) return 0;
+        if (!b64_char(p[i]))
+            return 0;
     return 1;
 }
 
 /* [a-z0-9]+ (cloudevents-rules.md §1.2; > 20 is only a SHOULD, not checked). */
 static int valid_attr_name(const char *s, size_t n)
 {
-    if (n == 0) return 0;
+    if (n == 0)
+        return 0;
     for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || is_digit((unsigned char)s[i]))) return 0;
+        if (!((s[i] >= 'a' && s[i] <= 'z') || is_digit((unsigned char)s[i])))
+            return 0;
     return 1;
 }
 
@@ -468,10 +505,14 @@ enum { CORE_NONE, CORE_SPEC, CORE_ID, CORE_SOURCE, CORE_TYPE, CORE_OTHER };
 
 static int core_kind(const char *name, size_t n)
 {
-    if (name_is(name, n, "specversion")) return CORE_SPEC;
-    if (name_is(name, n, "id")) return CORE_ID;
-    if (name_is(name, n, "source")) return CORE_SOURCE;
-    if (name_is(name, n, "type")) return CORE_TYPE;
+    if (name_is(name, n, "specversion"))
+        return CORE_SPEC;
+    if (name_is(name, n, "id"))
+        return CORE_ID;
+    if (name_is(name, n, "source"))
+        return CORE_SOURCE;
+    if (name_is(name, n, "type"))
+        return CORE_TYPE;
     if (name_is(name, n, "time") || name_is(name, n, "datacontenttype") ||
         name_is(name, n, "dataschema") || name_is(name, n, "subject"))
         return CORE_OTHER;
@@ -500,7 +541,8 @@ static int check_string_attr(const char *name, size_t nn, const char *v, size_t 
         if (blank(v, vn))
             return ev_err_set(err, EV_EUSAGE, "attribute \"%s\" is empty", shown(name, nn, nb));
     } else if (name_is(name, nn, "source")) {
-        if (blank(v, vn)) return ev_err_set(err, EV_EUSAGE, "attribute \"source\" is empty");
+        if (blank(v, vn))
+            return ev_err_set(err, EV_EUSAGE, "attribute \"source\" is empty");
         if (!valid_uri(v, vn, 0))
             return ev_err_set(err, EV_EUSAGE, "source \"%s\" is not a URI-reference",
                               shown(v, vn, vb));
@@ -554,7 +596,8 @@ static int check_member(const ce_member *m, ce_tally *t, ev_err *err)
     size_t kn = m->name_n;
     int kw = kn > 100 ? 100 : (int)kn; /* for %.*s; messages are short anyway */
     char nb[48];
-    if (m->kind == JK_NULL) return 0; /* null means absent (rules §2.2) */
+    if (m->kind == JK_NULL)
+        return 0; /* null means absent (rules §2.2) */
     if (name_is(key, kn, "data")) {
         t->have_data = 1;
         return 0;
@@ -569,7 +612,8 @@ static int check_member(const ce_member *m, ce_tally *t, ev_err *err)
         return ev_err_set(err, EV_EUSAGE, "attribute name \"%s\" is not [a-z0-9]+",
                           shown(key, kn, nb));
     int kind = core_kind(key, kn);
-    if (kind != CORE_NONE && kind != CORE_OTHER) t->have[kind] = 1;
+    if (kind != CORE_NONE && kind != CORE_OTHER)
+        t->have[kind] = 1;
     if (m->kind == JK_STRING)
         return check_string_attr(key, kn, m->str, m->str_n, err) ? EV_EUSAGE : 0;
     if (kind != CORE_NONE)
@@ -606,13 +650,13 @@ static int check_tally(const ce_tally *t, ev_err *err)
  * insertion order, i.e. document order, as in the scanner). */
 static int validate_object(json_t *root, ev_err *err)
 {
-    if (!json_is_object(root)) return ev_err_set(err, EV_EUSAGE, "event is not a JSON object");
+    if (!json_is_object(root))
+        return ev_err_set(err, EV_EUSAGE, "event is not a JSON object");
     ce_tally t;
     memset(&t, 0, sizeof t);
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v)
-    {
+    json_object_foreach (root, key, v) {
         ce_member m = {.name = key, .name_n = strlen(key)};
         switch (json_typeof(v)) {
         case JSON_NULL:
@@ -641,7 +685,8 @@ static int validate_object(json_t *root, ev_err *err)
             m.kind = JK_ARRAY;
             break;
         }
-        if (check_member(&m, &t, err)) return EV_EUSAGE;
+        if (check_member(&m, &t, err))
+            return EV_EUSAGE;
     }
     return check_tally(&t, err);
 }
@@ -671,8 +716,10 @@ static int validate_binary(const ev_ce_attr *attrs, size_t nattrs, const char *c
                 return ev_err_set(err, EV_EUSAGE, "attribute \"%s\" appears twice",
                                   shown(name, nn, nb));
         int kind = core_kind(name, nn);
-        if (kind != CORE_NONE && kind != CORE_OTHER) have[kind] = 1;
-        if (check_string_attr(name, nn, val, vn, err)) return EV_EUSAGE;
+        if (kind != CORE_NONE && kind != CORE_OTHER)
+            have[kind] = 1;
+        if (check_string_attr(name, nn, val, vn, err))
+            return EV_EUSAGE;
     }
     static const char *const required[] = {NULL, "specversion", "id", "source", "type"};
     for (int k = CORE_SPEC; k < CORE_OTHER; k++)
@@ -716,14 +763,17 @@ static int skip_string(const char *s, size_t n, size_t *i)
 static int skip_value(const char *s, size_t n, size_t *i)
 {
     size_t k = *i;
-    if (k >= n) return -1;
-    if (s[k] == '"') return skip_string(s, n, i);
+    if (k >= n)
+        return -1;
+    if (s[k] == '"')
+        return skip_string(s, n, i);
     if (s[k] == '{' || s[k] == '[') {
         size_t depth = 0;
         while (k < n) {
             char c = s[k];
             if (c == '"') {
-                if (skip_string(s, n, &k)) return -1;
+                if (skip_string(s, n, &k))
+                    return -1;
                 continue;
             }
             if (c == '{' || c == '[')
@@ -743,16 +793,20 @@ static int skip_value(const char *s, size_t n, size_t *i)
     while (k < n && s[k] != ',' && s[k] != '}' && s[k] != ']' && s[k] != ' ' && s[k] != '\t' &&
            s[k] != '\n' && s[k] != '\r')
         k++;
-    if (k == b) return -1;
+    if (k == b)
+        return -1;
     *i = k;
     return 0;
 }
 
 static int hexval(unsigned char c)
 {
-    if (is_digit(c)) return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (is_digit(c))
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -764,15 +818,18 @@ static int raw_key_is(const char *k, size_t n, const char *lit)
     while (i < n) {
         unsigned c = (unsigned char)k[i++];
         if (c == '\\') {
-            if (i >= n) return 0;
+            if (i >= n)
+                return 0;
             char e = k[i++];
             switch (e) {
             case 'u': {
-                if (n - i < 4) return 0;
+                if (n - i < 4)
+                    return 0;
                 c = 0;
                 for (int d = 0; d < 4; d++) {
                     int h = hexval((unsigned char)k[i++]);
-                    if (h < 0) return 0;
+                    if (h < 0)
+                        return 0;
                     c = c << 4 | (unsigned)h;
                 }
                 break;
@@ -797,7 +854,8 @@ static int raw_key_is(const char *k, size_t n, const char *lit)
                 break;
             }
         }
-        if (m >= litn || c != (unsigned char)lit[m]) return 0;
+        if (m >= litn || c != (unsigned char)lit[m])
+            return 0;
         m++;
     }
     return m == litn;
@@ -809,26 +867,32 @@ static int raw_key_is(const char *k, size_t n, const char *lit)
 static int find_data_span(const char *s, size_t n, size_t *b, size_t *e)
 {
     size_t i = skip_ws(s, n, 0);
-    if (i >= n || s[i] != '{') return -1;
+    if (i >= n || s[i] != '{')
+        return -1;
     i++;
     for (;;) {
         i = skip_ws(s, n, i);
-        if (i >= n || s[i] != '"') return -1;
+        if (i >= n || s[i] != '"')
+            return -1;
         size_t ks = i + 1;
-        if (skip_string(s, n, &i)) return -1;
+        if (skip_string(s, n, &i))
+            return -1;
         int is_data = raw_key_is(s + ks, i - 1 - ks, "data");
         i = skip_ws(s, n, i);
-        if (i >= n || s[i] != ':') return -1;
+        if (i >= n || s[i] != ':')
+            return -1;
         i = skip_ws(s, n, i + 1);
         size_t vs = i;
-        if (skip_value(s, n, &i)) return -1;
+        if (skip_value(s, n, &i))
+            return -1;
         if (is_data) {
             *b = vs;
             *e = i;
             return 0;
         }
         i = skip_ws(s, n, i);
-        if (i >= n || s[i] != ',') return -1;
+        if (i >= n || s[i] != ',')
+            return -1;
         i++;
     }
 }
@@ -874,21 +938,21 @@ enum { JS_OK = 0, JS_INVALID = 1, JS_LIMIT = 2 };
 typedef struct jkey {
     const char *raw; /* key text between the quotes, escapes not undone */
     size_t raw_n;
-    uint32_t hash;       /* FNV-1a of the decoded key */
-    unsigned char esc;   /* raw has a backslash */
-    unsigned char kind;  /* top-level: JK_* of the value */
-    unsigned char vesc;  /* top-level string value has a backslash */
-    const char *val;     /* top-level: raw value text (strings with their quotes) */
+    uint32_t hash;      /* FNV-1a of the decoded key */
+    unsigned char esc;  /* raw has a backslash */
+    unsigned char kind; /* top-level: JK_* of the value */
+    unsigned char vesc; /* top-level string value has a backslash */
+    const char *val;    /* top-level: raw value text (strings with their quotes) */
     size_t val_n;
     int64_t ival; /* top-level JK_INT */
 } jkey;
 
 typedef struct jscan {
     jkey keys[JS_MAX_KEYS];
-    size_t nkeys;     /* after JS_OK: the top-level members, in document order */
-    int top_object;   /* the top level is an object (else an array) */
-    const char *why;  /* JS_INVALID: what is wrong (static text) */
-    size_t at;        /* JS_INVALID: byte offset */
+    size_t nkeys;    /* after JS_OK: the top-level members, in document order */
+    int top_object;  /* the top level is an object (else an array) */
+    const char *why; /* JS_INVALID: what is wrong (static text) */
+    size_t at;       /* JS_INVALID: byte offset */
 } jscan;
 
 static int js_fail(jscan *js, const char *why, size_t at)
@@ -936,9 +1000,11 @@ static size_t js_utf8(const unsigned char *p, size_t avail)
     } else {
         return 0;
     }
-    if (avail < len) return 0;
+    if (avail < len)
+        return 0;
     for (size_t k = 1; k < len; k++) {
-        if ((p[k] & 0xC0) != 0x80) return 0;
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
         v = v << 6 | (p[k] & 0x3F);
     }
     if (v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || (len == 3 && v < 0x800) ||
@@ -950,11 +1016,13 @@ static size_t js_utf8(const unsigned char *p, size_t avail)
 /* The 4 hex digits at s[i..i+4) into *v; -1 if they are not there. */
 static int js_hex4(const char *s, size_t n, size_t i, uint32_t *v)
 {
-    if (i > n || n - i < 4) return -1;
+    if (i > n || n - i < 4)
+        return -1;
     uint32_t x = 0;
     for (size_t k = 0; k < 4; k++) {
         int h = hexval((unsigned char)s[i + k]);
-        if (h < 0) return -1;
+        if (h < 0)
+            return -1;
         x = x << 4 | (uint32_t)h;
     }
     *v = x;
@@ -971,38 +1039,47 @@ static int js_string(jscan *js, const char *s, size_t n, size_t *pi, unsigned ch
         while (n - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
-            if (js_special8(v)) break;
+            if (js_special8(v))
+                break;
             i += 8;
         }
-        if (i >= n) return js_fail(js, "premature end of input in a string", i);
+        if (i >= n)
+            return js_fail(js, "premature end of input in a string", i);
         unsigned char c = (unsigned char)s[i];
         if (c == '"') {
             *pi = i + 1;
             return JS_OK;
         }
-        if (c < 0x20) return js_fail(js, "control character in a string", i);
+        if (c < 0x20)
+            return js_fail(js, "control character in a string", i);
         if (c < 0x80 && c != '\\') {
             i++;
             continue;
         }
         if (c >= 0x80) {
             size_t len = js_utf8((const unsigned char *)s + i, n - i);
-            if (!len) return js_fail(js, "invalid UTF-8", i);
+            if (!len)
+                return js_fail(js, "invalid UTF-8", i);
             i += len;
             continue;
         }
         *esc = 1;
-        if (n - i < 2) return js_fail(js, "premature end of input in a string", i);
+        if (n - i < 2)
+            return js_fail(js, "premature end of input in a string", i);
         unsigned char e = (unsigned char)s[i + 1];
         if (e != 'u') {
-            if (!memchr("\"\\/bfnrt", e, 8)) return js_fail(js, "invalid escape", i);
+            if (!memchr("\"\\/bfnrt", e, 8))
+                return js_fail(js, "invalid escape", i);
             i += 2;
             continue;
         }
         uint32_t u, u2;
-        if (js_hex4(s, n, i + 2, &u)) return js_fail(js, "invalid \\u escape", i);
-        if (u == 0) return js_fail(js, "\\u0000 is not allowed", i);
-        if (u >= 0xDC00 && u <= 0xDFFF) return js_fail(js, "lone low surrogate escape", i);
+        if (js_hex4(s, n, i + 2, &u))
+            return js_fail(js, "invalid \\u escape", i);
+        if (u == 0)
+            return js_fail(js, "\\u0000 is not allowed", i);
+        if (u >= 0xDC00 && u <= 0xDFFF)
+            return js_fail(js, "lone low surrogate escape", i);
         if (u >= 0xD800 && u <= 0xDBFF) {
             if (n - i < 8 || s[i + 6] != '\\' || s[i + 7] != 'u' || js_hex4(s, n, i + 8, &u2) ||
                 u2 < 0xDC00 || u2 > 0xDFFF)
@@ -1082,7 +1159,8 @@ static int js_key_text(const jkey *k, char *buf, const char **p, size_t *n)
         *n = k->raw_n;
         return 0;
     }
-    if (k->raw_n > JS_KEY_MAX) return -1;
+    if (k->raw_n > JS_KEY_MAX)
+        return -1;
     *p = buf;
     *n = js_unescape(k->raw, k->raw_n, buf);
     return 0;
@@ -1107,10 +1185,12 @@ static int js_number(jscan *js, const char *s, size_t n, size_t *pi, unsigned ch
     }
     size_t ie = i, fb = i, fe = i;
     int real = 0;
-    if (i < n && is_digit((unsigned char)s[i])) return js_fail(js, "leading zero", b);
+    if (i < n && is_digit((unsigned char)s[i]))
+        return js_fail(js, "leading zero", b);
     if (i < n && s[i] == '.') {
         fb = ++i;
-        if (i >= n || !is_digit((unsigned char)s[i])) return js_fail(js, "invalid number", b);
+        if (i >= n || !is_digit((unsigned char)s[i]))
+            return js_fail(js, "invalid number", b);
         while (i < n && is_digit((unsigned char)s[i]))
             i++;
         fe = i;
@@ -1120,13 +1200,17 @@ static int js_number(jscan *js, const char *s, size_t n, size_t *pi, unsigned ch
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         i++;
         int xneg = 0;
-        if (i < n && (s[i] == '+' || s[i] == '-')) xneg = s[i++] == '-';
-        if (i >= n || !is_digit((unsigned char)s[i])) return js_fail(js, "invalid number", b);
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            xneg = s[i++] == '-';
+        if (i >= n || !is_digit((unsigned char)s[i]))
+            return js_fail(js, "invalid number", b);
         while (i < n && is_digit((unsigned char)s[i])) {
-            if (x < 100000000000000000LL) x = x * 10 + (s[i] - '0');
+            if (x < 100000000000000000LL)
+                x = x * 10 + (s[i] - '0');
             i++;
         }
-        if (xneg) x = -x;
+        if (xneg)
+            x = -x;
         real = 1;
     }
     *pi = i;
@@ -1135,7 +1219,8 @@ static int js_number(jscan *js, const char *s, size_t n, size_t *pi, unsigned ch
         uint64_t lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, u = 0;
         for (size_t k = ib; k < ie; k++) {
             unsigned d = (unsigned)(s[k] - '0');
-            if (u > (lim - d) / 10) return js_fail(js, "integer out of range", b);
+            if (u > (lim - d) / 10)
+                return js_fail(js, "integer out of range", b);
             u = u * 10 + d;
         }
         *kind = JK_INT;
@@ -1160,8 +1245,10 @@ static int js_number(jscan *js, const char *s, size_t n, size_t *pi, unsigned ch
         e10 = -(int64_t)(k - fb) - 1;
     }
     e10 += x;
-    if (e10 > 308) return js_fail(js, "real number overflow", b);
-    if (e10 == 308) return JS_LIMIT;
+    if (e10 > 308)
+        return js_fail(js, "real number overflow", b);
+    if (e10 == 308)
+        return JS_LIMIT;
     *kind = JK_REAL;
     return JS_OK;
 }
@@ -1180,19 +1267,24 @@ static int js_scan(jscan *js, const char *s, size_t n)
     js->why = NULL;
     js->at = 0;
     size_t i = js_ws(s, n, 0);
-    if (i >= n || (s[i] != '{' && s[i] != '[')) return js_fail(js, "'[' or '{' expected", i);
+    if (i >= n || (s[i] != '{' && s[i] != '['))
+        return js_fail(js, "'[' or '{' expected", i);
     js->top_object = s[i] == '{';
 
 value: /* a value starts at s[i] (whitespace skipped) */
-    if (i >= n) return js_fail(js, "premature end of input", i);
+    if (i >= n)
+        return js_fail(js, "premature end of input", i);
     {
         /* the top-level member whose value this is, if any */
         jkey *m = depth == 1 && js->top_object ? &js->keys[js->nkeys - 1] : NULL;
         unsigned char c = (unsigned char)s[i];
-        if (m) m->val = s + i;
+        if (m)
+            m->val = s + i;
         if (c == '{' || c == '[') {
-            if (depth == JS_MAX_DEPTH) return JS_LIMIT;
-            if (m) m->kind = c == '{' ? JK_OBJECT : JK_ARRAY;
+            if (depth == JS_MAX_DEPTH)
+                return JS_LIMIT;
+            if (m)
+                m->kind = c == '{' ? JK_OBJECT : JK_ARRAY;
             open[depth] = c;
             base[depth] = js->nkeys;
             depth++;
@@ -1202,12 +1294,14 @@ value: /* a value starts at s[i] (whitespace skipped) */
                 depth--;
                 goto after;
             }
-            if (c == '{') goto key;
+            if (c == '{')
+                goto key;
             goto value;
         }
         if (c == '"') {
             unsigned char esc;
-            if ((rc = js_string(js, s, n, &i, &esc))) return rc;
+            if ((rc = js_string(js, s, n, &i, &esc)))
+                return rc;
             if (m) {
                 m->kind = JK_STRING;
                 m->vesc = esc;
@@ -1217,30 +1311,36 @@ value: /* a value starts at s[i] (whitespace skipped) */
         if (c == '-' || is_digit(c)) {
             unsigned char kind;
             int64_t iv = 0;
-            if ((rc = js_number(js, s, n, &i, &kind, &iv))) return rc;
+            if ((rc = js_number(js, s, n, &i, &kind, &iv)))
+                return rc;
             if (m) {
                 m->kind = kind;
                 m->ival = iv;
             }
         } else if (n - i >= 4 && memcmp(s + i, "null", 4) == 0) {
             i += 4;
-            if (m) m->kind = JK_NULL;
+            if (m)
+                m->kind = JK_NULL;
         } else if (n - i >= 4 && memcmp(s + i, "true", 4) == 0) {
             i += 4;
-            if (m) m->kind = JK_BOOL;
+            if (m)
+                m->kind = JK_BOOL;
         } else if (n - i >= 5 && memcmp(s + i, "false", 5) == 0) {
             i += 5;
-            if (m) m->kind = JK_BOOL;
+            if (m)
+                m->kind = JK_BOOL;
         } else {
             return js_fail(js, "invalid token", i);
         }
-        if (i < n && s[i] == '\0') i++; /* jansson's quirk, see above */
+        if (i < n && s[i] == '\0')
+            i++; /* jansson's quirk, see above */
     }
 
 after: /* a value ended just before s[i] */
     if (depth == 0) {
         i = js_ws(s, n, i);
-        if (i != n) return js_fail(js, "end of input expected", i);
+        if (i != n)
+            return js_fail(js, "end of input expected", i);
         return JS_OK;
     }
     if (depth == 1 && js->top_object) {
@@ -1248,48 +1348,58 @@ after: /* a value ended just before s[i] */
         m->val_n = (size_t)(s + i - m->val);
     }
     i = js_ws(s, n, i);
-    if (i >= n) return js_fail(js, "premature end of input", i);
+    if (i >= n)
+        return js_fail(js, "premature end of input", i);
     if (s[i] == ',') {
         i = js_ws(s, n, i + 1);
-        if (open[depth - 1] == '{') goto key;
+        if (open[depth - 1] == '{')
+            goto key;
         goto value;
     }
     if ((unsigned char)s[i] == open[depth - 1] + 2) {
         i++;
         depth--;
-        if (open[depth] == '{' && depth > 0) js->nkeys = base[depth]; /* forget its keys */
+        if (open[depth] == '{' && depth > 0)
+            js->nkeys = base[depth]; /* forget its keys */
         goto after;
     }
     return js_fail(js, open[depth - 1] == '{' ? "',' or '}' expected" : "',' or ']' expected", i);
 
-key: /* a key starts at s[i] (whitespace skipped) in the innermost object */
-    {
-        if (i >= n || s[i] != '"') return js_fail(js, "string or '}' expected", i);
-        size_t kb = i + 1;
-        if (js->nkeys == JS_MAX_KEYS) return JS_LIMIT;
-        jkey *k = &js->keys[js->nkeys];
-        if ((rc = js_string(js, s, n, &i, &k->esc))) return rc;
-        k->raw = s + kb;
-        k->raw_n = i - 1 - kb;
-        k->kind = JK_NULL;
-        k->vesc = 0;
-        k->ival = 0;
-        const char *t1, *t2;
-        size_t n1, n2;
-        if (js_key_text(k, kb1, &t1, &n1)) return JS_LIMIT;
-        k->hash = js_key_hash(t1, n1);
-        for (size_t j = base[depth - 1]; j < js->nkeys; j++) {
-            if (js->keys[j].hash != k->hash) continue;
-            if (js_key_text(&js->keys[j], kb2, &t2, &n2)) return JS_LIMIT;
-            if (n1 == n2 && memcmp(t1, t2, n1) == 0)
-                return js_fail(js, "duplicate object key", kb - 1);
-        }
-        js->nkeys++;
-        i = js_ws(s, n, i);
-        if (i >= n || s[i] != ':') return js_fail(js, "':' expected", i);
-        i = js_ws(s, n, i + 1);
-        goto value;
+key : /* a key starts at s[i] (whitespace skipped) in the innermost object */
+{
+    if (i >= n || s[i] != '"')
+        return js_fail(js, "string or '}' expected", i);
+    size_t kb = i + 1;
+    if (js->nkeys == JS_MAX_KEYS)
+        return JS_LIMIT;
+    jkey *k = &js->keys[js->nkeys];
+    if ((rc = js_string(js, s, n, &i, &k->esc)))
+        return rc;
+    k->raw = s + kb;
+    k->raw_n = i - 1 - kb;
+    k->kind = JK_NULL;
+    k->vesc = 0;
+    k->ival = 0;
+    const char *t1, *t2;
+    size_t n1, n2;
+    if (js_key_text(k, kb1, &t1, &n1))
+        return JS_LIMIT;
+    k->hash = js_key_hash(t1, n1);
+    for (size_t j = base[depth - 1]; j < js->nkeys; j++) {
+        if (js->keys[j].hash != k->hash)
+            continue;
+        if (js_key_text(&js->keys[j], kb2, &t2, &n2))
+            return JS_LIMIT;
+        if (n1 == n2 && memcmp(t1, t2, n1) == 0)
+            return js_fail(js, "duplicate object key", kb - 1);
     }
+    js->nkeys++;
+    i = js_ws(s, n, i);
+    if (i >= n || s[i] != ':')
+        return js_fail(js, "':' expected", i);
+    i = js_ws(s, n, i + 1);
+    goto value;
+}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1312,12 +1422,15 @@ typedef struct evattrs {
  * and strtoull accepts signs and leading blanks. */
 static int parse_u64(const char *p, size_t n, uint64_t *out)
 {
-    if (n == 0 || n > EV_FMT_U64_MAX || (n > 1 && p[0] == '0')) return -1;
+    if (n == 0 || n > EV_FMT_U64_MAX || (n > 1 && p[0] == '0'))
+        return -1;
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)p[i])) return -1;
+        if (!is_digit((unsigned char)p[i]))
+            return -1;
         unsigned d = (unsigned)(p[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
         v = v * 10 + d;
     }
     *out = v;
@@ -1328,12 +1441,15 @@ static int parse_i64(const char *p, size_t n, int64_t *out)
 {
     int neg = n > 0 && p[0] == '-';
     uint64_t u;
-    if (parse_u64(p + neg, n - (size_t)neg, &u)) return -1;
+    if (parse_u64(p + neg, n - (size_t)neg, &u))
+        return -1;
     if (neg) {
-        if (u == 0 || u > (uint64_t)INT64_MAX + 1) return -1;
+        if (u == 0 || u > (uint64_t)INT64_MAX + 1)
+            return -1;
         *out = (int64_t)(0 - u);
     } else {
-        if (u > (uint64_t)INT64_MAX) return -1;
+        if (u > (uint64_t)INT64_MAX)
+            return -1;
         *out = (int64_t)u;
     }
     return 0;
@@ -1342,7 +1458,8 @@ static int parse_i64(const char *p, size_t n, int64_t *out)
 static int parse_u32(const char *p, size_t n, uint32_t *out)
 {
     uint64_t v;
-    if (parse_u64(p, n, &v) || v > UINT32_MAX) return -1;
+    if (parse_u64(p, n, &v) || v > UINT32_MAX)
+        return -1;
     *out = (uint32_t)v;
     return 0;
 }
@@ -1351,7 +1468,8 @@ static int parse_u32(const char *p, size_t n, uint32_t *out)
 static int parse_lane(const char *p, size_t n, uint32_t *inst, uint32_t *lane)
 {
     const char *dot = memchr(p, '.', n);
-    if (!dot) return -1;
+    if (!dot)
+        return -1;
     size_t a = (size_t)(dot - p);
     return parse_u32(p, a, inst) || parse_u32(dot + 1, n - a - 1, lane) ? -1 : 0;
 }
@@ -1359,11 +1477,13 @@ static int parse_lane(const char *p, size_t n, uint32_t *inst, uint32_t *lane)
 /* Exactly 8 lowercase hex digits. */
 static int parse_crc(const char *p, size_t n, uint32_t *out)
 {
-    if (n != CRC_HEX_LEN) return -1;
+    if (n != CRC_HEX_LEN)
+        return -1;
     uint32_t v = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
-        if (!is_digit(c) && !(c >= 'a' && c <= 'f')) return -1;
+        if (!is_digit(c) && !(c >= 'a' && c <= 'f'))
+            return -1;
         v = v << 4 | (uint32_t)hexval(c);
     }
     *out = v;
@@ -1379,14 +1499,16 @@ __attribute__((format(printf, 3, 4))) static void verdict(ev_ce_seen *out, int s
     vsnprintf(out->reason, sizeof out->reason, fmt, ap);
     va_end(ap);
     for (char *c = out->reason; *c; c++)
-        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7F) *c = '?';
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7F)
+            *c = '?';
     out->status = status;
 }
 
 /* Requires evload attribute v to be a present string; else CORRUPT. */
 static int need_string(const view *v, const char *name, ev_ce_seen *out)
 {
-    if (v->state == 1) return 0;
+    if (v->state == 1)
+        return 0;
     verdict(out, EV_CE_CORRUPT, "%s is %s", name, v->state ? "not a string" : "missing");
     return -1;
 }
@@ -1397,7 +1519,8 @@ static void classify(const evattrs *a, const char *ce_error, const char *data, s
                      const char *expect_run, ev_ce_seen *out)
 {
     char vb[48];
-    if (!expect_run) expect_run = "";
+    if (!expect_run)
+        expect_run = "";
     if (a->run.state == 0) {
         verdict(out, EV_CE_FOREIGN, "no evloadrun attribute");
         return;
@@ -1460,7 +1583,8 @@ static void classify(const evattrs *a, const char *ce_error, const char *data, s
     /* id must be exactly RUN-I-L-SEQ: catches damage to id, lane or seq. */
     char want_id[EV_RUN_ID_MAX + 3 * (EV_FMT_U64_MAX + 1)];
     size_t rn = strlen(expect_run);
-    if (rn > EV_RUN_ID_MAX) rn = EV_RUN_ID_MAX; /* cannot match then; only keeps the buffer safe */
+    if (rn > EV_RUN_ID_MAX)
+        rn = EV_RUN_ID_MAX; /* cannot match then; only keeps the buffer safe */
     char *q = put(want_id, expect_run, rn);
     *q++ = '-';
     q += ev_fmt_u64(q, inst);
@@ -1580,14 +1704,22 @@ void ev_ce_decode_structured_ref(const char *body, size_t len, const char *expec
 /* The evload attribute that a top-level member named name[0..n) feeds, if any. */
 static view *member_view(evattrs *a, const char *name, size_t n)
 {
-    if (name_is(name, n, "id")) return &a->id;
-    if (n < 9 || memcmp(name, "evload", 6) != 0) return NULL;
-    if (name_is(name, n, "evloadrun")) return &a->run;
-    if (name_is(name, n, "evloadlane")) return &a->lane;
-    if (name_is(name, n, "evloadseq")) return &a->seq;
-    if (name_is(name, n, "evloadsched")) return &a->sched;
-    if (name_is(name, n, "evloadsent")) return &a->sent;
-    if (name_is(name, n, "evloadcrc")) return &a->crc;
+    if (name_is(name, n, "id"))
+        return &a->id;
+    if (n < 9 || memcmp(name, "evload", 6) != 0)
+        return NULL;
+    if (name_is(name, n, "evloadrun"))
+        return &a->run;
+    if (name_is(name, n, "evloadlane"))
+        return &a->lane;
+    if (name_is(name, n, "evloadseq"))
+        return &a->seq;
+    if (name_is(name, n, "evloadsched"))
+        return &a->sched;
+    if (name_is(name, n, "evloadsent"))
+        return &a->sent;
+    if (name_is(name, n, "evloadcrc"))
+        return &a->crc;
     return NULL;
 }
 
@@ -1609,7 +1741,8 @@ void ev_ce_decode_structured(const char *body, size_t len, const char *expect_ru
     }
     jscan js;
     int rc = js_scan(&js, body, len);
-    if (rc == JS_LIMIT) goto fallback;
+    if (rc == JS_LIMIT)
+        goto fallback;
     if (rc == JS_INVALID) {
         char what[128];
         snprintf(what, sizeof what, "not JSON: %s (byte %zu)", js.why, js.at);
@@ -1635,7 +1768,8 @@ void ev_ce_decode_structured(const char *body, size_t len, const char *expect_ru
         const jkey *j = &js.keys[k];
         ce_member m = {.name = j->raw, .name_n = j->raw_n, .kind = j->kind, .ival = j->ival};
         if (j->esc) {
-            if (j->raw_n > FAST_ARENA - used) goto fallback;
+            if (j->raw_n > FAST_ARENA - used)
+                goto fallback;
             m.name = arena + used;
             m.name_n = js_unescape(j->raw, j->raw_n, arena + used);
             used += m.name_n;
@@ -1644,14 +1778,16 @@ void ev_ce_decode_structured(const char *body, size_t len, const char *expect_ru
             m.str = j->val + 1; /* inside the quotes */
             m.str_n = j->val_n - 2;
             if (j->vesc) {
-                if (m.str_n > FAST_ARENA - used) goto fallback;
+                if (m.str_n > FAST_ARENA - used)
+                    goto fallback;
                 char *d = arena + used;
                 m.str_n = js_unescape(m.str, m.str_n, d);
                 m.str = d;
                 used += m.str_n;
             }
         }
-        if (!bad && check_member(&m, &t, &e)) bad = 1;
+        if (!bad && check_member(&m, &t, &e))
+            bad = 1;
         view *v = member_view(&a, m.name, m.name_n);
         if (v) {
             v->state = m.kind == JK_NULL ? 0 : m.kind == JK_STRING ? 1 : 2;
@@ -1663,7 +1799,8 @@ void ev_ce_decode_structured(const char *body, size_t len, const char *expect_ru
             data_n = j->val_n;
         }
     }
-    if (!bad && check_tally(&t, &e)) bad = 1;
+    if (!bad && check_tally(&t, &e))
+        bad = 1;
     classify(&a, bad ? e.msg : NULL, data, data_n, expect_run, out);
     return;
 fallback:
@@ -1672,7 +1809,8 @@ fallback:
 
 int ev_ce_json_scan_check(const char *body, size_t len)
 {
-    if (!body) return 0;
+    if (!body)
+        return 0;
     jscan js;
     int rc = js_scan(&js, body, len);
     return rc == JS_OK ? 1 : rc == JS_INVALID ? 0 : -1;
@@ -1696,7 +1834,8 @@ void ev_ce_decode_binary(const ev_ce_attr *attrs, size_t nattrs, const char *con
                          const char *body, size_t len, const char *expect_run, ev_ce_seen *out)
 {
     seen_reset(out);
-    if (!attrs) nattrs = 0;
+    if (!attrs)
+        nattrs = 0;
     ev_err e;
     int bad = validate_binary(attrs, nattrs, content_type, &e);
     evattrs a;
@@ -1713,7 +1852,8 @@ void ev_ce_decode_binary(const ev_ce_attr *attrs, size_t nattrs, const char *con
 
 int ev_ce_validate_json(const char *body, size_t len, ev_err *err)
 {
-    if (!body) return ev_err_set(err, EV_EUSAGE, "no event");
+    if (!body)
+        return ev_err_set(err, EV_EUSAGE, "no event");
     json_error_t jerr;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root)
@@ -1765,7 +1905,8 @@ static size_t write_data(const ev_ce_template *t, uint64_t seq, char *q)
 int ev_ce_encode_structured(const ev_ce_template *t, uint64_t seq, int64_t sched_ns,
                             int64_t sent_ns, ev_buf *out)
 {
-    if (ev_buf_reserve(out, t->max_structured) != 0) return -1;
+    if (ev_buf_reserve(out, t->max_structured) != 0)
+        return -1;
     char *q = out->p + out->len;
     q = put(q, t->p0.p, t->p0.n);
     q += ev_fmt_u64(q, seq);
@@ -1796,7 +1937,8 @@ int ev_ce_encode_binary(const ev_ce_template *t, uint64_t seq, int64_t sched_ns,
 {
     out->nattrs = 0; /* nothing half-built is visible if we fail below */
     ev_buf_reset(&out->body);
-    if (ev_buf_reserve(&out->body, t->max_data) != 0) return -1;
+    if (ev_buf_reserve(&out->body, t->max_data) != 0)
+        return -1;
     size_t dn = write_data(t, seq, out->body.p);
     out->body.len = dn;
     out->body.p[dn] = '\0';
@@ -1807,7 +1949,8 @@ int ev_ce_encode_binary(const ev_ce_template *t, uint64_t seq, int64_t sched_ns,
     ev_buf_reset(&out->store);
     size_t need = t->id_prefix.n + t->source.n + t->type.n + t->run.n + t->lane.n + TIME_LEN +
                   CRC_HEX_LEN + 3 * EV_FMT_U64_MAX + 2 * (EV_FMT_U64_MAX + 1) + 3 + 11;
-    if (ev_buf_reserve(&out->store, need) != 0) return -1;
+    if (ev_buf_reserve(&out->store, need) != 0)
+        return -1;
     static const char *const names[] = {"id",          "source",     "specversion", "type",
                                         "time",        "evloadrun",  "evloadlane",  "evloadseq",
                                         "evloadsched", "evloadsent", "evloadcrc"};
@@ -1868,7 +2011,8 @@ int ev_ce_encode_binary(const ev_ce_template *t, uint64_t seq, int64_t sched_ns,
 
 void ev_ce_binary_free(ev_ce_binary *b)
 {
-    if (!b) return;
+    if (!b)
+        return;
     ev_buf_free(&b->store);
     ev_buf_free(&b->body);
     memset(b, 0, sizeof *b);
@@ -1915,16 +2059,19 @@ out:
 static int valid_run(const char *run)
 {
     size_t n = strlen(run);
-    if (n == 0 || n > EV_RUN_ID_MAX) return 0;
+    if (n == 0 || n > EV_RUN_ID_MAX)
+        return 0;
     for (size_t i = 0; i < n; i++)
-        if (!((run[i] >= 'a' && run[i] <= 'z') || is_digit((unsigned char)run[i]))) return 0;
+        if (!((run[i] >= 'a' && run[i] <= 'z') || is_digit((unsigned char)run[i])))
+            return 0;
     return 1;
 }
 
 int ev_ce_template_new(const ev_ce_params *p, ev_ce_template **out, ev_err *err)
 {
     *out = NULL;
-    if (!p) return ev_err_set(err, EV_EUSAGE, "no event parameters");
+    if (!p)
+        return ev_err_set(err, EV_EUSAGE, "no event parameters");
     if (!p->run || !valid_run(p->run))
         return ev_err_set(err, EV_EUSAGE, "run id must be 1 to %d characters of [0-9a-z]",
                           EV_RUN_ID_MAX);
@@ -1990,7 +2137,8 @@ int ev_ce_template_new(const ev_ce_params *p, ev_ce_template **out, ev_err *err)
         ev_buf_append(m, lane, ln) || ev_buf_puts(m, "\",\"evloadseq\":\"");
     END(P2);
     BEGIN(DMID);
-    if (members_n) oom = oom || ev_buf_puts(m, ",") || ev_buf_append(m, members, members_n);
+    if (members_n)
+        oom = oom || ev_buf_puts(m, ",") || ev_buf_append(m, members, members_n);
     oom = oom || ev_buf_puts(m, ",\"pad\":\"");
     END(DMID);
     BEGIN(SRC);
@@ -2030,7 +2178,8 @@ int ev_ce_template_new(const ev_ce_params *p, ev_ce_template **out, ev_err *err)
 
 void ev_ce_template_free(ev_ce_template *t)
 {
-    if (!t) return;
+    if (!t)
+        return;
     ev_buf_free(&t->mem);
     free(t);
 }

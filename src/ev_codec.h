@@ -120,8 +120,7 @@ typedef struct ev_ce_seen {
  * limits (nesting deeper than 32, more than 128 keys in open objects, long
  * escaped names or values, reals near DBL_MAX) go through
  * ev_ce_decode_structured_ref instead, which allocates inside jansson. */
-void ev_ce_decode_structured(const char *body, size_t len, const char *expect_run,
-                             ev_ce_seen *out);
+void ev_ce_decode_structured(const char *body, size_t len, const char *expect_run, ev_ce_seen *out);
 /* The reference decoder: jansson json_loadb(JSON_REJECT_DUPLICATES), then the
  * same checks. ev_ce_decode_structured must give the same status,
  * has_identity, instance, lane, seq, sched_ns and sent_ns for every input

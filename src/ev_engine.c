@@ -203,9 +203,9 @@ static void *lane_main(void *arg)
         int64_t off = ev_pacer_next(&l->pacer, now - t0);
         /* Poll before anything that waits, so what the module holds goes out
          * first; back-to-back sends poll every SEND_BATCH. */
-        if (unpolled && (off == EV_PACER_END || unpolled >= SEND_BATCH ||
-                         (off != EV_PACER_NOW && t0 + off > now) ||
-                         (uint64_t)l->in_flight >= l->window)) {
+        if (unpolled &&
+            (off == EV_PACER_END || unpolled >= SEND_BATCH ||
+             (off != EV_PACER_NOW && t0 + off > now) || (uint64_t)l->in_flight >= l->window)) {
             lane_poll(l, 0);
             unpolled = 0;
         }
@@ -228,8 +228,7 @@ static void *lane_main(void *arg)
         } else {
             intended = t0 + off;
             /* Wait for the intended time, collecting outcomes on the way. */
-            while (l->in_flight > 0 && intended - ev_mono_ns() > 2 * EV_NS_PER_MS &&
-                   !e->stop_pub)
+            while (l->in_flight > 0 && intended - ev_mono_ns() > 2 * EV_NS_PER_MS && !e->stop_pub)
                 lane_poll(l, EV_NS_PER_MS);
             ev_sleep_until(intended, &e->stop_pub);
             if (e->stop_pub)
@@ -399,8 +398,8 @@ static void *cons_main(void *arg)
 /* ---- reporter --------------------------------------------------------- */
 
 typedef struct snapshot {
-    ev_publane *pl;     /* [nlanes] */
-    ev_ledger **group;  /* [ngroups] merged */
+    ev_publane *pl;    /* [nlanes] */
+    ev_ledger **group; /* [ngroups] merged */
     ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
     ev_hist *prev_e2e, *prev_lag, *tmp;
     uint64_t sent, acked, failed, measured_sent, received, processed;
@@ -432,8 +431,8 @@ static int snap_init(snapshot *s, engine *e)
     for (uint32_t g = 0; g < e->ngroups; g++)
         if (!(s->group[g] = ev_ledger_new(e->nlanes, e->ordered)))
             return -1;
-    ev_hist **hs[] = {&s->e2e, &s->e2e_sched, &s->ack, &s->sched_lag,
-                      &s->prev_e2e, &s->prev_lag, &s->tmp};
+    ev_hist **hs[] = {&s->e2e,      &s->e2e_sched, &s->ack, &s->sched_lag,
+                      &s->prev_e2e, &s->prev_lag,  &s->tmp};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (!(*hs[i] = ev_hist_new()))
             return -1;
@@ -561,8 +560,7 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
             return -1;
         const char *k;
         json_t *v;
-        json_object_foreach(tp->broker, k, v)
-        {
+        json_object_foreach (tp->broker, k, v) {
             json_t *m = json_object_get(r->bp_broker, k);
             if (json_is_number(v) && (!m || json_number_value(v) > json_number_value(m)))
                 json_object_set(r->bp_broker, k, v);
@@ -696,9 +694,8 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
         goto out;
     e->br = ev_broker_find(url->scheme);
     if (!e->br) {
-        rc = ev_err_set(err, EV_EUSAGE,
-                        "target %s: unknown scheme \"%s\"; expected one of: %s", url->redacted,
-                        url->scheme, ev_broker_schemes());
+        rc = ev_err_set(err, EV_EUSAGE, "target %s: unknown scheme \"%s\"; expected one of: %s",
+                        url->redacted, url->scheme, ev_broker_schemes());
         goto out;
     }
     e->plan = plan;
@@ -923,8 +920,8 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     R.failed = S.failed;
     R.measured_sent = S.measured_sent;
     int64_t measured_from = e->t0 + plan->warmup_ns;
-    R.publish_s = S.last_send_mono > measured_from ? (double)(S.last_send_mono - measured_from) / 1e9
-                                                   : 0.0;
+    R.publish_s =
+        S.last_send_mono > measured_from ? (double)(S.last_send_mono - measured_from) / 1e9 : 0.0;
     double expected = ev_plan_expected_events(plan);
     R.rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
     /* Achieved over the same span the target is defined on: the last event

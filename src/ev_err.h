@@ -23,8 +23,7 @@ typedef struct ev_err {
 
 /* Formats into err->msg (if err is non-NULL) and returns code, so callers can
  * write `return ev_err_set(err, EV_EUSAGE, "...", ...)`. */
-int ev_err_set(ev_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int ev_err_set(ev_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes err->msg with "prefix: " (for adding file or broker context). */
 void ev_err_prefix(ev_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

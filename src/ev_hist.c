@@ -46,12 +46,11 @@
 
 __extension__ typedef unsigned __int128 ev_u128;
 
-#define SUB_BITS 11 /* 2048 slots in bucket 0 */
+#define SUB_BITS 11  /* 2048 slots in bucket 0 */
 #define HALF_BITS 10 /* 1024 slots in every other bucket */
 #define SUB_MASK ((UINT64_C(1) << SUB_BITS) - 1)
 #define TOP_BUCKET 31 /* the bucket holding EV_HIST_MAX_NS */
-#define COUNTS_LEN                                                                                 \
-    (((size_t)TOP_BUCKET << HALF_BITS) + (size_t)(EV_HIST_MAX_NS >> TOP_BUCKET) + 1)
+#define COUNTS_LEN (((size_t)TOP_BUCKET << HALF_BITS) + (size_t)(EV_HIST_MAX_NS >> TOP_BUCKET) + 1)
 
 _Static_assert((EV_HIST_MAX_NS >> TOP_BUCKET) >= (INT64_C(1) << HALF_BITS) &&
                    (EV_HIST_MAX_NS >> TOP_BUCKET) < (INT64_C(1) << SUB_BITS),
@@ -201,7 +200,8 @@ void ev_hist_diff(ev_hist *dst, const ev_hist *a, const ev_hist *b)
     uint64_t over = a->over >= b->over ? a->over - b->over : 0;
     uint64_t count = a->count >= b->count ? a->count - b->count : 0;
     ev_u128 sum = a->sum >= b->sum ? a->sum - b->sum : 0;
-    int min_moved = a->min < b->min, max_moved = a->max > b->max;
+    int min_moved = (a->min < b->min);
+    int max_moved = (a->max > b->max);
     int64_t amin = a->min, amax = a->max;
     size_t first = COUNTS_LEN, last = 0;
 

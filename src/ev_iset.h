@@ -19,7 +19,10 @@ typedef struct ev_iset {
     uint64_t count; /* members */
 } ev_iset;
 
-#define EV_ISET_INIT {0}
+#define EV_ISET_INIT                                                                               \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Adds seq. Returns 1 if it was new, 0 if it was already a member, -1 when out
  * of memory (the set is unchanged). */
@@ -44,6 +47,6 @@ size_t ev_iset_heap_bytes(const ev_iset *s);
 /* dst's old contents are replaced by src's. Returns 0, or -1 when out of
  * memory (dst is then unchanged). */
 int ev_iset_copy(ev_iset *dst, const ev_iset *src);
-void ev_iset_clear(ev_iset *s);                     /* frees; s is empty and reusable */
+void ev_iset_clear(ev_iset *s); /* frees; s is empty and reusable */
 
 #endif

@@ -45,7 +45,7 @@ typedef struct ev_lane {
 struct ev_ledger {
     uint32_t nlanes;
     int ordered;
-    ev_lane *lanes; /* owned, nlanes entries; NULL when nlanes == 0 */
+    ev_lane *lanes;     /* owned, nlanes entries; NULL when nlanes == 0 */
     uint64_t received;  /* every delivery: sightings + foreign + unreadable */
     uint64_t reordered; /* first sightings below the lane maximum (ordered only) */
     uint64_t corrupted; /* damaged deliveries, whatever else they counted as */

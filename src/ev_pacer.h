@@ -18,20 +18,20 @@
 #define EV_PACER_MAX_SEGS 66
 
 typedef struct ev_pacer_seg {
-    double t0, dur;    /* seconds from the start of the schedule */
-    double r0, r1;     /* events/s at t0 and t0 + dur */
-    double n0, n;      /* events due before t0, and within the segment */
+    double t0, dur; /* seconds from the start of the schedule */
+    double r0, r1;  /* events/s at t0 and t0 + dur */
+    double n0, n;   /* events due before t0, and within the segment */
 } ev_pacer_seg;
 
 typedef struct ev_pacer {
     ev_pacer_seg seg[EV_PACER_MAX_SEGS];
     int nseg, cur;
     uint32_t lane, lanes;
-    uint64_t k;          /* next global event index for this lane */
-    double total;        /* events in the whole schedule */
-    int unpaced;         /* max-throughput */
-    uint64_t quota;      /* max-throughput by count: this lane's events, else 0 */
-    int64_t end_ns;      /* max-throughput by duration: end offset, else 0 */
+    uint64_t k;     /* next global event index for this lane */
+    double total;   /* events in the whole schedule */
+    int unpaced;    /* max-throughput */
+    uint64_t quota; /* max-throughput by count: this lane's events, else 0 */
+    int64_t end_ns; /* max-throughput by duration: end offset, else 0 */
     int64_t warmup_ns;
 } ev_pacer;
 

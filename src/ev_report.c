@@ -217,9 +217,8 @@ static void latency_row(FILE *f, const char *name, const ev_hist *h)
 
 static void counts_row(FILE *f, int width, const char *name, const ev_ledger_counts *c)
 {
-    const uint64_t v[] = {c->received,    c->delivered, c->lost,      c->duplicated,
-                          c->redelivered, c->unconfirmed, c->recovered, c->reordered,
-                          c->corrupted,   c->foreign};
+    const uint64_t v[] = {c->received,    c->delivered, c->lost,      c->duplicated, c->redelivered,
+                          c->unconfirmed, c->recovered, c->reordered, c->corrupted,  c->foreign};
     char b[32];
     fprintf(f, "  %-*s", width, name);
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
@@ -238,9 +237,8 @@ void ev_report_summary(FILE *f, const ev_results *r)
             r->interrupted ? "  (interrupted: stopped early, drained briefly)" : "");
 
     double pct = r->rate_target > 0 ? 100.0 * r->rate_achieved / r->rate_target : 0.0;
-    fprintf(f, "\npublish  attempted %s  acked %s  failed %s\n",
-            grouped(r->attempted, a, sizeof a), grouped(r->acked, b, sizeof b),
-            grouped(r->failed, c, sizeof c));
+    fprintf(f, "\npublish  attempted %s  acked %s  failed %s\n", grouped(r->attempted, a, sizeof a),
+            grouped(r->acked, b, sizeof b), grouped(r->failed, c, sizeof c));
     if (r->rate_target > 0)
         fprintf(f, "         rate %.1f/s achieved of %.1f/s target (%.1f%%) over %.1f s\n",
                 r->rate_achieved, r->rate_target, pct, r->publish_s);
@@ -255,8 +253,9 @@ void ev_report_summary(FILE *f, const ev_results *r)
         for (size_t g = 0; g < r->ngroups; g++)
             if ((int)strlen(r->groups[g].name) > width)
                 width = (int)strlen(r->groups[g].name);
-        fprintf(f, "\n%-*s    received   delivered     lost      dup  redeliv   unconf    recov "
-                   "   reord  corrupt  foreign\n",
+        fprintf(f,
+                "\n%-*s    received   delivered     lost      dup  redeliv   unconf    recov "
+                "   reord  corrupt  foreign\n",
                 width + 2, "delivery");
         for (size_t g = 0; g < r->ngroups; g++)
             counts_row(f, width, r->groups[g].name, &r->groups[g].c);
@@ -371,10 +370,9 @@ json_t *ev_report_build(const ev_results *r)
     json_object_set_new(root, "run",
                         json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:b, s:s?}", "id",
                                   r->run_id, "scenario", p->name, "target", r->target, "started",
-                                  when, "duration_s", r->duration_s, "cpu_s", r->cpu_s,
-                                  "instance", (int)r->instance,
-                                  "instances", (int)r->instances, "interrupted", r->interrupted,
-                                  "path", p->path && p->path[0] ? p->path : NULL));
+                                  when, "duration_s", r->duration_s, "cpu_s", r->cpu_s, "instance",
+                                  (int)r->instance, "instances", (int)r->instances, "interrupted",
+                                  r->interrupted, "path", p->path && p->path[0] ? p->path : NULL));
     json_object_set_new(root, "publish",
                         json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "attempted",
                                   (json_int_t)r->attempted, "acked", (json_int_t)r->acked, "failed",
@@ -395,10 +393,10 @@ json_t *ev_report_build(const ev_results *r)
     json_object_set_new(deliver, "drain_timed_out", json_boolean(r->drain_timed_out));
     json_object_set_new(deliver, "settle_s", json_real(r->settle_s));
     json_object_set_new(deliver, "throughput",
-                        json_real(r->settle_s > 0 ? (double)r->total.delivered /
-                                                        (double)(r->ngroups ? r->ngroups : 1) /
-                                                        r->settle_s
-                                                  : 0.0));
+                        json_real(r->settle_s > 0
+                                      ? (double)r->total.delivered /
+                                            (double)(r->ngroups ? r->ngroups : 1) / r->settle_s
+                                      : 0.0));
     json_object_set_new(root, "deliver", deliver);
     json_object_set_new(root, "latency",
                         json_pack("{s:o, s:o, s:o, s:o}", "e2e", hist_json(r->e2e), "e2e_sched",
@@ -415,25 +413,25 @@ json_t *ev_report_build(const ev_results *r)
     for (size_t i = 0; i < r->nts; i++) {
         const ev_tpoint *t = &r->ts[i];
         json_array_append_new(
-            ts, json_pack("{s:f, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f}",
-                          "t", t->t, "phase", t->phase, "rate_target", t->rate_target,
-                          "rate_achieved", t->rate_achieved, "sent",
-                          (json_int_t)t->sent, "acked", (json_int_t)t->acked, "failed",
-                          (json_int_t)t->failed, "received", (json_int_t)t->received, "lost",
-                          (json_int_t)t->lost, "in_flight", (json_int_t)t->in_flight, "depth",
-                          t->depth >= 0 ? json_integer(t->depth) : json_null(), "blocked_s",
-                          (double)t->blocked_ns / 1e9, "e2e_p99", t->e2e_p99_ms, "sched_lag_p99",
-                          t->sched_lag_p99_ms));
+            ts,
+            json_pack("{s:f, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f}", "t",
+                      t->t, "phase", t->phase, "rate_target", t->rate_target, "rate_achieved",
+                      t->rate_achieved, "sent", (json_int_t)t->sent, "acked", (json_int_t)t->acked,
+                      "failed", (json_int_t)t->failed, "received", (json_int_t)t->received, "lost",
+                      (json_int_t)t->lost, "in_flight", (json_int_t)t->in_flight, "depth",
+                      t->depth >= 0 ? json_integer(t->depth) : json_null(), "blocked_s",
+                      (double)t->blocked_ns / 1e9, "e2e_p99", t->e2e_p99_ms, "sched_lag_p99",
+                      t->sched_lag_p99_ms));
         if (t->broker)
             json_object_set(json_array_get(ts, i), "broker", t->broker);
     }
     json_object_set_new(root, "timeseries", ts);
     json_t *thr = json_array();
     for (size_t i = 0; i < p->nthresholds; i++)
-        json_array_append_new(thr, json_pack("{s:s, s:s, s:o, s:b}", "metric",
-                                             p->thresholds[i].metric, "expr", p->thresholds[i].expr,
-                                             "value", num_or_null(r->thr_value[i]), "pass",
-                                             r->thr_pass[i]));
+        json_array_append_new(thr,
+                              json_pack("{s:s, s:s, s:o, s:b}", "metric", p->thresholds[i].metric,
+                                        "expr", p->thresholds[i].expr, "value",
+                                        num_or_null(r->thr_value[i]), "pass", r->thr_pass[i]));
     json_object_set_new(root, "thresholds", thr);
     json_object_set_new(root, "verdict", json_string(r->pass ? "pass" : "fail"));
     return root;

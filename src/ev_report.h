@@ -25,16 +25,16 @@ typedef struct ev_group_result {
 /* One second of the run. Counters are cumulative since the start; latency
  * figures are for that second alone. */
 typedef struct ev_tpoint {
-    double t;                 /* seconds since publishing started */
-    char phase[24];           /* "warmup", "stage 2/3", "drain" */
-    double rate_target;       /* events/s the schedule asked for at t */
-    double rate_achieved;     /* events/s sent since the previous point */
+    double t;             /* seconds since publishing started */
+    char phase[24];       /* "warmup", "stage 2/3", "drain" */
+    double rate_target;   /* events/s the schedule asked for at t */
+    double rate_achieved; /* events/s sent since the previous point */
     uint64_t sent, acked, failed, received;
     uint64_t lost;            /* provisional: gaps behind the highest seq seen */
     int64_t in_flight, depth; /* depth −1: the broker does not say */
     int64_t blocked_ns;       /* cumulative publisher time blocked */
     double e2e_p99_ms, sched_lag_p99_ms;
-    json_t *broker;           /* owned: the broker module's figures for that second, or NULL */
+    json_t *broker; /* owned: the broker module's figures for that second, or NULL */
 } ev_tpoint;
 
 typedef struct ev_results {
@@ -48,7 +48,7 @@ typedef struct ev_results {
     double cpu_s;      /* user + system CPU of the whole process (getrusage) */
     double settle_s;   /* publishing start → drain end (everything seen, or timeout) */
     uint32_t instance, instances;
-    int interrupted;   /* Ctrl-C ended the run early */
+    int interrupted; /* Ctrl-C ended the run early */
     int drain_timed_out;
 
     uint64_t attempted, acked, failed; /* publish side, warm-up included */

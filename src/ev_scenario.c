@@ -65,26 +65,32 @@ static int sc_col(const scan *c)
 static void sc_ws(scan *c)
 {
     while (c->i < c->n && strchr(" \t\r\n", c->s[c->i]) && c->s[c->i]) {
-        if (c->s[c->i] == '\n') c->line++, c->bol = c->i + 1;
+        if (c->s[c->i] == '\n')
+            c->line++, c->bol = c->i + 1;
         c->i++;
     }
 }
 
 static int hexval(char h)
 {
-    if (h >= '0' && h <= '9') return h - '0';
-    if (h >= 'a' && h <= 'f') return h - 'a' + 10;
-    if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+    if (h >= '0' && h <= '9')
+        return h - '0';
+    if (h >= 'a' && h <= 'f')
+        return h - 'a' + 10;
+    if (h >= 'A' && h <= 'F')
+        return h - 'A' + 10;
     return -1;
 }
 
 static int read_u4(const scan *c, size_t at, unsigned *out)
 {
     unsigned v = 0;
-    if (at + 4 > c->n) return -1;
+    if (at + 4 > c->n)
+        return -1;
     for (int k = 0; k < 4; k++) {
         int h = hexval(c->s[at + (size_t)k]);
-        if (h < 0) return -1;
+        if (h < 0)
+            return -1;
         v = v * 16 + (unsigned)h;
     }
     *out = v;
@@ -125,15 +131,18 @@ static int sc_string(scan *c, char **out)
     size_t end = start;
     while (end < c->n && c->s[end] != '"')
         end += (c->s[end] == '\\') ? 2 : 1;
-    if (end >= c->n) return -1;
+    if (end >= c->n)
+        return -1;
     if (out) {
         o = w = malloc(end - start + 1);
-        if (!o) return -1;
+        if (!o)
+            return -1;
     }
     while (c->i < end) {
         char ch = c->s[c->i++];
         if (ch != '\\') {
-            if (w) *w++ = ch;
+            if (w)
+                *w++ = ch;
             continue;
         }
         ch = c->s[c->i++];
@@ -155,7 +164,8 @@ static int sc_string(scan *c, char **out)
             cp = '\t';
             break;
         case 'u':
-            if (read_u4(c, c->i, &cp) != 0) goto bad;
+            if (read_u4(c, c->i, &cp) != 0)
+                goto bad;
             c->i += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF) {
                 unsigned lo;
@@ -170,7 +180,8 @@ static int sc_string(scan *c, char **out)
             cp = (unsigned char)ch;
             break; /* \" \\ \/ */
         }
-        if (w) w += put_utf8(w, cp);
+        if (w)
+            w += put_utf8(w, cp);
     }
     c->i = end + 1;
     if (out) {
@@ -188,7 +199,8 @@ static int posmap_add(ev_posmap *m, char *path, int kl, int kc, int vl, int vc)
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 32;
         ev_pos *v = realloc(m->v, cap * sizeof *v);
-        if (!v) return -1;
+        if (!v)
+            return -1;
         m->v = v;
         m->cap = cap;
     }
@@ -207,7 +219,8 @@ static void posmap_free(ev_posmap *m)
 const ev_pos *ev_posmap_find(const ev_posmap *m, const char *path)
 {
     for (size_t i = 0; m && path && i < m->n; i++)
-        if (strcmp(m->v[i].path, path) == 0) return &m->v[i];
+        if (strcmp(m->v[i].path, path) == 0)
+            return &m->v[i];
     return NULL;
 }
 
@@ -217,7 +230,8 @@ const ev_pos *ev_posmap_find(const ev_posmap *m, const char *path)
 static int sc_value(scan *c, const char *path, int depth)
 {
     sc_ws(c);
-    if (c->i >= c->n) return -1;
+    if (c->i >= c->n)
+        return -1;
     char ch = c->s[c->i];
     if (ch == '{' || ch == '[') {
         char close = ch == '{' ? '}' : ']';
@@ -258,7 +272,8 @@ static int sc_value(scan *c, const char *path, int depth)
                 }
             }
             free(key);
-            if (sc_value(c, child, depth + 1) != 0) return -1;
+            if (sc_value(c, child, depth + 1) != 0)
+                return -1;
             sc_ws(c);
             if (c->i < c->n && c->s[c->i] == ',') {
                 c->i++;
@@ -271,7 +286,8 @@ static int sc_value(scan *c, const char *path, int depth)
             return -1;
         }
     }
-    if (ch == '"') return sc_string(c, NULL);
+    if (ch == '"')
+        return sc_string(c, NULL);
     /* number, true, false, null */
     size_t start = c->i;
     while (c->i < c->n && !strchr(" \t\r\n,]}", c->s[c->i]) && c->s[c->i])
@@ -285,7 +301,8 @@ static void line_col(const char *text, size_t len, size_t off, int *line, int *c
     int l = 1;
     size_t bol = 0;
     for (size_t i = 0; i < off && i < len; i++)
-        if (text[i] == '\n') l++, bol = i + 1;
+        if (text[i] == '\n')
+            l++, bol = i + 1;
     *line = l;
     *col = (int)(off - bol) + 1;
 }
@@ -298,7 +315,8 @@ static int json_error_raw(const char *name, const char *text, size_t len, const 
 {
     const char *msg = je->text;
     size_t pos = je->position > 0 ? (size_t)je->position : 0;
-    if (pos > len) pos = len;
+    if (pos > len)
+        pos = len;
 
     /* jansson ends most messages with " near 'TOKEN'", TOKEN being the raw
      * text it just read, and position just past it: back up to its start. */
@@ -363,7 +381,8 @@ static int json_error(const char *name, const char *text, size_t len, const json
                       ev_err *err)
 {
     int rc = json_error_raw(name, text, len, je, err);
-    if (err) ev_one_line(err->msg);
+    if (err)
+        ev_one_line(err->msg);
     return rc;
 }
 
@@ -382,7 +401,8 @@ static size_t setting_index(const ev_setting *s)
 
 void ev_plan_free(ev_plan *p)
 {
-    if (!p) return;
+    if (!p)
+        return;
     free(p->path);
     free(p->name);
     free(p->description);
@@ -409,7 +429,8 @@ void ev_plan_free(ev_plan *p)
 static int set_string(char **field, const char *value)
 {
     char *d = strdup(value);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     free(*field);
     *field = d;
     return 0;
@@ -418,7 +439,8 @@ static int set_string(char **field, const char *value)
 int ev_plan_new_default(ev_plan **out, ev_err *err)
 {
     ev_plan_int *pi = calloc(1, sizeof *pi);
-    if (!pi) return oom(err);
+    if (!pi)
+        return oom(err);
     ev_plan *p = &pi->pub;
     int rc = EV_OK;
     if (set_string(&p->path, "") != 0 || set_string(&p->name, "default") != 0) {
@@ -429,11 +451,14 @@ int ev_plan_new_default(ev_plan **out, ev_err *err)
     for (size_t i = 0; i < ev_nsettings && rc == EV_OK; i++) {
         const ev_setting *s = &ev_settings[i];
         json_t *v = NULL;
-        if (!s->def) continue;
+        if (!s->def)
+            continue;
         rc = ev_setting_from_text(s, s->def, &v, &w, err);
-        if (rc == EV_OK) rc = ev_setting_apply(s, p, v, &w, err);
+        if (rc == EV_OK)
+            rc = ev_setting_apply(s, p, v, &w, err);
         json_decref(v);
-        if (rc == EV_EUSAGE) rc = EV_EINTERNAL; /* a bad default is our bug, not the user's */
+        if (rc == EV_EUSAGE)
+            rc = EV_EINTERNAL; /* a bad default is our bug, not the user's */
     }
 out:
     if (rc != EV_OK) {
@@ -448,9 +473,11 @@ out:
 static int extra_put(ev_plan *p, const char *key, const char *value)
 {
     for (size_t i = 0; i < p->nextra; i++)
-        if (strcmp(p->extra[i].key, key) == 0) return set_string(&p->extra[i].value, value);
+        if (strcmp(p->extra[i].key, key) == 0)
+            return set_string(&p->extra[i].value, value);
     ev_kv *v = realloc(p->extra, (p->nextra + 1) * sizeof *v);
-    if (!v) return -1;
+    if (!v)
+        return -1;
     p->extra = v;
     char *k = strdup(key), *val = strdup(value);
     if (!k || !val) {
@@ -491,11 +518,11 @@ static int apply_kafka(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
                              ev_json_kind(obj));
     const char *prop;
     json_t *v;
-    json_object_foreach(obj, prop, v)
-    {
+    json_object_foreach (obj, prop, v) {
         char *key = join("kafka", ".", prop), num[48];
         const char *text = NULL;
-        if (!key) return oom(err);
+        if (!key)
+            return oom(err);
         if (!prop[0]) {
             free(key);
             return ev_where_fail(w, "kafka.", 1, 0, err,
@@ -511,7 +538,8 @@ static int apply_kafka(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
         }
         int r = extra_put(p, key, text);
         free(key);
-        if (r != 0) return oom(err);
+        if (r != 0)
+            return oom(err);
     }
     return EV_OK;
 }
@@ -578,8 +606,8 @@ static int apply_sweep(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
         rc = ev_plan_set(scratch, assign, &e2);
         free(assign);
         if (rc) {
-            rc = ev_where_fail(w, "sweep", 0, 1, err, "value %zu of \"%s\": %s", i + 1, key,
-                               e2.msg);
+            rc =
+                ev_where_fail(w, "sweep", 0, 1, err, "value %zu of \"%s\": %s", i + 1, key, e2.msg);
             goto out;
         }
     }
@@ -616,7 +644,8 @@ static void mark(ev_plan *p, const ev_setting *s, const ev_where *w)
 static int apply_one(ev_plan *p, const ev_setting *s, json_t *v, const ev_where *w, ev_err *err)
 {
     int rc = ev_setting_apply(s, p, v, w, err);
-    if (rc == EV_OK) mark(p, s, w);
+    if (rc == EV_OK)
+        mark(p, s, w);
     return rc;
 }
 
@@ -633,8 +662,7 @@ static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
 
     const char *key;
     json_t *v;
-    json_object_foreach(root, key, v)
-    {
+    json_object_foreach (root, key, v) {
         int rc;
         const ev_setting *s = strchr(key, '.') ? NULL : ev_setting_find(key);
         if (strcmp(key, "kafka") == 0) {
@@ -665,17 +693,20 @@ static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
             const char *k2;
             json_t *v2;
             rc = EV_OK;
-            json_object_foreach(v, k2, v2)
-            {
+            json_object_foreach (v, k2, v2) {
                 char *full = join(key, ".", k2);
-                if (!full) return oom(err);
+                if (!full)
+                    return oom(err);
                 const ev_setting *s2 = strchr(k2, '.') ? NULL : ev_setting_find(full);
                 free(full);
-                if (!s2) return ev_unknown_key(w, key, k2, names, nn, err);
-                if ((rc = apply_one(p, s2, v2, w, err)) != EV_OK) break;
+                if (!s2)
+                    return ev_unknown_key(w, key, k2, names, nn, err);
+                if ((rc = apply_one(p, s2, v2, w, err)) != EV_OK)
+                    break;
             }
         }
-        if (rc != EV_OK) return rc;
+        if (rc != EV_OK)
+            return rc;
     }
     return EV_OK;
 }
@@ -686,10 +717,13 @@ static int default_name(ev_plan *p, const char *path)
     const char *b = strrchr(path, '/');
     b = b ? b + 1 : path;
     size_t n = strlen(b);
-    if (n > 5 && strcmp(b + n - 5, ".json") == 0) n -= 5;
-    if (n == 0) return set_string(&p->name, "scenario");
+    if (n > 5 && strcmp(b + n - 5, ".json") == 0)
+        n -= 5;
+    if (n == 0)
+        return set_string(&p->name, "scenario");
     char *d = strndup(b, n);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     free(p->name);
     p->name = d;
     return 0;
@@ -701,9 +735,11 @@ int ev_plan_load_text(const char *text, size_t len, const char *name, ev_plan **
     ev_posmap map = {0};
     ev_plan *p = NULL;
     int rc;
-    if (!name) name = "";
+    if (!name)
+        name = "";
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) return json_error(name, text, len, &je, err);
+    if (!root)
+        return json_error(name, text, len, &je, err);
     if (!json_is_object(root)) {
         size_t first = 0;
         int line, col;
@@ -719,13 +755,15 @@ int ev_plan_load_text(const char *text, size_t len, const char *name, ev_plan **
     scan sc = {.s = text, .n = len, .i = 0, .line = 1, .bol = 0, .m = &map};
     (void)sc_value(&sc, "", 0); /* on failure (OOM) errors just carry fewer positions */
 
-    if ((rc = ev_plan_new_default(&p, err)) != EV_OK) goto out;
+    if ((rc = ev_plan_new_default(&p, err)) != EV_OK)
+        goto out;
     if (set_string(&p->path, name) != 0) {
         rc = oom(err);
         goto out;
     }
     ev_where w = {.file = name, .pos = &map, .set_key = NULL};
-    if ((rc = walk(p, root, &w, err)) != EV_OK) goto out;
+    if ((rc = walk(p, root, &w, err)) != EV_OK)
+        goto out;
     if (plan_int(p)->origin[setting_index(ev_setting_find("name"))].from == EV_FROM_DEFAULT &&
         default_name(p, name) != 0)
         rc = oom(err);
@@ -766,7 +804,8 @@ int ev_plan_load(const char *path, ev_plan **out, ev_err *err)
         }
         size_t r = fread(buf + len, 1, cap - len, f);
         len += r;
-        if (r == 0) break;
+        if (r == 0)
+            break;
     }
     if (ferror(f)) {
         rc = ev_err_set(err, EV_EUSAGE, "%s: cannot read (%s); expected a scenario JSON file", path,
@@ -785,7 +824,8 @@ static int plan_set(ev_plan *p, const char *assignment, ev_err *err);
 int ev_plan_set(ev_plan *p, const char *assignment, ev_err *err)
 {
     int rc = plan_set(p, assignment, err);
-    if (rc != EV_OK && err) ev_one_line(err->msg); /* argv may hold anything */
+    if (rc != EV_OK && err)
+        ev_one_line(err->msg); /* argv may hold anything */
     return rc;
 }
 
@@ -796,7 +836,8 @@ static int plan_set(ev_plan *p, const char *assignment, ev_err *err)
         return ev_err_set(err, EV_EUSAGE,
                           "--set %s: expected KEY=VALUE, e.g. --set publish.rate=500", assignment);
     char *key = strndup(assignment, (size_t)(eq - assignment));
-    if (!key) return oom(err);
+    if (!key)
+        return oom(err);
     const char *value = eq + 1;
     ev_where w = {.file = NULL, .pos = NULL, .set_key = key};
     json_t *v = NULL;
@@ -828,7 +869,8 @@ static int plan_set(ev_plan *p, const char *assignment, ev_err *err)
                             key, key);
         goto out;
     }
-    if ((rc = ev_setting_from_text(s, value, &v, &w, err)) != EV_OK) goto out;
+    if ((rc = ev_setting_from_text(s, value, &v, &w, err)) != EV_OK)
+        goto out;
     rc = apply_one(p, s, v, &w, err);
 out:
     json_decref(v);
@@ -855,7 +897,8 @@ static int origin_fail(ev_plan *p, const char *key, ev_err *err, const char *fmt
         return ev_err_set(err, EV_EUSAGE, "--set %s: %s %s", key, key, body);
     if (o->from == EV_FROM_FILE && o->line > 0)
         return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: %s %s", path, o->line, o->col, key, body);
-    if (path[0]) return ev_err_set(err, EV_EUSAGE, "%s: %s %s", path, key, body);
+    if (path[0])
+        return ev_err_set(err, EV_EUSAGE, "%s: %s %s", path, key, body);
     return ev_err_set(err, EV_EUSAGE, "%s %s", key, body);
 }
 
@@ -905,7 +948,8 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
     for (size_t i = 0; i < sizeof executor_settings / sizeof executor_settings[0]; i++) {
         const char *key = executor_settings[i].key;
         unsigned mask = executor_settings[i].executors;
-        if (!given(p, key) || (mask & (1u << ex))) continue;
+        if (!given(p, key) || (mask & (1u << ex)))
+            continue;
         char only[96];
         size_t n = 0;
         only[0] = '\0';
@@ -991,7 +1035,8 @@ int64_t ev_plan_publish_ns(const ev_plan *p)
         return p->duration_ns;
     case EV_EXEC_RAMPING:
         for (size_t i = 0; i < p->nstages; i++)
-            if (__builtin_add_overflow(total, p->stages[i].duration_ns, &total)) return INT64_MAX;
+            if (__builtin_add_overflow(total, p->stages[i].duration_ns, &total))
+                return INT64_MAX;
         return total;
     case EV_EXEC_MAX:
         return p->count > 0 ? 0 : p->duration_ns;

@@ -47,20 +47,20 @@ typedef struct ev_plan {
     char *event_data_json; /* compact JSON object text of event.data, or NULL */
 
     /* publish.* */
-    ev_executor executor;  /* default constant-arrival-rate */
-    int64_t lanes;         /* default 1, 1..256 */
-    double rate;           /* constant: events/s (all lanes together), default 100 */
-    int64_t duration_ns;   /* constant; max-throughput when count is 0; default 10s */
-    double start_rate;     /* ramping, default 0 */
-    ev_stage *stages;      /* ramping */
+    ev_executor executor; /* default constant-arrival-rate */
+    int64_t lanes;        /* default 1, 1..256 */
+    double rate;          /* constant: events/s (all lanes together), default 100 */
+    int64_t duration_ns;  /* constant; max-throughput when count is 0; default 10s */
+    double start_rate;    /* ramping, default 0 */
+    ev_stage *stages;     /* ramping */
     size_t nstages;
     int64_t count;         /* max-throughput: events in all (0: use duration) */
     int64_t max_in_flight; /* unacknowledged events, all lanes together; default 1000 */
 
     /* verify.* */
-    int64_t groups;     /* default 1, 1..1024 */
-    int64_t consumers;  /* per group, default 1, 1..1024 */
-    int64_t prefetch;   /* default 100 */
+    int64_t groups;                   /* default 1, 1..1024 */
+    int64_t consumers;                /* per group, default 1, 1..1024 */
+    int64_t prefetch;                 /* default 100 */
     int64_t work_min_ns, work_max_ns; /* simulated processing per event, default 0 */
     int64_t drain_timeout_ns;         /* default 10s */
     char *verify_mode;                /* broker-specific (e.g. bullmq worker/observer); NULL */

@@ -34,7 +34,8 @@
 void ev_show(const char *s, size_t max, char *buf, size_t size)
 {
     size_t o = 0, i;
-    if (size == 0) return;
+    if (size == 0)
+        return;
     for (i = 0; s[i] && i < max; i++) {
         unsigned char c = (unsigned char)s[i];
         char esc[5];
@@ -47,7 +48,8 @@ void ev_show(const char *s, size_t max, char *buf, size_t size)
             k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
         else
             k = 1, esc[0] = (char)c;
-        if (o + k + 4 > size) break;
+        if (o + k + 4 > size)
+            break;
         memcpy(buf + o, esc, k);
         o += k;
     }
@@ -61,7 +63,8 @@ void ev_show(const char *s, size_t max, char *buf, size_t size)
 void ev_one_line(char *msg)
 {
     for (; *msg; msg++)
-        if ((unsigned char)*msg < 0x20 || *msg == 0x7f) *msg = '?';
+        if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+            *msg = '?';
 }
 
 /* ------------------------------------------------------------------------ */
@@ -103,8 +106,10 @@ static int duration_error(const char *s, const char *detail, ev_err *err)
 
 int ev_parse_duration(const char *s, int64_t *out_ns, ev_err *err)
 {
-    if (!s || !*s) return duration_error(s ? s : "", NULL, err);
-    if (*s == '-') return duration_error(s, "negative", err);
+    if (!s || !*s)
+        return duration_error(s ? s : "", NULL, err);
+    if (*s == '-')
+        return duration_error(s, "negative", err);
 
     const char *p = s;
     int64_t total = 0;
@@ -138,33 +143,40 @@ int ev_parse_duration(const char *s, int64_t *out_ns, ev_err *err)
                 k++;
             }
         }
-        if (ndig == 0 && nfrac == 0) return duration_error(s, NULL, err);
+        if (ndig == 0 && nfrac == 0)
+            return duration_error(s, NULL, err);
 
         /* UNIT: the run of bytes up to the next digit, '.' or the end. */
         const char *u = p;
         while (*p && !isdigit((unsigned char)*p) && *p != '.')
             p++;
         size_t ulen = (size_t)(p - u);
-        if (ulen == 0) return duration_error(s, "a number without a unit", err);
+        if (ulen == 0)
+            return duration_error(s, "a number without a unit", err);
         size_t ui;
         for (ui = 0; ui < sizeof units / sizeof units[0]; ui++)
-            if (strlen(units[ui].name) == ulen && memcmp(units[ui].name, u, ulen) == 0) break;
-        if (ui == sizeof units / sizeof units[0]) return duration_error(s, NULL, err);
+            if (strlen(units[ui].name) == ulen && memcmp(units[ui].name, u, ulen) == 0)
+                break;
+        if (ui == sizeof units / sizeof units[0])
+            return duration_error(s, NULL, err);
         if (units[ui].rank <= last_rank)
             return duration_error(s, "units must go from largest to smallest, each once", err);
         last_rank = units[ui].rank;
 
         int64_t unit_ns = units[ui].mult * pow10_i64(units[ui].pow10), whole, part = 0;
-        if (overflow || __builtin_mul_overflow(ip, unit_ns, &whole)) goto too_long;
+        if (overflow || __builtin_mul_overflow(ip, unit_ns, &whole))
+            goto too_long;
         if (k > 0) {
             /* frac/10^k × mult×10^pow10: exact while it is a whole number of ns. */
             int64_t fb = frac * units[ui].mult; /* < 10^17 × 36: fits */
-            if (too_fine) return duration_error(s, "finer than 1ns", err);
+            if (too_fine)
+                return duration_error(s, "finer than 1ns", err);
             if (k <= units[ui].pow10) {
                 part = fb * pow10_i64(units[ui].pow10 - k); /* < unit_ns */
             } else {
                 int64_t d = pow10_i64(k - units[ui].pow10);
-                if (fb % d != 0) return duration_error(s, "finer than 1ns", err);
+                if (fb % d != 0)
+                    return duration_error(s, "finer than 1ns", err);
                 part = fb / d;
             }
         }
@@ -191,14 +203,16 @@ static void put(char *buf, size_t size, size_t *n, const char *fmt, ...)
     va_start(ap, fmt);
     int r = vsnprintf(*n < size ? buf + *n : NULL, *n < size ? size - *n : 0, fmt, ap);
     va_end(ap);
-    if (r > 0) *n += (size_t)r;
+    if (r > 0)
+        *n += (size_t)r;
 }
 
 /* "V" or "V.FFF" for v + frac/10^digits, trailing zeros dropped. */
 static void put_decimal(char *buf, size_t size, size_t *n, uint64_t v, uint64_t frac, int digits)
 {
     put(buf, size, n, "%llu", (unsigned long long)v);
-    if (frac == 0) return;
+    if (frac == 0)
+        return;
     while (frac % 10 == 0)
         frac /= 10, digits--;
     put(buf, size, n, ".%0*llu", digits, (unsigned long long)frac);
@@ -206,7 +220,8 @@ static void put_decimal(char *buf, size_t size, size_t *n, uint64_t v, uint64_t 
 
 void ev_format_duration(int64_t ns, char *buf, size_t size)
 {
-    if (!buf || size == 0) return;
+    if (!buf || size == 0)
+        return;
     buf[0] = '\0';
     size_t n = 0;
     if (ns == 0) {
@@ -229,9 +244,11 @@ void ev_format_duration(int64_t ns, char *buf, size_t size)
             put(buf, size, &n, "%lluns", (unsigned long long)u);
         return;
     }
-    if (u >= H) put(buf, size, &n, "%lluh", (unsigned long long)(u / H));
+    if (u >= H)
+        put(buf, size, &n, "%lluh", (unsigned long long)(u / H));
     u %= H;
-    if (u >= M) put(buf, size, &n, "%llum", (unsigned long long)(u / M));
+    if (u >= M)
+        put(buf, size, &n, "%llum", (unsigned long long)(u / M));
     u %= M;
     if (u > 0) {
         put_decimal(buf, size, &n, u / S, u % S, 9);
@@ -255,8 +272,10 @@ static size_t levenshtein(const char *a, size_t la, const char *b, size_t lb)
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
             size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best) best = up + 1;
-            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
             row[j] = best;
             diag = up;
         }
@@ -266,16 +285,20 @@ static size_t levenshtein(const char *a, size_t la, const char *b, size_t lb)
 
 const char *ev_nearest(const char *word, const char *const *candidates, size_t n)
 {
-    if (!word) return NULL;
+    if (!word)
+        return NULL;
     size_t lw = strlen(word);
-    if (lw > NEAREST_MAXLEN) return NULL;
+    if (lw > NEAREST_MAXLEN)
+        return NULL;
     size_t limit = lw / 3 > 2 ? lw / 3 : 2, best_d = limit + 1;
     const char *best = NULL;
     for (size_t i = 0; i < n; i++) {
         size_t lc = candidates[i] ? strlen(candidates[i]) : NEAREST_MAXLEN + 1;
-        if (lc > NEAREST_MAXLEN) continue;
+        if (lc > NEAREST_MAXLEN)
+            continue;
         size_t d = levenshtein(word, lw, candidates[i], lc);
-        if (d < best_d) best_d = d, best = candidates[i];
+        if (d < best_d)
+            best_d = d, best = candidates[i];
     }
     return best;
 }
@@ -296,7 +319,8 @@ static const char *check_nonempty(const char *s)
 static const char *check_url(const char *s)
 {
     const char *p = s;
-    if (!isalpha((unsigned char)*p)) return URL_EXPECTED;
+    if (!isalpha((unsigned char)*p))
+        return URL_EXPECTED;
     while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
         p++;
     return strncmp(p, "://", 3) == 0 ? NULL : URL_EXPECTED;
@@ -308,7 +332,8 @@ static const char *check_run_id(const char *s)
 {
     size_t n = 0;
     for (; s[n]; n++)
-        if (!isalnum((unsigned char)s[n]) && s[n] != '_') break;
+        if (!isalnum((unsigned char)s[n]) && s[n] != '_')
+            break;
     return (n > 0 && n <= 32 && s[n] == '\0')
                ? NULL
                : "1 to 32 letters, digits or underscores (it is part "
@@ -398,7 +423,8 @@ _Static_assert(sizeof ev_settings / sizeof ev_settings[0] <= EV_SETTINGS_MAX,
 const ev_setting *ev_setting_find(const char *key)
 {
     for (size_t i = 0; key && i < ev_nsettings; i++)
-        if (strcmp(ev_settings[i].key, key) == 0) return &ev_settings[i];
+        if (strcmp(ev_settings[i].key, key) == 0)
+            return &ev_settings[i];
     return NULL;
 }
 
@@ -408,13 +434,16 @@ size_t ev_settings_level(const char *prefix, const char **names, size_t cap, cha
     size_t n = 0, used = 0, pl = strlen(prefix);
     for (size_t i = 0; i < ev_nsettings && n < cap; i++) {
         const char *k = ev_settings[i].key;
-        if (strncmp(k, prefix, pl) != 0) continue;
+        if (strncmp(k, prefix, pl) != 0)
+            continue;
         const char *seg = k + pl, *dot = strchr(seg, '.');
         size_t len = dot ? (size_t)(dot - seg) : strlen(seg);
         size_t j;
         for (j = 0; j < n; j++)
-            if (strlen(names[j]) == len && strncmp(names[j], seg, len) == 0) break;
-        if (j < n) continue;
+            if (strlen(names[j]) == len && strncmp(names[j], seg, len) == 0)
+                break;
+        if (j < n)
+            continue;
         if (!dot) {
             names[n++] = seg; /* the table's own text, NUL-terminated */
         } else if (used + len + 1 <= bufsize) {
@@ -442,7 +471,8 @@ int ev_where_fail(const ev_where *w, const char *path, int at_key, int subject, 
     const char *subj = "", *sep = "";
     if (w->set_key) {
         snprintf(loc, sizeof loc, "--set %s", w->set_key);
-        if (subject && path && strcmp(path, w->set_key) != 0) subj = path, sep = " ";
+        if (subject && path && strcmp(path, w->set_key) != 0)
+            subj = path, sep = " ";
     } else {
         const ev_pos *ps = path ? ev_posmap_find(w->pos, path) : NULL;
         const char *file = w->file ? w->file : "";
@@ -452,11 +482,13 @@ int ev_where_fail(const ev_where *w, const char *path, int at_key, int subject, 
             snprintf(loc, sizeof loc, "%s:%d:%d", file, ps->vline, ps->vcol);
         else
             snprintf(loc, sizeof loc, "%s", file);
-        if (subject && path) subj = path, sep = " ";
+        if (subject && path)
+            subj = path, sep = " ";
     }
     ev_one_line(body);
     ev_one_line(loc);
-    if (!loc[0]) return ev_err_set(err, EV_EUSAGE, "%s%s%s", subj, sep, body);
+    if (!loc[0])
+        return ev_err_set(err, EV_EUSAGE, "%s%s%s", subj, sep, body);
     return ev_err_set(err, EV_EUSAGE, "%s: %s%s%s", loc, subj, sep, body);
 }
 
@@ -500,7 +532,8 @@ static int oom(ev_err *err)
 
 const char *ev_json_kind(const json_t *v)
 {
-    if (!v) return "nothing";
+    if (!v)
+        return "nothing";
     switch (json_typeof(v)) {
     case JSON_OBJECT:
         return "an object";
@@ -525,20 +558,24 @@ const char *ev_json_kind(const json_t *v)
 void ev_fmt_num(double d, char *buf, size_t size)
 {
     snprintf(buf, size, "%.15g", d);
-    if (strtod(buf, NULL) != d) snprintf(buf, size, "%.17g", d);
+    if (strtod(buf, NULL) != d)
+        snprintf(buf, size, "%.17g", d);
 }
 
 /* Accepts a plain decimal number that fills all of t (strtod alone would also
  * take hex, "inf", "nan" and leading spaces). */
 static int number_text(const char *t, double *out)
 {
-    if (!*t) return -1;
+    if (!*t)
+        return -1;
     for (const char *q = t; *q; q++)
-        if (!isdigit((unsigned char)*q) && !strchr("+-.eE", *q)) return -1;
+        if (!isdigit((unsigned char)*q) && !strchr("+-.eE", *q))
+            return -1;
     char *end;
     errno = 0;
     double d = strtod(t, &end);
-    if (end == t || *end || !isfinite(d)) return -1;
+    if (end == t || *end || !isfinite(d))
+        return -1;
     *out = d;
     return 0;
 }
@@ -600,7 +637,8 @@ static int get_int(const ev_where *w, const char *path, const json_t *v, double 
         *out = (int64_t)x;
         return EV_OK;
     }
-    if (!json_is_real(v)) return type_error(w, path, "an integer", v, err);
+    if (!json_is_real(v))
+        return type_error(w, path, "an integer", v, err);
     d = json_real_value(v);
     if (d != floor(d)) {
         char g[48];
@@ -616,7 +654,8 @@ static int get_int(const ev_where *w, const char *path, const json_t *v, double 
 static int get_number(const ev_where *w, const char *path, const json_t *v, double min, double max,
                       int min_open, const char *unit, double *out, ev_err *err)
 {
-    if (!json_is_number(v)) return type_error(w, path, "a number", v, err);
+    if (!json_is_number(v))
+        return type_error(w, path, "a number", v, err);
     double d = json_number_value(v);
     if (out_of_range(d, min, max, min_open))
         return range_error(w, path, d, min, max, min_open, unit, 0, err);
@@ -646,12 +685,13 @@ static int only_keys(const ev_where *w, const char *path, json_t *obj, const cha
 {
     const char *key;
     json_t *v;
-    json_object_foreach(obj, key, v)
-    {
+    json_object_foreach (obj, key, v) {
         size_t i;
         for (i = 0; i < n; i++)
-            if (strcmp(key, names[i]) == 0) break;
-        if (i == n) return ev_unknown_key(w, path, key, names, n, err);
+            if (strcmp(key, names[i]) == 0)
+                break;
+        if (i == n)
+            return ev_unknown_key(w, path, key, names, n, err);
     }
     return EV_OK;
 }
@@ -670,7 +710,8 @@ static int apply_stages(const ev_setting *s, ev_plan *p, json_t *v, const ev_whe
         return ev_where_fail(w, s->key, 0, 1, err, "must have at least one stage, e.g. %s",
                              STAGE_EXAMPLE);
     ev_stage *st = calloc(n, sizeof *st);
-    if (!st) return oom(err);
+    if (!st)
+        return oom(err);
     int rc = EV_OK;
     for (size_t i = 0; i < n && rc == EV_OK; i++) {
         json_t *e = json_array_get(v, i);
@@ -682,7 +723,8 @@ static int apply_stages(const ev_setting *s, ev_plan *p, json_t *v, const ev_whe
                                ev_json_kind(e));
             break;
         }
-        if ((rc = only_keys(w, path, e, keys, 2, err)) != EV_OK) break;
+        if ((rc = only_keys(w, path, e, keys, 2, err)) != EV_OK)
+            break;
         json_t *d = json_object_get(e, "duration"), *t = json_object_get(e, "target");
         if (!d || !t) {
             rc = ev_where_fail(w, path, 0, 1, err,
@@ -692,7 +734,8 @@ static int apply_stages(const ev_setting *s, ev_plan *p, json_t *v, const ev_whe
             break;
         }
         snprintf(sub, sizeof sub, "%s.duration", path);
-        if ((rc = get_duration(w, sub, d, 0, 0, &st[i].duration_ns, err)) != EV_OK) break;
+        if ((rc = get_duration(w, sub, d, 0, 0, &st[i].duration_ns, err)) != EV_OK)
+            break;
         snprintf(sub, sizeof sub, "%s.target", path);
         rc = get_number(w, sub, t, 0, STAGE_RATE_MAX, 0, "events/s", &st[i].target, err);
     }
@@ -712,7 +755,8 @@ static int apply_work(const ev_setting *s, ev_plan *p, json_t *v, const ev_where
     int64_t lo, hi;
     int rc;
     if (json_is_string(v)) {
-        if ((rc = get_duration(w, s->key, v, s->min, s->min_open, &lo, err)) != EV_OK) return rc;
+        if ((rc = get_duration(w, s->key, v, s->min, s->min_open, &lo, err)) != EV_OK)
+            return rc;
         p->work_min_ns = p->work_max_ns = lo;
         return EV_OK;
     }
@@ -721,7 +765,8 @@ static int apply_work(const ev_setting *s, ev_plan *p, json_t *v, const ev_where
                              "must be a duration such as \"5ms\" or an object {\"min\": \"5ms\", "
                              "\"max\": \"20ms\"} (got %s)",
                              ev_json_kind(v));
-    if ((rc = only_keys(w, s->key, v, keys, 2, err)) != EV_OK) return rc;
+    if ((rc = only_keys(w, s->key, v, keys, 2, err)) != EV_OK)
+        return rc;
     json_t *jmin = json_object_get(v, "min"), *jmax = json_object_get(v, "max");
     if (!jmin || !jmax)
         return ev_where_fail(w, s->key, 0, 1, err,
@@ -752,16 +797,16 @@ static int apply_thresholds(const ev_setting *s, ev_plan *p, json_t *v, const ev
     size_t total = 0;
     const char *metric;
     json_t *list;
-    json_object_foreach(v, metric, list)
-    {
-        if (json_is_array(list)) total += json_array_size(list);
+    json_object_foreach (v, metric, list) {
+        if (json_is_array(list))
+            total += json_array_size(list);
     }
     ev_threshold *t = total ? calloc(total, sizeof *t) : NULL;
-    if (total && !t) return oom(err);
+    if (total && !t)
+        return oom(err);
     size_t n = 0;
     int rc = EV_OK;
-    json_object_foreach(v, metric, list)
-    {
+    json_object_foreach (v, metric, list) {
         char path[160];
         ev_err e;
         snprintf(path, sizeof path, "%s.%s", s->key, metric);
@@ -791,7 +836,8 @@ static int apply_thresholds(const ev_setting *s, ev_plan *p, json_t *v, const ev
             else
                 n++;
         }
-        if (rc != EV_OK) break;
+        if (rc != EV_OK)
+            break;
     }
     if (rc != EV_OK) {
         free(t);
@@ -806,7 +852,8 @@ static int apply_thresholds(const ev_setting *s, ev_plan *p, json_t *v, const ev
 static int apply_string(const ev_setting *s, char **field, json_t *v, const ev_where *w,
                         ev_err *err)
 {
-    if (!json_is_string(v)) return type_error(w, s->key, "a string", v, err);
+    if (!json_is_string(v))
+        return type_error(w, s->key, "a string", v, err);
     const char *str = json_string_value(v);
     const char *why = s->check ? s->check(str) : NULL;
     if (why) {
@@ -818,7 +865,8 @@ static int apply_string(const ev_setting *s, char **field, json_t *v, const ev_w
         return ev_where_fail(w, s->key, 0, 1, err, "must be %s (got \"%s\")", why, got);
     }
     char *dup = strdup(str);
-    if (!dup) return oom(err);
+    if (!dup)
+        return oom(err);
     free(*field);
     *field = dup;
     return EV_OK;
@@ -874,7 +922,8 @@ int ev_setting_apply(const ev_setting *s, ev_plan *p, json_t *v, const ev_where 
                                  "must be a JSON object, e.g. {\"kind\": \"test\"} (got %s)",
                                  ev_json_kind(v));
         char *text = json_dumps(v, JSON_COMPACT);
-        if (!text) return oom(err);
+        if (!text)
+            return oom(err);
         free(*(char **)field);
         *(char **)field = text;
         return EV_OK;
@@ -952,10 +1001,12 @@ int ev_setting_from_text(const ev_setting *s, const char *text, json_t **out, co
     case EV_ST_DURATION:
     case EV_ST_ENUM:
         v = json_string(text);
-        if (!v) return ev_where_fail(w, s->key, 0, 0, err, "the value is not valid UTF-8");
+        if (!v)
+            return ev_where_fail(w, s->key, 0, 0, err, "the value is not valid UTF-8");
         break;
     }
-    if (!v) return oom(err);
+    if (!v)
+        return oom(err);
     *out = v;
     return EV_OK;
 }
@@ -995,7 +1046,8 @@ static void range_text(const ev_setting *s, char *buf, size_t size)
     size_t n = 0;
     buf[0] = '\0';
     int dur = s->type == EV_ST_DURATION || s->type == EV_ST_WORK;
-    if (s->type != EV_ST_INT && s->type != EV_ST_NUMBER && !dur) return;
+    if (s->type != EV_ST_INT && s->type != EV_ST_NUMBER && !dur)
+        return;
     fmt_bound(s->min, dur, lo, sizeof lo);
     if (isinf(s->max)) {
         put(buf, size, &n, "%s %s", s->min_open ? ">" : ">=", lo);
@@ -1003,7 +1055,8 @@ static void range_text(const ev_setting *s, char *buf, size_t size)
         fmt_bound(s->max, dur, hi, sizeof hi);
         put(buf, size, &n, s->min_open ? "> %s, <= %s" : "%s..%s", lo, hi);
     }
-    if (s->unit[0]) put(buf, size, &n, " %s", s->unit);
+    if (s->unit[0])
+        put(buf, size, &n, " %s", s->unit);
 }
 
 /* Writes cells at fixed columns; a cell that runs into the next column pushes
@@ -1012,7 +1065,8 @@ static void print_row(FILE *f, const char *const cells[5], const int col[5])
 {
     int cur = 0;
     for (int i = 0; i < 4; i++) {
-        if (i > 0 && !cells[i][0]) continue; /* an empty cell needs no room, so it pushes nothing */
+        if (i > 0 && !cells[i][0])
+            continue; /* an empty cell needs no room, so it pushes nothing */
         if (i > 0) {
             if (cur + 2 > col[i]) {
                 fputc('\n', f);
@@ -1030,7 +1084,8 @@ static void print_row(FILE *f, const char *const cells[5], const int col[5])
             take = width;
             while (take > 0 && h[take] != ' ')
                 take--;
-            if (take == 0) take = width; /* one long word: cut it */
+            if (take == 0)
+                take = width; /* one long word: cut it */
         }
         if (cur + 2 > col[4]) {
             fputc('\n', f);
@@ -1042,7 +1097,8 @@ static void print_row(FILE *f, const char *const cells[5], const int col[5])
         while (*h == ' ')
             h++;
     }
-    if (cur > 0) fputc('\n', f);
+    if (cur > 0)
+        fputc('\n', f);
 }
 
 void ev_settings_print(FILE *f)

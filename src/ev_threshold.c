@@ -34,9 +34,11 @@ static const char *const counter_metrics[] = {
 static int metric_kind(const char *name)
 {
     for (size_t i = 0; i < NLAT; i++)
-        if (strcmp(name, latency_metrics[i]) == 0) return 1;
+        if (strcmp(name, latency_metrics[i]) == 0)
+            return 1;
     for (size_t i = 0; i < NCNT; i++)
-        if (strcmp(name, counter_metrics[i]) == 0) return 0;
+        if (strcmp(name, counter_metrics[i]) == 0)
+            return 0;
     return -1;
 }
 
@@ -49,7 +51,8 @@ int ev_threshold_publish_side(const char *name)
 {
     static const char *const pub[] = {"ack", "sched_lag", "publish_errors"};
     for (size_t i = 0; name && i < sizeof pub / sizeof pub[0]; i++)
-        if (strcmp(name, pub[i]) == 0) return 1;
+        if (strcmp(name, pub[i]) == 0)
+            return 1;
     return 0;
 }
 
@@ -107,14 +110,18 @@ static const char *skip_spaces(const char *s)
 static const char *parse_number(const char *s, double *out)
 {
     const char *p = s;
-    if (*p == '+' || *p == '-') p++;
-    if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1]))) return NULL;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p) && !(*p == '.' && isdigit((unsigned char)p[1])))
+        return NULL;
     char *end;
     errno = 0;
     double d = strtod(s, &end);
-    if (end == s || errno == ERANGE || !isfinite(d)) return NULL;
+    if (end == s || errno == ERANGE || !isfinite(d))
+        return NULL;
     for (const char *q = s; q < end; q++)
-        if (!isdigit((unsigned char)*q) && !strchr("+-.eE", *q)) return NULL; /* "0x10" */
+        if (!isdigit((unsigned char)*q) && !strchr("+-.eE", *q))
+            return NULL; /* "0x10" */
     *out = d;
     return end;
 }
@@ -122,8 +129,10 @@ static const char *parse_number(const char *s, double *out)
 int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, ev_err *err)
 {
     int kind = metric ? metric_kind(metric) : -1;
-    if (kind < 0) return unknown_metric(metric ? metric : "", err);
-    if (!expr) expr = "";
+    if (kind < 0)
+        return unknown_metric(metric ? metric : "", err);
+    if (!expr)
+        expr = "";
     if (strlen(expr) >= sizeof out->expr)
         return bad_expr(metric, kind, expr, "longer than 95 characters", err);
 
@@ -142,9 +151,11 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
         if (*q != '(')
             return bad_expr(metric, kind, expr, "p needs a percentile, as in p(95)", err);
         q = parse_number(skip_spaces(q + 1), &t.pct);
-        if (!q) return bad_expr(metric, kind, expr, "p needs a percentile, as in p(95)", err);
+        if (!q)
+            return bad_expr(metric, kind, expr, "p needs a percentile, as in p(95)", err);
         q = skip_spaces(q);
-        if (*q != ')') return bad_expr(metric, kind, expr, "missing ')' after the percentile", err);
+        if (*q != ')')
+            return bad_expr(metric, kind, expr, "missing ')' after the percentile", err);
         if (!(t.pct > 0 && t.pct <= 100))
             return bad_expr(metric, kind, expr, "the percentile must be > 0 and <= 100", err);
         t.agg = EV_AGG_P;
@@ -157,7 +168,8 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
                     {"min", EV_AGG_MIN},     {"med", EV_AGG_MED},   {"max", EV_AGG_MAX}};
         size_t i;
         for (i = 0; i < sizeof aggs / sizeof aggs[0]; i++)
-            if (w == strlen(aggs[i].name) && strncmp(s, aggs[i].name, w) == 0) break;
+            if (w == strlen(aggs[i].name) && strncmp(s, aggs[i].name, w) == 0)
+                break;
         if (i == sizeof aggs / sizeof aggs[0])
             return bad_expr(metric, kind, expr, w ? "unknown aggregate" : "no aggregate", err);
         t.agg = aggs[i].agg;
@@ -183,7 +195,8 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
         t.op = EV_OP_GT, s += 1;
     else
         return bad_expr(metric, kind, expr, "no comparison operator", err);
-    if (*s == '=') return bad_expr(metric, kind, expr, "unknown operator", err);
+    if (*s == '=')
+        return bad_expr(metric, kind, expr, "unknown operator", err);
 
     const char *end = parse_number(skip_spaces(s), &t.bound);
     if (!end || *skip_spaces(end) != '\0')

@@ -14,7 +14,15 @@
 
 #include "ev_err.h"
 
-typedef enum { EV_AGG_COUNT, EV_AGG_RATE, EV_AGG_P, EV_AGG_AVG, EV_AGG_MIN, EV_AGG_MED, EV_AGG_MAX } ev_agg;
+typedef enum {
+    EV_AGG_COUNT,
+    EV_AGG_RATE,
+    EV_AGG_P,
+    EV_AGG_AVG,
+    EV_AGG_MIN,
+    EV_AGG_MED,
+    EV_AGG_MAX
+} ev_agg;
 typedef enum { EV_OP_LT, EV_OP_LE, EV_OP_GT, EV_OP_GE, EV_OP_EQ, EV_OP_NE } ev_op;
 
 typedef struct ev_threshold {

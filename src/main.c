@@ -58,25 +58,24 @@ static void usage_run(FILE *f, int check)
                    "with the nearest valid one) and prints the plan: executor, stages, expected\n"
                    "events and duration. Connects to nothing. Exit 0 when valid, 2 otherwise.\n");
     else
-        fprintf(f,
-                "usage: evload run SCENARIO.json [options]\n"
-                "\n"
-                "Publishes CloudEvents on the scenario's schedule (open model: intended send\n"
-                "times never stretch, lag is measured), verifies every event with the\n"
-                "scenario's consumer groups, drains, reconciles and prints the summary.\n"
-                "\n"
-                "options:\n"
-                "  -t, --target URL      broker to test (overrides the scenario's \"target\")\n"
-                "  -s, --set KEY=VALUE   override one setting (repeatable), e.g.\n"
-                "                        --set publish.rate=2000 --set verify.groups=4\n"
-                "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
-                "                        \"-\" for stdout\n"
-                "  -q, --quiet           no status line and no summary: only the verdict line\n"
-                "  -p, --progress        status line even when stderr is not a terminal\n"
-                "  -h, --help            this text\n"
-                "\n"
-                "Ctrl-C ends the current stage early, drains briefly and still reports;\n"
-                "a second Ctrl-C skips the drain.\n");
+        fprintf(f, "usage: evload run SCENARIO.json [options]\n"
+                   "\n"
+                   "Publishes CloudEvents on the scenario's schedule (open model: intended send\n"
+                   "times never stretch, lag is measured), verifies every event with the\n"
+                   "scenario's consumer groups, drains, reconciles and prints the summary.\n"
+                   "\n"
+                   "options:\n"
+                   "  -t, --target URL      broker to test (overrides the scenario's \"target\")\n"
+                   "  -s, --set KEY=VALUE   override one setting (repeatable), e.g.\n"
+                   "                        --set publish.rate=2000 --set verify.groups=4\n"
+                   "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
+                   "                        \"-\" for stdout\n"
+                   "  -q, --quiet           no status line and no summary: only the verdict line\n"
+                   "  -p, --progress        status line even when stderr is not a terminal\n"
+                   "  -h, --help            this text\n"
+                   "\n"
+                   "Ctrl-C ends the current stage early, drains briefly and still reports;\n"
+                   "a second Ctrl-C skips the drain.\n");
     fprintf(f, "\nsettings (scenario JSON keys and --set use the same names):\n\n");
     ev_settings_print(f);
 }
@@ -115,8 +114,7 @@ static void print_plan(const ev_plan *p)
     }
     case EV_EXEC_MAX:
         if (p->count)
-            printf("          %lld events as fast as the broker takes them\n",
-                   (long long)p->count);
+            printf("          %lld events as fast as the broker takes them\n", (long long)p->count);
         else {
             ev_format_duration(p->duration_ns, d, sizeof d);
             printf("          as fast as the broker takes them for %s\n", d);
@@ -169,8 +167,9 @@ static int load_plan(const char *path, const char *target, char **sets, int nset
         ev_url *u = NULL;
         rc = ev_url_parse(p->target, &u, &err);
         if (!rc && !ev_broker_find(u->scheme))
-            rc = ev_err_set(&err, EV_EUSAGE, "target %s: unknown scheme \"%s\"; expected one of: %s",
-                            u->redacted, u->scheme, ev_broker_schemes());
+            rc =
+                ev_err_set(&err, EV_EUSAGE, "target %s: unknown scheme \"%s\"; expected one of: %s",
+                           u->redacted, u->scheme, ev_broker_schemes());
         ev_url_free(u);
     }
     if (rc) {
@@ -251,8 +250,8 @@ static int run_sweep(const char *path, const char *target, char **sets, int nset
         json_array_append_new(
             rows, json_pack("{s:s, s:f, s:o, s:O, s:s}", "value", base->sweep_values[i],
                             "throughput", isnan(thr[i]) ? 0.0 : thr[i], "e2e_p95",
-                            isnan(p95) ? json_null() : json_real(p95),
-                            "lost", lost ? lost : json_null(), "verdict", rc ? "fail" : "pass"));
+                            isnan(p95) ? json_null() : json_real(p95), "lost",
+                            lost ? lost : json_null(), "verdict", rc ? "fail" : "pass"));
         json_array_append_new(runs, doc);
         done++;
     }
@@ -286,9 +285,9 @@ static int run_sweep(const char *path, const char *target, char **sets, int nset
         printf("knee: not reached (efficiency stays at or above %.2f of linear)\n",
                KNEE_EFFICIENCY);
     if (ro->json_path) {
-        json_t *doc = json_pack("{s:i, s:{s:s, s:O, s:o}, s:O}", "schema", 1, "sweep", "key",
-                                base->sweep_key, "rows", rows, "knee",
-                                knee ? json_string(knee) : json_null(), "runs", runs);
+        json_t *doc =
+            json_pack("{s:i, s:{s:s, s:O, s:o}, s:O}", "schema", 1, "sweep", "key", base->sweep_key,
+                      "rows", rows, "knee", knee ? json_string(knee) : json_null(), "runs", runs);
         ev_err err = {{0}};
         if (!doc || ev_report_write(doc, ro->json_path, &err)) {
             fprintf(stderr, "evload: %s\n", doc ? err.msg : "out of memory");
@@ -350,8 +349,9 @@ static int cmd_run(int argc, char **argv, int check)
         }
     }
     if (argc - optind != 1) {
-        fprintf(stderr, "evload: %s needs exactly one scenario file, e.g. `evload %s "
-                        "scenarios/smoke.json`\n",
+        fprintf(stderr,
+                "evload: %s needs exactly one scenario file, e.g. `evload %s "
+                "scenarios/smoke.json`\n",
                 check ? "check" : "run", check ? "check" : "run");
         goto usage;
     }

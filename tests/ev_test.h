@@ -56,8 +56,8 @@ static int ev_test_checks;
         const char *ev_a_ = (a), *ev_b_ = (b);                                                     \
         ev_test_checks++;                                                                          \
         if (!ev_a_ || !ev_b_ || strcmp(ev_a_, ev_b_) != 0)                                         \
-            EV_FAIL_("check failed: %s == %s (\"%s\" vs \"%s\")", #a, #b, ev_a_ ? ev_a_ : "(null)", \
-                     ev_b_ ? ev_b_ : "(null)");                                                    \
+            EV_FAIL_("check failed: %s == %s (\"%s\" vs \"%s\")", #a, #b,                          \
+                     ev_a_ ? ev_a_ : "(null)", ev_b_ ? ev_b_ : "(null)");                          \
     } while (0)
 
 /* Substring check: haystack a contains b. */

@@ -42,18 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    W_WAIT,
-    W_ACTIVE,
-    W_PRIO,
-    W_DELAYED,
-    W_META,
-    W_EVENTS,
-    W_MARKER,
-    W_PC,
-    W_TARGET,
-    NWORK
-};
+enum { W_WAIT, W_ACTIVE, W_PRIO, W_DELAYED, W_META, W_EVENTS, W_MARKER, W_PC, W_TARGET, NWORK };
 
 struct ev_sub {
     ev_bq *q;
@@ -104,9 +93,8 @@ static int bq_sub_open(void *state, const ev_run_info *ri, uint32_t group, uint3
     }
     s->q = q;
     s->consumer = consumer;
-    static const char *const wsfx[NWORK] = {"wait",    "active",   "prioritized", "delayed",
-                                            "meta",    "events",   "marker",      "pc",
-                                            "completed"};
+    static const char *const wsfx[NWORK] = {"wait",   "active", "prioritized", "delayed",  "meta",
+                                            "events", "marker", "pc",          "completed"};
     for (int i = 0; i < NWORK; i++)
         ev_bq_key(q, wsfx[i], s->wkeys[i]);
     ev_bq_key(q, "failed", s->failed_key);
@@ -191,8 +179,8 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
                             j ? j->element[7]->str : "",
                             flags};
     char lerr[128];
-    redisReply *r = ev_bq_line_eval(s->q, s->consumer, EV_BQ_S_WORK, NWORK, keys, 15, args, lerr,
-                                    sizeof lerr);
+    redisReply *r =
+        ev_bq_line_eval(s->q, s->consumer, EV_BQ_S_WORK, NWORK, keys, 15, args, lerr, sizeof lerr);
     if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
         freeReplyObject(r);
         r = ev_bq_eval(s->q, s->c, EV_BQ_S_WORK, NWORK, keys, 15, args, NULL);

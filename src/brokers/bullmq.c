@@ -423,9 +423,8 @@ static void line_run(ev_bq_line *l, ev_bq_call *batch)
     }
 }
 
-redisReply *ev_bq_line_eval(ev_bq *q, uint32_t consumer, int s, int nkeys,
-                            const char *const *keys, int nargs, const char *const *args,
-                            char *errstr, size_t size)
+redisReply *ev_bq_line_eval(ev_bq *q, uint32_t consumer, int s, int nkeys, const char *const *keys,
+                            int nargs, const char *const *args, char *errstr, size_t size)
 {
     const char *argv[EV_BQ_MAX_ARGV];
     size_t lens[EV_BQ_MAX_ARGV];

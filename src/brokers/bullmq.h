@@ -151,9 +151,8 @@ int ev_bq_eval_append(const ev_bq *q, redisContext *c, int s, int nkeys, const c
  * (caller frees), or NULL when the line's connection failed, with its error
  * text copied into errstr (size bytes). NOSCRIPT replies are returned as is
  * (the caller retries with ev_bq_eval on its own context). Thread safe. */
-redisReply *ev_bq_line_eval(ev_bq *q, uint32_t consumer, int s, int nkeys,
-                            const char *const *keys, int nargs, const char *const *args,
-                            char *errstr, size_t size);
+redisReply *ev_bq_line_eval(ev_bq *q, uint32_t consumer, int s, int nkeys, const char *const *keys,
+                            int nargs, const char *const *args, char *errstr, size_t size);
 /* Wall clock in Unix ms as a decimal string. */
 void ev_bq_now_ms(char *buf, size_t size);
 /* Adds a thread's counters (and histograms, may be NULL) into the shared ones. */

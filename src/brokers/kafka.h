@@ -66,8 +66,8 @@ typedef struct ev_kafka {
     void *lo_mem;
     atomic_uint_fast64_t lag_rounds;
     _Atomic int64_t lag_round_mono; /* when the last complete round ended */
-    atomic_int lag_kick;  /* set: lag_main skips its pause */
-    atomic_int lag_alive; /* cleared by lag_main as it returns */
+    atomic_int lag_kick;            /* set: lag_main skips its pause */
+    atomic_int lag_alive;           /* cleared by lag_main as it returns */
     atomic_int fault_stop;
     _Atomic int64_t down_mono, up_mono; /* when the fault happened (0: not) */
 

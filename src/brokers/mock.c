@@ -54,8 +54,8 @@ bad:
 
 static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
 {
-    static const char *const known[] = {"drop", "dup", "reorder", "corrupt", "nack", "delay",
-                                        "seed"};
+    static const char *const known[] = {"drop", "dup",   "reorder", "corrupt",
+                                        "nack", "delay", "seed"};
     const ev_url *u = ri->url;
     int rc = ev_url_check_params(u, known, sizeof known / sizeof known[0], NULL, err);
     if (rc)

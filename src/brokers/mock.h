@@ -62,7 +62,7 @@ typedef struct ev_mock_queue {
 typedef struct ev_mock {
     ev_mock_knobs k;
     uint32_t groups;
-    ev_mock_queue *q; /* [groups] */
+    ev_mock_queue *q;   /* [groups] */
     pthread_mutex_t mu; /* guards truth */
     ev_mock_truth truth;
 } ev_mock;

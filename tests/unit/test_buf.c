@@ -118,7 +118,8 @@ static void check_escape(const char *in, size_t n, const char *want)
     /* Whatever it is, jansson reads back exactly the input. */
     json_error_t je;
     json_t *a = json_loadb(b.p, b.len, JSON_ALLOW_NUL, &je);
-    if (!a) fprintf(stderr, "%s: %s\n", b.p, je.text);
+    if (!a)
+        fprintf(stderr, "%s: %s\n", b.p, je.text);
     CHECK(a != NULL);
     json_t *s = json_array_get(a, 0);
     CHECK(json_is_string(s));

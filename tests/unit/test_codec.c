@@ -27,7 +27,8 @@ static ev_ce_template *make(size_t data_size, const char *tmpl, uint32_t inst, u
     ev_ce_template *t = NULL;
     ev_err err = {{0}};
     int rc = ev_ce_template_new(&p, &t, &err);
-    if (rc != 0) fprintf(stderr, "template: %s\n", err.msg);
+    if (rc != 0)
+        fprintf(stderr, "template: %s\n", err.msg);
     CHECK_INT(rc, ==, 0);
     CHECK(t != NULL);
     return t;
@@ -85,12 +86,15 @@ static void decode(const char *p, size_t n, const char *run, ev_ce_seen *s)
     int sc = ev_ce_json_scan_check(p, n);
     diff_runs++;
     diff_valid += valid;
-    if (sc < 0) diff_limit++;
+    if (sc < 0)
+        diff_limit++;
     int same = s->status == r.status && s->has_identity == r.has_identity &&
                s->instance == r.instance && s->lane == r.lane && s->seq == r.seq &&
                s->sched_ns == r.sched_ns && s->sent_ns == r.sent_ns;
-    if (valid && strcmp(s->reason, r.reason) != 0) same = 0;
-    if (sc >= 0 && sc != valid) same = 0;
+    if (valid && strcmp(s->reason, r.reason) != 0)
+        same = 0;
+    if (sc >= 0 && sc != valid)
+        same = 0;
     if (!same) {
         dump_input(p, n);
         fprintf(stderr, "jansson accepts: %d, scanner: %d\n", valid, sc);
@@ -108,10 +112,12 @@ static void decode_vector(const char *text, size_t n)
 {
     ev_ce_seen s;
     decode(text, n, RUN, &s);
-    if (n == 0 || text[0] != '{') return;
+    if (n == 0 || text[0] != '{')
+        return;
     ev_buf b = EV_BUF_INIT;
     CHECK_INT(ev_buf_puts(&b, "{\"evloadrun\":\"" RUN "\""), ==, 0);
-    if (n > 1 && text[1] != '}') CHECK_INT(ev_buf_puts(&b, ","), ==, 0);
+    if (n > 1 && text[1] != '}')
+        CHECK_INT(ev_buf_puts(&b, ","), ==, 0);
     CHECK_INT(ev_buf_append(&b, text + 1, n - 1), ==, 0);
     decode(b.p, b.len, RUN, &s);
     ev_buf_free(&b);
@@ -161,7 +167,8 @@ static void test_structured_roundtrip(void)
 
         ev_err err = {{0}};
         int rc = ev_ce_validate_json(b.p, b.len, &err);
-        if (rc) fprintf(stderr, "%s\n%s\n", err.msg, b.p);
+        if (rc)
+            fprintf(stderr, "%s\n%s\n", err.msg, b.p);
         CHECK_INT(rc, ==, 0);
 
         json_error_t je;
@@ -210,7 +217,8 @@ static void test_structured_roundtrip(void)
 
         ev_ce_seen s;
         decode(b.p, b.len, RUN, &s);
-        if (s.status) fprintf(stderr, "reason: %s\n", s.reason);
+        if (s.status)
+            fprintf(stderr, "reason: %s\n", s.reason);
         CHECK_INT(s.status, ==, EV_CE_OK);
         CHECK_STR(s.reason, "");
         CHECK_INT(s.has_identity, ==, 1);
@@ -286,7 +294,8 @@ static void test_time_vs_gmtime(void)
         CHECK(p != NULL);
         memcpy(got, p + 8, 30);
         got[30] = '\0';
-        if (strcmp(got, want) != 0) fprintf(stderr, "ns=%lld\n", (long long)ns);
+        if (strcmp(got, want) != 0)
+            fprintf(stderr, "ns=%lld\n", (long long)ns);
         CHECK_STR(got, want);
     }
     ev_buf_free(&b);
@@ -397,7 +406,8 @@ static void test_binary_roundtrip(void)
         ev_ce_seen s;
         ev_ce_decode_binary(bin.attrs, bin.nattrs, bin.content_type, bin.body.p, bin.body.len, RUN,
                             &s);
-        if (s.status) fprintf(stderr, "reason: %s\n", s.reason);
+        if (s.status)
+            fprintf(stderr, "reason: %s\n", s.reason);
         CHECK_INT(s.status, ==, EV_CE_OK);
         CHECK_INT(s.has_identity, ==, 1);
         CHECK_U64(s.instance, ==, 1);
@@ -547,7 +557,8 @@ static void test_validate_accepts(void)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         ev_err err = {{0}};
         int rc = validate_with(ok[i], &err);
-        if (rc) fprintf(stderr, "case %zu: %s\n", i, err.msg);
+        if (rc)
+            fprintf(stderr, "case %zu: %s\n", i, err.msg);
         CHECK_INT(rc, ==, 0);
     }
     static const char *sources[] = {"\"1-555-123-4567\"", "\"urn:event:from:x\"",
@@ -559,7 +570,8 @@ static void test_validate_accepts(void)
         ev_err err = {{0}};
         decode_vector(buf, strlen(buf));
         int rc = ev_ce_validate_json(buf, strlen(buf), &err);
-        if (rc) fprintf(stderr, "%s: %s\n", sources[i], err.msg);
+        if (rc)
+            fprintf(stderr, "%s: %s\n", sources[i], err.msg);
         CHECK_INT(rc, ==, 0);
     }
 }
@@ -659,7 +671,8 @@ static void test_validate_rejects(void)
         ev_err err = {{0}};
         decode_vector(bad[i].text, strlen(bad[i].text));
         int rc = ev_ce_validate_json(bad[i].text, strlen(bad[i].text), &err);
-        if (rc == 0) fprintf(stderr, "accepted: %s\n", bad[i].text);
+        if (rc == 0)
+            fprintf(stderr, "accepted: %s\n", bad[i].text);
         CHECK_INT(rc, ==, EV_EUSAGE);
         CHECK_HAS(err.msg, bad[i].why);
     }
@@ -905,7 +918,8 @@ static void test_fuzz(void)
         CHECK_INT(ev_ce_encode_structured(t, seq, SCHED, SENT, &b), ==, 0);
         /* An exact-size heap copy, so ASan sees any overread. */
         size_t n = b.len;
-        if (next() % 8 == 0) n = (size_t)(next() % (b.len + 1)); /* truncation */
+        if (next() % 8 == 0)
+            n = (size_t)(next() % (b.len + 1)); /* truncation */
         char *m = malloc(n ? n : 1);
         CHECK(m != NULL);
         memcpy(m, b.p, n);
@@ -940,13 +954,15 @@ static void test_fuzz(void)
             val = malloc(vn ? vn : 1);
             CHECK(val != NULL);
             memcpy(val, a[k].value, vn);
-            if (vn) val[next() % vn] = (char)next();
+            if (vn)
+                val[next() % vn] = (char)next();
             a[k].value = val;
         }
         body = malloc(body_n);
         CHECK(body != NULL);
         memcpy(body, bin.body.p, body_n);
-        if (k == bin.nattrs) body[next() % body_n] ^= (char)(1 + next() % 255);
+        if (k == bin.nattrs)
+            body[next() % body_n] ^= (char)(1 + next() % 255);
         ev_ce_decode_binary(a, bin.nattrs, bin.content_type, body, body_n, RUN, &s);
         CHECK(s.status == EV_CE_OK || s.status == EV_CE_FOREIGN || s.status == EV_CE_CORRUPT);
         if (s.status == EV_CE_OK) {
@@ -972,50 +988,170 @@ typedef struct snip {
     const char *p;
     size_t n;
 } snip;
-#define SN(s) {(s), sizeof(s) - 1}
+#define SN(s)                                                                                      \
+    {                                                                                              \
+        (s), sizeof(s) - 1                                                                         \
+    }
 
 /* JSON-significant bytes and short texts to insert anywhere. */
 static const snip tokens[] = {
-    SN("{"), SN("}"), SN("["), SN("]"), SN("\""), SN(":"), SN(","), SN("\\"), SN(" "), SN("\t"),
-    SN("\n"), SN("\r"), SN("0"), SN("1"), SN("-"), SN("+"), SN("."), SN("e"), SN("E"), SN("x"),
-    SN("null"), SN("true"), SN("false"), SN("nul"), SN("True"), SN("\\u0001"), SN("\\ud800"),
-    SN("\\udc00"), SN("\\ud800\\udc00"), SN("\\ud83f\\udfff"), SN("\\ud800\\u0041"),
-    SN("\\u0000"), SN("\\u00e9"), SN("\\uFFFE"), SN("\\u002e"), SN("\\/"), SN("\\x"), SN("\\u12"),
-    SN("\\uZZZZ"), SN("\xc0\xaf"), SN("\xe0\x80\xaf"), SN("\xed\xa0\x80"), SN("\xf4\x90\x80\x80"),
-    SN("\xf0\x9f\x98\x80"), SN("\xc3\xa9"), SN("\xef\xbf\xbe"), SN("\xc2\x85"), SN("\x7f"),
-    SN("\x80"), SN("\xff"), SN("\xc3"), SN("\x01"), SN("\x1f"), SN("\0"), SN("01"), SN("-0"),
-    SN("1e999"), SN("-1e999"), SN("1e308"), SN("9e308"), SN("2e308"), SN("0.1e309"),
-    SN("1.7976931348623157e308"), SN("1.7976931348623159e308"), SN("9223372036854775807"),
-    SN("9223372036854775808"), SN("-9223372036854775808"), SN("-9223372036854775809"),
-    SN("2147483648"), SN("-2147483649"), SN("1.5"), SN("1e-400"), SN("0e99999999999999999999"),
-    SN("1."), SN(".5"), SN("1e"), SN("1e+"), SN("[]"), SN("{}"), SN("[1,]"), SN("{\"a\":1,}"),
-    SN("{\"a\":1,\"a\":2}"), SN("{\"a\":1,\"\\u0061\":2}"), SN("\"\""), SN("1\0"), SN("true\0"),
+    SN("{"),
+    SN("}"),
+    SN("["),
+    SN("]"),
+    SN("\""),
+    SN(":"),
+    SN(","),
+    SN("\\"),
+    SN(" "),
+    SN("\t"),
+    SN("\n"),
+    SN("\r"),
+    SN("0"),
+    SN("1"),
+    SN("-"),
+    SN("+"),
+    SN("."),
+    SN("e"),
+    SN("E"),
+    SN("x"),
+    SN("null"),
+    SN("true"),
+    SN("false"),
+    SN("nul"),
+    SN("True"),
+    SN("\\u0001"),
+    SN("\\ud800"),
+    SN("\\udc00"),
+    SN("\\ud800\\udc00"),
+    SN("\\ud83f\\udfff"),
+    SN("\\ud800\\u0041"),
+    SN("\\u0000"),
+    SN("\\u00e9"),
+    SN("\\uFFFE"),
+    SN("\\u002e"),
+    SN("\\/"),
+    SN("\\x"),
+    SN("\\u12"),
+    SN("\\uZZZZ"),
+    SN("\xc0\xaf"),
+    SN("\xe0\x80\xaf"),
+    SN("\xed\xa0\x80"),
+    SN("\xf4\x90\x80\x80"),
+    SN("\xf0\x9f\x98\x80"),
+    SN("\xc3\xa9"),
+    SN("\xef\xbf\xbe"),
+    SN("\xc2\x85"),
+    SN("\x7f"),
+    SN("\x80"),
+    SN("\xff"),
+    SN("\xc3"),
+    SN("\x01"),
+    SN("\x1f"),
+    SN("\0"),
+    SN("01"),
+    SN("-0"),
+    SN("1e999"),
+    SN("-1e999"),
+    SN("1e308"),
+    SN("9e308"),
+    SN("2e308"),
+    SN("0.1e309"),
+    SN("1.7976931348623157e308"),
+    SN("1.7976931348623159e308"),
+    SN("9223372036854775807"),
+    SN("9223372036854775808"),
+    SN("-9223372036854775808"),
+    SN("-9223372036854775809"),
+    SN("2147483648"),
+    SN("-2147483649"),
+    SN("1.5"),
+    SN("1e-400"),
+    SN("0e99999999999999999999"),
+    SN("1."),
+    SN(".5"),
+    SN("1e"),
+    SN("1e+"),
+    SN("[]"),
+    SN("{}"),
+    SN("[1,]"),
+    SN("{\"a\":1,}"),
+    SN("{\"a\":1,\"a\":2}"),
+    SN("{\"a\":1,\"\\u0061\":2}"),
+    SN("\"\""),
+    SN("1\0"),
+    SN("true\0"),
 };
 
 /* Members to insert right after a '{' or ',' (top level or inside data). */
 static const snip members[] = {
-    SN("\"id\":\"x\","), SN("\"evloadrun\":\"" RUN "\","), SN("\"evloadrun\":\"zz\","),
-    SN("\"seq\":1,"), SN("\"pad\":\"\","), SN("\"ext\":1,"), SN("\"ext\":1.0,"), SN("\"ext\":01,"),
-    SN("\"ext\":1e999,"), SN("\"ext\":1e308,"), SN("\"ext\":9223372036854775808,"),
-    SN("\"ext\":-9223372036854775808,"), SN("\"ext\":2147483648,"), SN("\"ext\":-2147483648,"),
-    SN("\"ext\":true,"), SN("\"ext\":null,"), SN("\"ext\":[1,{\"a\":1,\"a\":2}],"),
-    SN("\"ext\":[{\"a\":1},{\"a\":2}],"), SN("\"ext\":{\"b\":{\"c\":1,\"c\":1}},"),
-    SN("\"ext\":{\"b\":{\"c\":1,\"d\":1}},"), SN("\"ext\":\"\\u0001\","),
-    SN("\"ext\":\"\\ud83d\\ude00\","), SN("\"ext\":\"\\ufdd0\","), SN("\"e\\u0078t\":\"x\","),
-    SN("\"data_base64\":\"aGk=\","), SN("\"data_base64\":\"aGk\","), SN("\"Ext\":\"x\","),
-    SN("\"evl\\u006fadrun\":\"zz\","), SN("\"\\u0064ata\":1,"), SN("\"data\":null,"),
-    SN("\"subject\":\"\","), SN("\"time\":\"2026-02-29T00:00:00Z\","),
-    SN("\"dataschema\":\"http://x/\\u00e9\","), SN("\"ext\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","),
-    SN("\"a\":1,\"a\":1,"), SN("\"\":0,"), SN("\"\\u0000\":0,"),
+    SN("\"id\":\"x\","),
+    SN("\"evloadrun\":\"" RUN "\","),
+    SN("\"evloadrun\":\"zz\","),
+    SN("\"seq\":1,"),
+    SN("\"pad\":\"\","),
+    SN("\"ext\":1,"),
+    SN("\"ext\":1.0,"),
+    SN("\"ext\":01,"),
+    SN("\"ext\":1e999,"),
+    SN("\"ext\":1e308,"),
+    SN("\"ext\":9223372036854775808,"),
+    SN("\"ext\":-9223372036854775808,"),
+    SN("\"ext\":2147483648,"),
+    SN("\"ext\":-2147483648,"),
+    SN("\"ext\":true,"),
+    SN("\"ext\":null,"),
+    SN("\"ext\":[1,{\"a\":1,\"a\":2}],"),
+    SN("\"ext\":[{\"a\":1},{\"a\":2}],"),
+    SN("\"ext\":{\"b\":{\"c\":1,\"c\":1}},"),
+    SN("\"ext\":{\"b\":{\"c\":1,\"d\":1}},"),
+    SN("\"ext\":\"\\u0001\","),
+    SN("\"ext\":\"\\ud83d\\ude00\","),
+    SN("\"ext\":\"\\ufdd0\","),
+    SN("\"e\\u0078t\":\"x\","),
+    SN("\"data_base64\":\"aGk=\","),
+    SN("\"data_base64\":\"aGk\","),
+    SN("\"Ext\":\"x\","),
+    SN("\"evl\\u006fadrun\":\"zz\","),
+    SN("\"\\u0064ata\":1,"),
+    SN("\"data\":null,"),
+    SN("\"subject\":\"\","),
+    SN("\"time\":\"2026-02-29T00:00:00Z\","),
+    SN("\"dataschema\":\"http://x/\\u00e9\","),
+    SN("\"ext\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\","),
+    SN("\"a\":1,\"a\":1,"),
+    SN("\"\":0,"),
+    SN("\"\\u0000\":0,"),
 };
 
 /* Values to put in place of an existing value. */
 static const snip values[] = {
-    SN("01"), SN("-0"), SN("1e999"), SN("9223372036854775808"), SN("9223372036854775807"),
-    SN("-9223372036854775809"), SN("1.5"), SN("1E+2"), SN("2147483648"), SN("true"), SN("null"),
-    SN("[]"), SN("{}"), SN("\"\""), SN("\"\\u0001\""), SN("\"\\ud800\""), SN("\"\\u0000\""),
-    SN("\"\\u0031\""), SN("\"0\\u002e3\""), SN("\"a1b2c3d4e5f\\u0036\""), SN("\"\xc0\xaf\""),
-    SN("{\"seq\":1,\"seq\":1}"), SN("[1,2"), SN("\"x"), SN("1\0"), SN("{\"a\":[{\"b\":{}}]}"),
+    SN("01"),
+    SN("-0"),
+    SN("1e999"),
+    SN("9223372036854775808"),
+    SN("9223372036854775807"),
+    SN("-9223372036854775809"),
+    SN("1.5"),
+    SN("1E+2"),
+    SN("2147483648"),
+    SN("true"),
+    SN("null"),
+    SN("[]"),
+    SN("{}"),
+    SN("\"\""),
+    SN("\"\\u0001\""),
+    SN("\"\\ud800\""),
+    SN("\"\\u0000\""),
+    SN("\"\\u0031\""),
+    SN("\"0\\u002e3\""),
+    SN("\"a1b2c3d4e5f\\u0036\""),
+    SN("\"\xc0\xaf\""),
+    SN("{\"seq\":1,\"seq\":1}"),
+    SN("[1,2"),
+    SN("\"x"),
+    SN("1\0"),
+    SN("{\"a\":[{\"b\":{}}]}"),
 };
 
 static size_t pick(size_t n)
@@ -1032,18 +1168,22 @@ static size_t random_of(const char *m, size_t n, const char *chars)
     size_t hits = 0;
     for (size_t i = 0; i < n; i++)
         hits += in[(unsigned char)m[i]];
-    if (!hits) return n;
+    if (!hits)
+        return n;
     size_t want = pick(hits);
     for (size_t i = 0; i < n; i++)
-        if (in[(unsigned char)m[i]] && want-- == 0) return i;
+        if (in[(unsigned char)m[i]] && want-- == 0)
+            return i;
     return n;
 }
 
 static void splice(ev_buf *b, size_t at, size_t del, const char *p, size_t n)
 {
     ev_buf o = EV_BUF_INIT;
-    if (at > b->len) at = b->len;
-    if (del > b->len - at) del = b->len - at;
+    if (at > b->len)
+        at = b->len;
+    if (del > b->len - at)
+        del = b->len - at;
     CHECK_INT(ev_buf_append(&o, b->p, at), ==, 0);
     CHECK_INT(ev_buf_append(&o, p, n), ==, 0);
     CHECK_INT(ev_buf_append(&o, b->p + at + del, b->len - at - del), ==, 0);
@@ -1057,10 +1197,12 @@ static void mutate(ev_buf *b)
     size_t n = b->len;
     switch (next() % 14) {
     case 0: /* bit flip */
-        if (n) b->p[pick(n)] ^= (char)(1 << (next() & 7));
+        if (n)
+            b->p[pick(n)] ^= (char)(1 << (next() & 7));
         break;
     case 1: /* random byte */
-        if (n) b->p[pick(n)] = (char)next();
+        if (n)
+            b->p[pick(n)] = (char)next();
         break;
     case 2: { /* token anywhere */
         const snip *t = &tokens[pick(sizeof tokens / sizeof tokens[0])];
@@ -1082,7 +1224,8 @@ static void mutate(ev_buf *b)
     case 6: { /* a member after '{' or ',' (duplicates among them) */
         const snip *m = &members[pick(sizeof members / sizeof members[0])];
         size_t at = random_of(b->p, n, "{,");
-        if (at < n) splice(b, at + 1, 0, m->p, m->n);
+        if (at < n)
+            splice(b, at + 1, 0, m->p, m->n);
         break;
     }
     case 7: { /* a value replaced after ':' */
@@ -1099,7 +1242,8 @@ static void mutate(ev_buf *b)
                 while (e < n && b->p[e] != ',' && b->p[e] != '}')
                     e++;
             }
-            if (e > n) e = n;
+            if (e > n)
+                e = n;
             splice(b, at + 1, e - at - 1, v->p, v->n);
         }
         break;
@@ -1131,7 +1275,8 @@ static void mutate(ev_buf *b)
     }
     case 10: { /* NUL after a number or keyword (jansson skips one) */
         size_t at = random_of(b->p, n, "0123456789el");
-        if (at < n) splice(b, at + 1, 0, next() & 1 ? "\0" : "\0\0", next() & 1 ? 1 : 2);
+        if (at < n)
+            splice(b, at + 1, 0, next() & 1 ? "\0" : "\0\0", next() & 1 ? 1 : 2);
         break;
     }
     case 11: { /* whitespace at a structural place */
@@ -1154,7 +1299,8 @@ static void mutate(ev_buf *b)
                 kinds[k] = next() % 4 ? '[' : '{';
                 CHECK_INT(ev_buf_puts(&v, kinds[k] == '[' ? "[" : "{\"k\":"), ==, 0);
             }
-            if (kinds[d - 1] == '{') CHECK_INT(ev_buf_puts(&v, "1"), ==, 0);
+            if (kinds[d - 1] == '{')
+                CHECK_INT(ev_buf_puts(&v, "1"), ==, 0);
             for (size_t k = d; k-- > 0;)
                 CHECK_INT(ev_buf_puts(&v, kinds[k] == '[' ? "]" : "}"), ==, 0);
             CHECK_INT(ev_buf_puts(&v, next() & 1 ? "," : ",\"old\":"), ==, 0);
@@ -1185,27 +1331,93 @@ static void mutate(ev_buf *b)
 static void test_json_edges(void)
 {
     static const snip docs[] = {
-        SN("[1\0]"), SN("{\"a\":1\0}"), SN("{\"a\":true\0}"), SN("[1\0\0]"), SN("[1.5\0]"),
-        SN("[\"a\"\0]"), SN("[1]\0"), SN("[null\0,1]"), SN("[tru\0e]"), SN("[-\0]"),
-        SN("{\"a\":1,\"\\u0061\":2}"), SN("[1e308]"), SN("[1.7976931348623157e308]"),
-        SN("[1.7976931348623159e308]"), SN("[1e309]"), SN("[1e-999]"), SN("[-0]"), SN("[-0.0e-0]"),
-        SN("[9223372036854775807]"), SN("[9223372036854775808]"), SN("[-9223372036854775808]"),
-        SN("[-9223372036854775809]"), SN("[\"\x7f\"]"), SN("[\"\\ud800\"]"),
-        SN("{\"a\":{\"b\":1,\"b\":2}}"), SN("[{\"b\":1},{\"b\":2}]"), SN("[\"\\u0000\"]"),
-        SN("{\"\\u0000\":1}"), SN("[1 ]"), SN(" [1] \n"), SN("[01]"), SN("[1,]"), SN("[,1]"),
-        SN("[\xef\xbf\xbe]"), SN("[\"\xed\xa0\x80\"]"), SN("[\"\xf4\x90\x80\x80\"]"),
-        SN("[\"\xc0\x80\"]"), SN("[\"\xe0\x9f\xbf\"]"), SN("[\"\xf0\x8f\xbf\xbf\"]"),
-        SN("[\"\xf4\x8f\xbf\xbf\"]"), SN("[\"\xc3\"]"), SN("[\"\xe2\x82\"]"), SN("[true\0 ]"),
-        SN(""), SN(" "), SN("1"), SN("\"a\""), SN("null"), SN("[]"), SN("{}"), SN("[[]]"),
-        SN("{\"a\":[]}"), SN("{\"a\"}"), SN("{\"a\" 1}"), SN("{1:1}"), SN("[1 2]"), SN("[\"\\a\"]"),
-        SN("[\"\\u00G0\"]"), SN("[\"\\uD83D\\uDE00\"]"), SN("[\"\\uDE00\\uD83D\"]"),
-        SN("[\"\\uD83D\\\\uDE00\"]"), SN("[\"\t\"]"), SN("\xef\xbb\xbf[]"), SN("[1]]"), SN("[[1]"),
-        SN("{\"a\":1}}"), SN("[-]"), SN("[1.e1]"), SN("[1e+1]"), SN("[1E-1]"), SN("[+1]"),
-        SN("[0x1]"), SN("[Infinity]"), SN("[NaN]"), SN("[1e99999999999999999999999]"),
-        SN("[0e99999999999999999999999]"), SN("[0.00000e400]"), SN("[0.001e311]"),
-        SN("[0.001e312]"), SN("[100e306]"), SN("[10e307]"), SN("[9.9e307]"),
-        SN("[123456789012345678901234567890e280]"), SN("[\"\\/\"]"), SN("[\"/\"]"),
-        SN("{\"a\":1,\"b\":2,\"a\":3}"), SN("{\"\":1,\"\":2}"),
+        SN("[1\0]"),
+        SN("{\"a\":1\0}"),
+        SN("{\"a\":true\0}"),
+        SN("[1\0\0]"),
+        SN("[1.5\0]"),
+        SN("[\"a\"\0]"),
+        SN("[1]\0"),
+        SN("[null\0,1]"),
+        SN("[tru\0e]"),
+        SN("[-\0]"),
+        SN("{\"a\":1,\"\\u0061\":2}"),
+        SN("[1e308]"),
+        SN("[1.7976931348623157e308]"),
+        SN("[1.7976931348623159e308]"),
+        SN("[1e309]"),
+        SN("[1e-999]"),
+        SN("[-0]"),
+        SN("[-0.0e-0]"),
+        SN("[9223372036854775807]"),
+        SN("[9223372036854775808]"),
+        SN("[-9223372036854775808]"),
+        SN("[-9223372036854775809]"),
+        SN("[\"\x7f\"]"),
+        SN("[\"\\ud800\"]"),
+        SN("{\"a\":{\"b\":1,\"b\":2}}"),
+        SN("[{\"b\":1},{\"b\":2}]"),
+        SN("[\"\\u0000\"]"),
+        SN("{\"\\u0000\":1}"),
+        SN("[1 ]"),
+        SN(" [1] \n"),
+        SN("[01]"),
+        SN("[1,]"),
+        SN("[,1]"),
+        SN("[\xef\xbf\xbe]"),
+        SN("[\"\xed\xa0\x80\"]"),
+        SN("[\"\xf4\x90\x80\x80\"]"),
+        SN("[\"\xc0\x80\"]"),
+        SN("[\"\xe0\x9f\xbf\"]"),
+        SN("[\"\xf0\x8f\xbf\xbf\"]"),
+        SN("[\"\xf4\x8f\xbf\xbf\"]"),
+        SN("[\"\xc3\"]"),
+        SN("[\"\xe2\x82\"]"),
+        SN("[true\0 ]"),
+        SN(""),
+        SN(" "),
+        SN("1"),
+        SN("\"a\""),
+        SN("null"),
+        SN("[]"),
+        SN("{}"),
+        SN("[[]]"),
+        SN("{\"a\":[]}"),
+        SN("{\"a\"}"),
+        SN("{\"a\" 1}"),
+        SN("{1:1}"),
+        SN("[1 2]"),
+        SN("[\"\\a\"]"),
+        SN("[\"\\u00G0\"]"),
+        SN("[\"\\uD83D\\uDE00\"]"),
+        SN("[\"\\uDE00\\uD83D\"]"),
+        SN("[\"\\uD83D\\\\uDE00\"]"),
+        SN("[\"\t\"]"),
+        SN("\xef\xbb\xbf[]"),
+        SN("[1]]"),
+        SN("[[1]"),
+        SN("{\"a\":1}}"),
+        SN("[-]"),
+        SN("[1.e1]"),
+        SN("[1e+1]"),
+        SN("[1E-1]"),
+        SN("[+1]"),
+        SN("[0x1]"),
+        SN("[Infinity]"),
+        SN("[NaN]"),
+        SN("[1e99999999999999999999999]"),
+        SN("[0e99999999999999999999999]"),
+        SN("[0.00000e400]"),
+        SN("[0.001e311]"),
+        SN("[0.001e312]"),
+        SN("[100e306]"),
+        SN("[10e307]"),
+        SN("[9.9e307]"),
+        SN("[123456789012345678901234567890e280]"),
+        SN("[\"\\/\"]"),
+        SN("[\"/\"]"),
+        SN("{\"a\":1,\"b\":2,\"a\":3}"),
+        SN("{\"\":1,\"\":2}"),
         SN("{\"abcdefghij\":1,\"abcdefghik\":2}"),
         SN("{\"abcdefghijklmnopq\":1,\"abcdefghXjklmnopq\":2}"),
         SN("{\"abcdefghijklmnopq\":1,\"abcdefgh\\u0069jklmnopq\":2}"),
@@ -1232,13 +1444,30 @@ static void test_json_edges(void)
  * alphabet) appended to b. */
 static void gen_value(ev_buf *b, int depth)
 {
-    static const char *const scalars[] = {
-        "0", "-0", "1", "-1", "12.5e-3", "1E9", "9223372036854775807", "-9223372036854775808",
-        "9223372036854775808", "1e308", "1e309", "true", "false", "null", "\"\"", "\"a\"",
-        "\"\\u00e9\\ud83d\\ude00\\n\"", "\"\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80\"", "\"\\u0000\"",
-        "\"\\udc00\"", "\"\x7f\"", "\"\\\"\\\\\\/\""};
-    static const char *const keys[] = {"a", "b", "\\u0061", "seq", "data", "\\u0062", "",
-                                       "evloadrun", "abcdefghijkl", "abcdefghijkm"};
+    static const char *const scalars[] = {"0",
+                                          "-0",
+                                          "1",
+                                          "-1",
+                                          "12.5e-3",
+                                          "1E9",
+                                          "9223372036854775807",
+                                          "-9223372036854775808",
+                                          "9223372036854775808",
+                                          "1e308",
+                                          "1e309",
+                                          "true",
+                                          "false",
+                                          "null",
+                                          "\"\"",
+                                          "\"a\"",
+                                          "\"\\u00e9\\ud83d\\ude00\\n\"",
+                                          "\"\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80\"",
+                                          "\"\\u0000\"",
+                                          "\"\\udc00\"",
+                                          "\"\x7f\"",
+                                          "\"\\\"\\\\\\/\""};
+    static const char *const keys[] = {"a",       "b", "\\u0061",   "seq",          "data",
+                                       "\\u0062", "",  "evloadrun", "abcdefghijkl", "abcdefghijkm"};
     unsigned r = (unsigned)(next() % 10);
     if (depth >= 4 || r < 5) {
         CHECK_INT(ev_buf_puts(b, scalars[pick(sizeof scalars / sizeof scalars[0])]), ==, 0);
@@ -1248,7 +1477,8 @@ static void gen_value(ev_buf *b, int depth)
     size_t k = pick(5);
     CHECK_INT(ev_buf_puts(b, obj ? "{" : "["), ==, 0);
     for (size_t i = 0; i < k; i++) {
-        if (i) CHECK_INT(ev_buf_puts(b, next() % 3 ? "," : " , "), ==, 0);
+        if (i)
+            CHECK_INT(ev_buf_puts(b, next() % 3 ? "," : " , "), ==, 0);
         if (obj) {
             CHECK_INT(ev_buf_puts(b, "\""), ==, 0);
             CHECK_INT(ev_buf_puts(b, keys[pick(sizeof keys / sizeof keys[0])]), ==, 0);
@@ -1268,11 +1498,13 @@ static void test_scan_random(void)
     long valid = 0, limit = 0;
     for (int it = 0; it < 60000; it++) {
         ev_buf_reset(&b);
-        if (next() % 4 == 0) CHECK_INT(ev_buf_puts(&b, " "), ==, 0);
+        if (next() % 4 == 0)
+            CHECK_INT(ev_buf_puts(&b, " "), ==, 0);
         CHECK_INT(ev_buf_puts(&b, next() % 4 ? "{\"evloadrun\":\"" RUN "\",\"x\":" : "["), ==, 0);
         gen_value(&b, 1);
         CHECK_INT(ev_buf_puts(&b, b.p[b.p[0] == ' '] == '{' ? "}" : "]"), ==, 0);
-        if (next() & 1) mutate(&b);
+        if (next() & 1)
+            mutate(&b);
         char *m = malloc(b.len ? b.len : 1);
         CHECK(m != NULL);
         memcpy(m, b.p, b.len);

@@ -60,7 +60,8 @@ static void test_hw_vs_sw(void)
             uint32_t ref = crc_ref(buf + off, n);
             uint32_t hw = ev_crc32c(0, buf + off, n);
             uint32_t sw = ev_crc32c_sw(0, buf + off, n);
-            if (hw != ref || sw != ref) fprintf(stderr, "off %zu n %zu\n", off, n);
+            if (hw != ref || sw != ref)
+                fprintf(stderr, "off %zu n %zu\n", off, n);
             CHECK_U64(hw, ==, ref);
             CHECK_U64(sw, ==, ref);
         }

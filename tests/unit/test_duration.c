@@ -35,7 +35,8 @@ static void test_parse_ok(void)
         int64_t ns = -1;
         ev_err e = {{0}};
         int rc = ev_parse_duration(t[i].text, &ns, &e);
-        if (rc != EV_OK) fprintf(stderr, "%s: %s\n", t[i].text, e.msg);
+        if (rc != EV_OK)
+            fprintf(stderr, "%s: %s\n", t[i].text, e.msg);
         CHECK_INT(rc, ==, EV_OK);
         CHECK_INT(ns, ==, t[i].ns);
     }

@@ -44,8 +44,8 @@ static void check_identities(const ev_ledger_counts *c, const ev_publane *pubs, 
     CHECK_U64(c->redelivered, <=, c->duplicated);
 }
 
-static void reconcile(const ev_ledger *l, const ev_publane *pubs, uint32_t nlanes,
-                      uint64_t unknown, ev_ledger_counts *c)
+static void reconcile(const ev_ledger *l, const ev_publane *pubs, uint32_t nlanes, uint64_t unknown,
+                      ev_ledger_counts *c)
 {
     ev_ledger_reconcile(l, pubs, c);
     check_identities(c, pubs, nlanes, unknown);
@@ -414,11 +414,22 @@ static void model_run(uint64_t seed)
         if (nd < MAXDELIV && chance(p_noise)) {
             delivery d = {D_SEE, lane, 0, 0};
             switch (rng_next() % 5) {
-            case 0: d.kind = D_FOREIGN; break;
-            case 1: d.kind = D_UNKNOWN; break;
-            case 2: d.lane = NL + (uint32_t)(rng_next() % 3); d.seq = seq; break;
-            case 3: d.seq = 0; break;
-            default: d.seq = pubs[lane].sent + 1 + rng_next() % 5; break;
+            case 0:
+                d.kind = D_FOREIGN;
+                break;
+            case 1:
+                d.kind = D_UNKNOWN;
+                break;
+            case 2:
+                d.lane = NL + (uint32_t)(rng_next() % 3);
+                d.seq = seq;
+                break;
+            case 3:
+                d.seq = 0;
+                break;
+            default:
+                d.seq = pubs[lane].sent + 1 + rng_next() % 5;
+                break;
             }
             if (chance(100))
                 d.flags |= EV_SEE_CORRUPTED;

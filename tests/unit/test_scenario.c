@@ -15,7 +15,8 @@ static ev_plan *load_ok(const char *text)
     ev_plan *p = NULL;
     ev_err e = {{0}};
     int rc = ev_plan_load_text(text, strlen(text), "t.json", &p, &e);
-    if (rc != EV_OK) fprintf(stderr, "unexpected error: %s\n", e.msg);
+    if (rc != EV_OK)
+        fprintf(stderr, "unexpected error: %s\n", e.msg);
     CHECK_INT(rc, ==, EV_OK);
     CHECK(p != NULL);
     return p;
@@ -37,7 +38,8 @@ static void set_ok(ev_plan *p, const char *assignment)
 {
     ev_err e = {{0}};
     int rc = ev_plan_set(p, assignment, &e);
-    if (rc != EV_OK) fprintf(stderr, "unexpected error: %s\n", e.msg);
+    if (rc != EV_OK)
+        fprintf(stderr, "unexpected error: %s\n", e.msg);
     CHECK_INT(rc, ==, EV_OK);
 }
 
@@ -52,7 +54,8 @@ static void finish_ok(ev_plan *p)
 {
     ev_err e = {{0}};
     int rc = ev_plan_finish(p, &e);
-    if (rc != EV_OK) fprintf(stderr, "unexpected error: %s\n", e.msg);
+    if (rc != EV_OK)
+        fprintf(stderr, "unexpected error: %s\n", e.msg);
     CHECK_INT(rc, ==, EV_OK);
 }
 
@@ -71,7 +74,8 @@ static void test_full_scenario(void)
     ev_plan *p = NULL;
     ev_err e = {{0}};
     int rc = ev_plan_load("tests/golden/scenarios/spike.json", &p, &e);
-    if (rc != EV_OK) fprintf(stderr, "%s\n", e.msg);
+    if (rc != EV_OK)
+        fprintf(stderr, "%s\n", e.msg);
     CHECK_INT(rc, ==, EV_OK);
     CHECK_STR(p->path, "tests/golden/scenarios/spike.json");
     CHECK_STR(p->name, "spike");
@@ -211,7 +215,8 @@ static void test_docs_example(void)
     ev_plan *p = NULL;
     ev_err e = {{0}};
     int rc = ev_plan_load("tests/golden/scenarios/docs-quickstart.json", &p, &e);
-    if (rc != EV_OK) fprintf(stderr, "%s\n", e.msg);
+    if (rc != EV_OK)
+        fprintf(stderr, "%s\n", e.msg);
     CHECK_INT(rc, ==, EV_OK);
     finish_ok(p);
     CHECK_STR(p->name, "quickstart");
@@ -238,8 +243,10 @@ static void test_docs_blocks(void)
         ev_plan *p = NULL;
         ev_err e = {{0}};
         int rc = ev_plan_load_text(b, (size_t)(end - b), "docs/scenarios.md", &p, &e);
-        if (rc == EV_OK) rc = ev_plan_finish(p, &e);
-        if (rc != EV_OK) fprintf(stderr, "block %d: %s\n", blocks, e.msg);
+        if (rc == EV_OK)
+            rc = ev_plan_finish(p, &e);
+        if (rc != EV_OK)
+            fprintf(stderr, "block %d: %s\n", blocks, e.msg);
         CHECK_INT(rc, ==, EV_OK);
         ev_plan_free(p);
         blocks++;

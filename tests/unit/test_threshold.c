@@ -36,13 +36,15 @@ static void test_parse_ok(void)
         ev_threshold th;
         ev_err e = {{0}};
         int rc = ev_threshold_parse(t[i].metric, t[i].expr, &th, &e);
-        if (rc != EV_OK) fprintf(stderr, "%s %s: %s\n", t[i].metric, t[i].expr, e.msg);
+        if (rc != EV_OK)
+            fprintf(stderr, "%s %s: %s\n", t[i].metric, t[i].expr, e.msg);
         CHECK_INT(rc, ==, EV_OK);
         CHECK_STR(th.metric, t[i].metric);
         CHECK_STR(th.expr, t[i].expr);
         CHECK_INT(th.latency, ==, t[i].latency);
         CHECK_INT(th.agg, ==, t[i].agg);
-        if (t[i].agg == EV_AGG_P) CHECK_DBL(th.pct, ==, t[i].pct);
+        if (t[i].agg == EV_AGG_P)
+            CHECK_DBL(th.pct, ==, t[i].pct);
         CHECK_INT(th.op, ==, t[i].op);
         CHECK_DBL(th.bound, ==, t[i].bound);
     }

@@ -6,8 +6,10 @@ static void test_full(void)
 {
     ev_url *u = NULL;
     ev_err err;
-    CHECK_INT(ev_url_parse("amqp://guest:s%40cret@127.0.0.1:5672/%2f?exchange=cloud-events&queue=q1",
-                           &u, &err), ==, 0);
+    CHECK_INT(
+        ev_url_parse("amqp://guest:s%40cret@127.0.0.1:5672/%2f?exchange=cloud-events&queue=q1", &u,
+                     &err),
+        ==, 0);
     CHECK_STR(u->scheme, "amqp");
     CHECK_STR(u->user, "guest");
     CHECK_STR(u->password, "s@cret");

@@ -919,6 +919,7 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     R.acked = S.acked;
     R.failed = S.failed;
     R.measured_sent = S.measured_sent;
+    R.expected = ev_pacer_planned_events(plan);
     int64_t measured_from = e->t0 + plan->warmup_ns;
     R.publish_s =
         S.last_send_mono > measured_from ? (double)(S.last_send_mono - measured_from) / 1e9 : 0.0;

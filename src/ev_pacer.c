@@ -113,6 +113,18 @@ int64_t ev_pacer_next(ev_pacer *p, int64_t now_off_ns)
     return (int64_t)llround(t * 1e9);
 }
 
+int64_t ev_pacer_planned_events(const ev_plan *plan)
+{
+    if (plan->executor == EV_EXEC_MAX)
+        return plan->count > 0 ? plan->count : -1;
+    ev_pacer p;
+    if (ev_pacer_init(&p, plan, 0, NULL))
+        return -1;
+    /* ev_pacer_next hands out global events k for k < total. */
+    double n = ceil(p.total);
+    return n < 9e18 ? (int64_t)n : -1;
+}
+
 double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns)
 {
     double t = (double)t_ns / 1e9;

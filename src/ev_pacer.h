@@ -45,6 +45,10 @@ int ev_pacer_init(ev_pacer *p, const ev_plan *plan, uint32_t lane, ev_err *err);
  * allows; the caller passes its current offset in now_off_ns so a duration
  * limit can end the lane), or EV_PACER_END when the lane is done. */
 int64_t ev_pacer_next(ev_pacer *p, int64_t now_off_ns);
+/* Events the plan schedules in all (all lanes, warm-up included), or -1 when
+ * the plan does not fix the number (max-throughput for a duration). A run that
+ * was not cut short attempts exactly this many. */
+int64_t ev_pacer_planned_events(const ev_plan *plan);
 /* Target rate (events/s, all lanes) at offset t_ns, for the status line. */
 double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns);
 /* Events due (all lanes) by offset t_ns. */

@@ -373,12 +373,13 @@ json_t *ev_report_build(const ev_results *r)
                                   when, "duration_s", r->duration_s, "cpu_s", r->cpu_s, "instance",
                                   (int)r->instance, "instances", (int)r->instances, "interrupted",
                                   r->interrupted, "path", p->path && p->path[0] ? p->path : NULL));
-    json_object_set_new(root, "publish",
-                        json_pack("{s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "attempted",
-                                  (json_int_t)r->attempted, "acked", (json_int_t)r->acked, "failed",
-                                  (json_int_t)r->failed, "measured", (json_int_t)r->measured_sent,
-                                  "rate_target", r->rate_target, "rate_achieved", r->rate_achieved,
-                                  "duration_s", r->publish_s));
+    json_object_set_new(
+        root, "publish",
+        json_pack("{s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "expected",
+                  r->expected >= 0 ? json_integer((json_int_t)r->expected) : json_null(),
+                  "attempted", (json_int_t)r->attempted, "acked", (json_int_t)r->acked, "failed",
+                  (json_int_t)r->failed, "measured", (json_int_t)r->measured_sent, "rate_target",
+                  r->rate_target, "rate_achieved", r->rate_achieved, "duration_s", r->publish_s));
     json_t *deliver = json_object(), *groups = json_array();
     for (size_t g = 0; g < r->ngroups; g++) {
         json_t *o = json_pack("{s:s}", "name", r->groups[g].name);

@@ -53,6 +53,7 @@ typedef struct ev_results {
 
     uint64_t attempted, acked, failed; /* publish side, warm-up included */
     uint64_t measured_sent;            /* sent after warm-up (for the achieved rate) */
+    int64_t expected; /* events the plan fixes (ev_pacer_planned_events), -1: none */
     double rate_target, rate_achieved;
 
     ev_group_result *groups; /* owned */

@@ -26,6 +26,7 @@
  *   receiver never mistakes it for binary). */
 #include "brokers/kafka.h"
 
+#include "ev_cebind.h"
 #include "ev_clock.h"
 
 #include <inttypes.h>
@@ -160,8 +161,8 @@ static int kafka_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
         vu[n].u.mem.ptr = b->body.p;
         vu[n++].u.mem.size = b->body.len;
         for (size_t i = 0; i < b->nattrs && i < EV_CE_MAX_ATTRS; i++) {
-            snprintf(p->names[i], sizeof p->names[i], "ce_%.*s", (int)b->attrs[i].name_len,
-                     b->attrs[i].name);
+            ev_ce_bind_header_name(EV_CE_BIND_KAFKA, b->attrs[i].name, b->attrs[i].name_len,
+                                   p->names[i], sizeof p->names[i]);
             vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
             vu[n].u.header.name = p->names[i];
             vu[n].u.header.val = b->attrs[i].value;
@@ -169,7 +170,7 @@ static int kafka_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
         }
         if (b->content_type) {
             vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
-            vu[n].u.header.name = "content-type";
+            vu[n].u.header.name = ev_ce_bind_content_type_header(EV_CE_BIND_KAFKA);
             vu[n].u.header.val = b->content_type;
             vu[n++].u.header.size = -1;
         }
@@ -179,7 +180,7 @@ static int kafka_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
         vu[n].u.mem.size = m->len;
         n++;
         vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
-        vu[n].u.header.name = "content-type";
+        vu[n].u.header.name = ev_ce_bind_content_type_header(EV_CE_BIND_KAFKA);
         vu[n].u.header.val = EV_CE_CONTENT_TYPE;
         vu[n++].u.header.size = -1;
     }

@@ -40,6 +40,7 @@
 #include "brokers/rabbitmq.h"
 
 #include "ev_buf.h"
+#include "ev_cebind.h"
 #include "ev_clock.h"
 
 #include <errno.h>
@@ -74,7 +75,7 @@ typedef struct slot {
     uint8_t state, sent_before, returned, binary;
     int64_t deadline; /* confirm timeout, monotonic */
     ev_buf body;
-    ev_buf hstore; /* header names ("cloudEvents_<attr>") and values */
+    ev_buf hstore; /* header names (AMQP binding prefix + attr) and values */
     amqp_table_entry_t hdr[EV_CE_MAX_ATTRS + 1]; /* + the republished mark */
     size_t nhdr;
     char ct[96];
@@ -638,10 +639,10 @@ static int fill_slot(ev_pub *p, slot *s, const ev_msg *m)
         snprintf(s->ct, sizeof s->ct, "%s", EV_CE_CONTENT_TYPE);
         return ev_buf_append(&s->body, m->body, m->len);
     }
-    /* Binary mode: every attribute as a `cloudEvents_<name>` string header;
-     * datacontenttype as the content_type property (client notes §1.10). */
-    static const char pre[] = "cloudEvents_";
-    const size_t plen = sizeof pre - 1;
+    /* Binary mode: every attribute as a string header named by the AMQP
+     * binding (ev_cebind.h); datacontenttype as the content_type property. */
+    char pre[16];
+    const size_t plen = ev_ce_bind_header_name(EV_CE_BIND_AMQP, "", 0, pre, sizeof pre);
     s->binary = 1;
     snprintf(s->ct, sizeof s->ct, "%s",
              m->bin->content_type ? m->bin->content_type : EV_CE_DATA_CONTENT_TYPE);

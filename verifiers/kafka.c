@@ -32,6 +32,7 @@
  *   partitions replay from the last commit). */
 #include "brokers/kafka.h"
 
+#include "ev_cebind.h"
 #include "ev_clock.h"
 
 #include <stdio.h>
@@ -42,8 +43,6 @@
 #define READY_MAX_NS (25 * EV_NS_PER_S)
 #define JOIN_WAIT_NS (5 * EV_NS_PER_S)
 #define LAG_EVERY_NS (50 * EV_NS_PER_MS)
-#define MAX_ATTRS 32
-#define CT_MAX 128
 #define PEND_MAX 4096
 
 typedef struct part {
@@ -66,8 +65,7 @@ struct ev_sub {
     int nbatch, capbatch;
     rd_kafka_message_t **pend; /* received while waiting for the group */
     int npend;
-    ev_ce_attr *attrs;  /* [capbatch * MAX_ATTRS] */
-    char (*ct)[CT_MAX]; /* [capbatch] */
+    ev_ce_headers *hdrs; /* [capbatch]: each delivery's attributes */
     int64_t last_lag;
     int fatal;
     char fatal_msg[256];
@@ -205,8 +203,7 @@ static void sub_free(ev_sub *s)
     free(s->ps);
     free(s->batch);
     free(s->pend);
-    free(s->attrs);
-    free(s->ct);
+    free(s->hdrs);
     free(s);
 }
 
@@ -326,14 +323,10 @@ static int grow(ev_sub *s, int max)
     if (!b)
         return -1;
     s->batch = b;
-    ev_ce_attr *a = realloc(s->attrs, (size_t)max * MAX_ATTRS * sizeof *a);
-    if (!a)
+    ev_ce_headers *h = realloc(s->hdrs, (size_t)max * sizeof *h);
+    if (!h)
         return -1;
-    s->attrs = a;
-    char(*ct)[CT_MAX] = realloc(s->ct, (size_t)max * sizeof *ct);
-    if (!ct)
-        return -1;
-    s->ct = ct;
+    s->hdrs = h;
     s->capbatch = max;
     return 0;
 }
@@ -374,36 +367,25 @@ static void fill(ev_sub *s, rd_kafka_message_t *m, ev_delivery *d, int i)
         }
         s->ps[p].consumed_next = o + 1;
     }
-    ev_ce_attr *attrs = &s->attrs[(size_t)i * MAX_ATTRS];
-    size_t na = 0;
-    const char *ct = NULL;
+    ev_ce_headers *ch = &s->hdrs[i];
+    ev_ce_headers_init(ch, EV_CE_BIND_KAFKA);
     rd_kafka_headers_t *h = NULL;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h) {
         const char *name;
         const void *val;
         size_t size;
-        for (size_t j = 0; !rd_kafka_header_get_all(h, j, &name, &val, &size); j++) {
-            if (!strcasecmp(name, "content-type")) {
-                size_t n = size < CT_MAX - 1 ? size : CT_MAX - 1;
-                if (val)
-                    memcpy(s->ct[i], val, n);
-                s->ct[i][val ? n : 0] = '\0';
-                ct = s->ct[i];
-            } else if (!strncmp(name, "ce_", 3) && na < MAX_ATTRS) {
-                attrs[na++] =
-                    (ev_ce_attr){name + 3, strlen(name + 3), val ? val : "", val ? size : 0};
-            }
-        }
+        for (size_t j = 0; !rd_kafka_header_get_all(h, j, &name, &val, &size); j++)
+            ev_ce_headers_add(ch, name, strlen(name), val, val ? size : 0);
     }
     const char *body = m->payload ? (const char *)m->payload : "";
-    int structured = ct && !strncasecmp(ct, "application/cloudevents", 23);
+    int binary = ev_ce_headers_binary(ch);
     d[i] = (ev_delivery){
-        .binary = !structured,
+        .binary = binary,
         .body = body,
         .len = m->payload ? m->len : 0,
-        .attrs = structured ? NULL : attrs,
-        .nattrs = structured ? 0 : na,
-        .content_type = ct,
+        .attrs = binary ? ch->attrs : NULL,
+        .nattrs = binary ? ch->nattrs : 0,
+        .content_type = ch->content_type,
         .redelivered = redelivered,
         .tag = (uint64_t)i,
     };

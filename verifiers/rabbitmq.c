@@ -22,14 +22,13 @@
  * - A copy our publisher republished after a reconnect carries the header
  *   EV_RMQ_REPUBLISHED_HEADER; it is handed over with `redelivered` set, so a
  *   duplicate from that retry counts as a redelivery, not an anomaly.
- * - Both CloudEvents modes: structured when the content type (or, as the
- *   sdk-java Spring binding does, a cloudEvents_datacontenttype header) starts
- *   with application/cloudevents; otherwise binary when headers carry
- *   attributes with one of the prefixes cloudEvents_, cloudEvents:, ce-, ce_
- *   (case-insensitive); else handed over as structured for the codec to
- *   judge (foreign or corrupt, never a crash). */
+ * - Both CloudEvents modes, by the binding rules of ev_cebind.h: binary
+ *   when headers carry attributes and the content type is not
+ *   application/cloudevents…; else handed over as structured for the codec
+ *   to judge (foreign or corrupt, never a crash). */
 #include "brokers/rabbitmq.h"
 
+#include "ev_cebind.h"
 #include "ev_clock.h"
 
 #include <inttypes.h>
@@ -38,9 +37,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define OUT_MAX 64   /* deliveries handed out per recv() */
-#define ATTR_MAX 32  /* attributes taken per delivery */
-#define SCRATCH 2048 /* bytes per delivery for lower-cased names and numbers */
+#define OUT_MAX 64  /* deliveries handed out per recv() */
+#define ATTR_MAX 32 /* integer-valued headers rendered per delivery */
 #define FIFO_NOPREFETCH 4096
 #define RECONNECT_MIN_NS (100 * EV_NS_PER_MS)
 #define RECONNECT_MAX_NS (1 * EV_NS_PER_S)
@@ -48,9 +46,8 @@
 #define WORK_SLICE_NS (2 * EV_NS_PER_S)
 
 typedef struct out_slot {
-    ev_ce_attr attrs[ATTR_MAX];
-    char scratch[SCRATCH];
-    char ct[256];
+    ev_ce_headers h;
+    char num[ATTR_MAX][22]; /* native integer header values as text */
 } out_slot;
 
 struct ev_sub {
@@ -292,20 +289,49 @@ static int fill(ev_sub *s, int64_t timeout_ns, ev_err *err)
     return 0;
 }
 
-static int prefix_len(const char *k, size_t n)
+/* An AMQP header value as text for the binding collector (the AMQP binding
+ * allows native integers and booleans: canonical decimal / true, false).
+ * Numbers are rendered into num (22 bytes). NULL for a type with no text. */
+static const char *header_text(const amqp_field_value_t *v, char *num, size_t *len)
 {
-    static const char *const pre[] = {"cloudEvents_", "cloudEvents:", "ce-", "ce_"};
-    for (size_t i = 0; i < 4; i++) {
-        size_t pl = strlen(pre[i]);
-        if (n > pl && !strncasecmp(k, pre[i], pl))
-            return (int)pl;
+    long long x;
+    switch (v->kind) {
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES:
+        *len = v->value.bytes.len;
+        return v->value.bytes.bytes ? v->value.bytes.bytes : "";
+    case AMQP_FIELD_KIND_BOOLEAN:
+        *len = v->value.boolean ? 4 : 5;
+        return v->value.boolean ? "true" : "false";
+    case AMQP_FIELD_KIND_I8:
+        x = v->value.i8;
+        break;
+    case AMQP_FIELD_KIND_I16:
+        x = v->value.i16;
+        break;
+    case AMQP_FIELD_KIND_I32:
+        x = v->value.i32;
+        break;
+    case AMQP_FIELD_KIND_I64:
+        x = v->value.i64;
+        break;
+    case AMQP_FIELD_KIND_U8:
+        x = v->value.u8;
+        break;
+    case AMQP_FIELD_KIND_U16:
+        x = v->value.u16;
+        break;
+    case AMQP_FIELD_KIND_U32:
+        x = (long long)v->value.u32;
+        break;
+    case AMQP_FIELD_KIND_U64:
+        x = (long long)v->value.u64;
+        break;
+    default:
+        return NULL; /* a type we cannot render: the attribute is absent */
     }
-    return 0;
-}
-
-static int is_structured_ct(const char *ct)
-{
-    return ct && !strncasecmp(ct, "application/cloudevents", 23);
+    *len = (size_t)snprintf(num, 22, "%lld", x);
+    return num;
 }
 
 /* Fills d from one envelope, using out's storage. */
@@ -317,101 +343,42 @@ static void to_delivery(ev_sub *s, const amqp_envelope_t *e, out_slot *o, ev_del
     d->len = e->message.body.len;
     d->redelivered = e->redelivered != 0;
     d->tag = e->delivery_tag;
-    const char *ct = NULL;
-    o->ct[0] = '\0';
-    if (pr->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG) {
-        snprintf(o->ct, sizeof o->ct, "%.*s", (int)pr->content_type.len,
-                 (const char *)pr->content_type.bytes);
-        ct = o->ct;
-    }
-    size_t na = 0, used = 0;
-    const char *hct = NULL;
-    size_t hct_len = 0;
+    ev_ce_headers *h = &o->h;
+    ev_ce_headers_init(h, EV_CE_BIND_AMQP);
+    if (pr->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
+        ev_ce_headers_set_content_type(h, pr->content_type.bytes, pr->content_type.len);
     if (pr->_flags & AMQP_BASIC_HEADERS_FLAG) {
-        for (int i = 0; i < pr->headers.num_entries && na < ATTR_MAX; i++) {
-            const amqp_table_entry_t *h = &pr->headers.entries[i];
-            const char *k = h->key.bytes;
-            if (h->key.len == sizeof EV_RMQ_REPUBLISHED_HEADER - 1 &&
-                !memcmp(k, EV_RMQ_REPUBLISHED_HEADER, h->key.len)) {
+        size_t nums = 0;
+        for (int i = 0; i < pr->headers.num_entries; i++) {
+            const amqp_table_entry_t *t = &pr->headers.entries[i];
+            if (t->key.len == sizeof EV_RMQ_REPUBLISHED_HEADER - 1 &&
+                !memcmp(t->key.bytes, EV_RMQ_REPUBLISHED_HEADER, t->key.len)) {
                 /* Our own publisher's retry after a reconnect. */
                 d->redelivered = 1;
                 s->st.retry_marked++;
                 continue;
             }
-            int pl = prefix_len(k, h->key.len);
-            if (!pl)
-                continue;
-            size_t nl = h->key.len - (size_t)pl;
-            if (used + nl + 24 > SCRATCH)
-                break;
-            char *name = o->scratch + used;
-            for (size_t j = 0; j < nl; j++) {
-                char ch = k[pl + j];
-                name[j] = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
-            }
-            used += nl;
-            const char *val = NULL;
             size_t vl = 0;
-            const amqp_field_value_t *v = &h->value;
-            switch (v->kind) {
-            case AMQP_FIELD_KIND_UTF8:
-            case AMQP_FIELD_KIND_BYTES:
-                val = v->value.bytes.bytes ? v->value.bytes.bytes : "";
-                vl = v->value.bytes.len;
-                break;
-            case AMQP_FIELD_KIND_BOOLEAN:
-                val = v->value.boolean ? "true" : "false";
-                vl = strlen(val);
-                break;
-            case AMQP_FIELD_KIND_I8:
-            case AMQP_FIELD_KIND_I16:
-            case AMQP_FIELD_KIND_I32:
-            case AMQP_FIELD_KIND_I64:
-            case AMQP_FIELD_KIND_U8:
-            case AMQP_FIELD_KIND_U16:
-            case AMQP_FIELD_KIND_U32:
-            case AMQP_FIELD_KIND_U64: {
-                /* Native integers (the AMQP binding allows them): canonical
-                 * decimal form. */
-                long long x = v->kind == AMQP_FIELD_KIND_I8    ? v->value.i8
-                              : v->kind == AMQP_FIELD_KIND_I16 ? v->value.i16
-                              : v->kind == AMQP_FIELD_KIND_I32 ? v->value.i32
-                              : v->kind == AMQP_FIELD_KIND_I64 ? v->value.i64
-                              : v->kind == AMQP_FIELD_KIND_U8  ? v->value.u8
-                              : v->kind == AMQP_FIELD_KIND_U16 ? v->value.u16
-                              : v->kind == AMQP_FIELD_KIND_U32 ? (long long)v->value.u32
-                                                               : (long long)v->value.u64;
-                char *w = o->scratch + used;
-                int len = snprintf(w, 22, "%lld", x);
-                val = w;
-                vl = (size_t)len;
-                used += (size_t)len;
-                break;
-            }
-            default:
-                continue; /* a type we cannot render: the attribute is absent */
-            }
-            if (nl == 15 && !memcmp(name, "datacontenttype", 15)) {
-                hct = val;
-                hct_len = vl;
-                continue;
-            }
-            o->attrs[na++] =
-                (ev_ce_attr){.name = name, .name_len = nl, .value = val, .value_len = vl};
+            char *num = nums < ATTR_MAX ? o->num[nums] : NULL;
+            const char *val = num || t->value.kind == AMQP_FIELD_KIND_UTF8 ||
+                                      t->value.kind == AMQP_FIELD_KIND_BYTES ||
+                                      t->value.kind == AMQP_FIELD_KIND_BOOLEAN
+                                  ? header_text(&t->value, num, &vl)
+                                  : NULL;
+            if (num && val == num)
+                nums++;
+            if (val)
+                ev_ce_headers_add(h, t->key.bytes, t->key.len, val, vl);
         }
     }
-    if (!ct && hct) {
-        snprintf(o->ct, sizeof o->ct, "%.*s", (int)hct_len, hct);
-        ct = o->ct;
-    }
-    if (is_structured_ct(ct) || na == 0) {
+    d->content_type = h->content_type;
+    if (!ev_ce_headers_binary(h)) {
         d->binary = 0;
         return;
     }
     d->binary = 1;
-    d->attrs = o->attrs;
-    d->nattrs = na;
-    d->content_type = ct;
+    d->attrs = h->attrs;
+    d->nattrs = h->nattrs;
 }
 
 static int rmq_sub_recv(ev_sub *s, ev_delivery *d, int max, int64_t timeout_ns, ev_err *err)

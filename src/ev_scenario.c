@@ -18,7 +18,12 @@
  *   was given (publish.rate with a ramping executor) and to point at it.
  * - ev_plan_finish holds every cross-field rule, so the order in which the
  *   file and --set were applied never matters. */
-#include "ev_settings_int.h"
+#include "ev_scenario.h"
+
+#include "ev_settings.h"
+#include "ev_text.h"
+
+#include <jansson.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,346 +50,24 @@ static char *join(const char *a, const char *sep, const char *b)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Positions                                                                 */
+/* The plan's hidden half                                                    */
 
-#define SCAN_RECORD_DEPTH 4 /* deepest path an error can name: publish.stages[i].target */
+enum { EV_FROM_DEFAULT = 0, EV_FROM_FILE, EV_FROM_SET };
 
-typedef struct scan {
-    const char *s;
-    size_t n, i;
-    int line;
-    size_t bol; /* offset of the current line's first byte */
-    ev_posmap *m;
-} scan;
+/* Where the current value of one setting came from (for the cross-field
+ * checks, which must both know whether a value was given and point at it). */
+typedef struct ev_origin {
+    int from;      /* EV_FROM_* */
+    int line, col; /* EV_FROM_FILE: the value's position; 0 if unknown */
+} ev_origin;
 
-static int sc_col(const scan *c)
-{
-    return (int)(c->i - c->bol) + 1;
-}
-
-static void sc_ws(scan *c)
-{
-    while (c->i < c->n && strchr(" \t\r\n", c->s[c->i]) && c->s[c->i]) {
-        if (c->s[c->i] == '\n')
-            c->line++, c->bol = c->i + 1;
-        c->i++;
-    }
-}
-
-static int hexval(char h)
-{
-    if (h >= '0' && h <= '9')
-        return h - '0';
-    if (h >= 'a' && h <= 'f')
-        return h - 'a' + 10;
-    if (h >= 'A' && h <= 'F')
-        return h - 'A' + 10;
-    return -1;
-}
-
-static int read_u4(const scan *c, size_t at, unsigned *out)
-{
-    unsigned v = 0;
-    if (at + 4 > c->n)
-        return -1;
-    for (int k = 0; k < 4; k++) {
-        int h = hexval(c->s[at + (size_t)k]);
-        if (h < 0)
-            return -1;
-        v = v * 16 + (unsigned)h;
-    }
-    *out = v;
-    return 0;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-/* At '"': skips the string; with out, also decodes it (as jansson does, so
- * paths match jansson's keys) into a new string the caller frees. */
-static int sc_string(scan *c, char **out)
-{
-    size_t start = ++c->i;
-    char *o = NULL, *w = NULL;
-    /* Decoding never lengthens a JSON string, so its raw length is enough. */
-    size_t end = start;
-    while (end < c->n && c->s[end] != '"')
-        end += (c->s[end] == '\\') ? 2 : 1;
-    if (end >= c->n)
-        return -1;
-    if (out) {
-        o = w = malloc(end - start + 1);
-        if (!o)
-            return -1;
-    }
-    while (c->i < end) {
-        char ch = c->s[c->i++];
-        if (ch != '\\') {
-            if (w)
-                *w++ = ch;
-            continue;
-        }
-        ch = c->s[c->i++];
-        unsigned cp;
-        switch (ch) {
-        case 'b':
-            cp = '\b';
-            break;
-        case 'f':
-            cp = '\f';
-            break;
-        case 'n':
-            cp = '\n';
-            break;
-        case 'r':
-            cp = '\r';
-            break;
-        case 't':
-            cp = '\t';
-            break;
-        case 'u':
-            if (read_u4(c, c->i, &cp) != 0)
-                goto bad;
-            c->i += 4;
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                unsigned lo;
-                if (c->i + 6 > c->n || c->s[c->i] != '\\' || c->s[c->i + 1] != 'u' ||
-                    read_u4(c, c->i + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
-                    goto bad;
-                c->i += 6;
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            }
-            break;
-        default:
-            cp = (unsigned char)ch;
-            break; /* \" \\ \/ */
-        }
-        if (w)
-            w += put_utf8(w, cp);
-    }
-    c->i = end + 1;
-    if (out) {
-        *w = '\0';
-        *out = o;
-    }
-    return 0;
-bad:
-    free(o);
-    return -1;
-}
-
-static int posmap_add(ev_posmap *m, char *path, int kl, int kc, int vl, int vc)
-{
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 32;
-        ev_pos *v = realloc(m->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        m->v = v;
-        m->cap = cap;
-    }
-    m->v[m->n++] = (ev_pos){path, kl, kc, vl, vc};
-    return 0;
-}
-
-static void posmap_free(ev_posmap *m)
-{
-    for (size_t i = 0; i < m->n; i++)
-        free(m->v[i].path);
-    free(m->v);
-    memset(m, 0, sizeof *m);
-}
-
-const ev_pos *ev_posmap_find(const ev_posmap *m, const char *path)
-{
-    for (size_t i = 0; m && path && i < m->n; i++)
-        if (strcmp(m->v[i].path, path) == 0)
-            return &m->v[i];
-    return NULL;
-}
-
-/* Scans one value; records its children's positions when path is non-NULL
- * (the map then owns the children's paths). Returns -1 on text it does not
- * understand, which cannot happen for text jansson accepted, or on OOM. */
-static int sc_value(scan *c, const char *path, int depth)
-{
-    sc_ws(c);
-    if (c->i >= c->n)
-        return -1;
-    char ch = c->s[c->i];
-    if (ch == '{' || ch == '[') {
-        char close = ch == '{' ? '}' : ']';
-        c->i++;
-        sc_ws(c);
-        if (c->i < c->n && c->s[c->i] == close) {
-            c->i++;
-            return 0;
-        }
-        for (size_t idx = 0;; idx++) {
-            sc_ws(c);
-            int kl = c->line, kc = sc_col(c);
-            char *key = NULL, *child = NULL;
-            if (ch == '{') {
-                if (c->i >= c->n || c->s[c->i] != '"' || sc_string(c, path ? &key : NULL) != 0)
-                    return -1;
-                sc_ws(c);
-                if (c->i >= c->n || c->s[c->i] != ':') {
-                    free(key);
-                    return -1;
-                }
-                c->i++;
-                sc_ws(c);
-            }
-            int vl = c->line, vc = sc_col(c);
-            if (path && depth < SCAN_RECORD_DEPTH) {
-                if (ch == '{') {
-                    child = path[0] ? join(path, ".", key) : join("", "", key);
-                } else {
-                    char ix[32];
-                    snprintf(ix, sizeof ix, "[%zu]", idx);
-                    child = join(path, "", ix);
-                }
-                if (!child || posmap_add(c->m, child, kl, kc, vl, vc) != 0) {
-                    free(child);
-                    free(key);
-                    return -1;
-                }
-            }
-            free(key);
-            if (sc_value(c, child, depth + 1) != 0)
-                return -1;
-            sc_ws(c);
-            if (c->i < c->n && c->s[c->i] == ',') {
-                c->i++;
-                continue;
-            }
-            if (c->i < c->n && c->s[c->i] == close) {
-                c->i++;
-                return 0;
-            }
-            return -1;
-        }
-    }
-    if (ch == '"')
-        return sc_string(c, NULL);
-    /* number, true, false, null */
-    size_t start = c->i;
-    while (c->i < c->n && !strchr(" \t\r\n,]}", c->s[c->i]) && c->s[c->i])
-        c->i++;
-    return c->i > start ? 0 : -1;
-}
-
-/* LINE:COL (1-based, bytes) of byte offset off in text. */
-static void line_col(const char *text, size_t len, size_t off, int *line, int *col)
-{
-    int l = 1;
-    size_t bol = 0;
-    for (size_t i = 0; i < off && i < len; i++)
-        if (text[i] == '\n')
-            l++, bol = i + 1;
-    *line = l;
-    *col = (int)(off - bol) + 1;
-}
-
-/* ------------------------------------------------------------------------ */
-/* jansson's errors, reworded                                                */
-
-static int json_error_raw(const char *name, const char *text, size_t len, const json_error_t *je,
-                          ev_err *err)
-{
-    const char *msg = je->text;
-    size_t pos = je->position > 0 ? (size_t)je->position : 0;
-    if (pos > len)
-        pos = len;
-
-    /* jansson ends most messages with " near 'TOKEN'", TOKEN being the raw
-     * text it just read, and position just past it: back up to its start. */
-    const char *near = NULL, *q = msg;
-    while ((q = strstr(q, " near '")) != NULL)
-        near = q++;
-    size_t toklen = 0;
-    const char *tok = NULL;
-    if (near) {
-        size_t tl = strlen(near + 7);
-        if (tl > 0 && near[7 + tl - 1] == '\'') {
-            tok = near + 7;
-            toklen = tl - 1;
-        }
-    }
-    size_t start = (tok && toklen <= pos) ? pos - toklen : pos;
-    int line, col;
-
-    size_t first = 0; /* first non-blank byte */
-    while (first < len && strchr(" \t\r\n", text[first]) && text[first])
-        first++;
-    if (first == len) {
-        return ev_err_set(err, EV_EUSAGE,
-                          "%s:1:1: the scenario is empty; expected a JSON object {...}", name);
-    }
-    if (strncmp(msg, "'[' or '{' expected", 19) == 0) {
-        line_col(text, len, first, &line, &col);
-        return ev_err_set(err, EV_EUSAGE,
-                          "%s:%d:%d: not a JSON object; a scenario is one JSON "
-                          "object {...}",
-                          name, line, col);
-    }
-    if (strncmp(msg, "duplicate object key", 20) == 0 && tok) {
-        line_col(text, len, start, &line, &col);
-        return ev_err_set(err, EV_EUSAGE,
-                          "%s:%d:%d: duplicate key %.*s; a key may appear only "
-                          "once in an object",
-                          name, line, col, (int)toklen, tok);
-    }
-    if (tok && toklen == 1 && (tok[0] == '}' || tok[0] == ']')) {
-        size_t b = start;
-        while (b > 0 && strchr(" \t\r\n", text[b - 1]))
-            b--;
-        if (b > 0 && text[b - 1] == ',') {
-            line_col(text, len, b - 1, &line, &col);
-            return ev_err_set(err, EV_EUSAGE,
-                              "%s:%d:%d: invalid JSON: a comma before '%c'; "
-                              "remove it (JSON has no trailing commas)",
-                              name, line, col, tok[0]);
-        }
-    }
-    line_col(text, len, start, &line, &col);
-    const char *exp = strstr(msg, " expected near ");
-    if (exp)
-        return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: invalid JSON near %s; expected %.*s", name,
-                          line, col, exp + 15, (int)(exp - msg), msg);
-    return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: invalid JSON: %s", name, line, col, msg);
-}
-
-/* jansson quotes raw input, which may hold control bytes: keep one line. */
-static int json_error(const char *name, const char *text, size_t len, const json_error_t *je,
-                      ev_err *err)
-{
-    int rc = json_error_raw(name, text, len, je, err);
-    if (err)
-        ev_one_line(err->msg);
-    return rc;
-}
+/* Every ev_plan handed out by ev_plan_new_default/ev_plan_load* is the first
+ * member of one of these, so ev_plan_set/ev_plan_finish can find the origins
+ * from the public pointer (C11 6.7.2.1p15). */
+typedef struct ev_plan_int {
+    ev_plan pub;
+    ev_origin origin[EV_SETTINGS_MAX];
+} ev_plan_int;
 
 /* ------------------------------------------------------------------------ */
 /* The plan                                                                  */
@@ -739,21 +422,20 @@ int ev_plan_load_text(const char *text, size_t len, const char *name, ev_plan **
         name = "";
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root)
-        return json_error(name, text, len, &je, err);
+        return ev_json_error(name, text, len, &je, err);
     if (!json_is_object(root)) {
         size_t first = 0;
         int line, col;
         while (first < len && strchr(" \t\r\n", text[first]) && text[first])
             first++;
-        line_col(text, len, first, &line, &col);
+        ev_line_col(text, len, first, &line, &col);
         rc = ev_err_set(err, EV_EUSAGE,
                         "%s:%d:%d: not a JSON object (got %s); a scenario is one JSON object {...}",
                         name, line, col, ev_json_kind(root));
         goto out;
     }
 
-    scan sc = {.s = text, .n = len, .i = 0, .line = 1, .bol = 0, .m = &map};
-    (void)sc_value(&sc, "", 0); /* on failure (OOM) errors just carry fewer positions */
+    (void)ev_posmap_scan(text, len, &map); /* on failure (OOM) errors carry fewer positions */
 
     if ((rc = ev_plan_new_default(&p, err)) != EV_OK)
         goto out;
@@ -769,7 +451,7 @@ int ev_plan_load_text(const char *text, size_t len, const char *name, ev_plan **
         rc = oom(err);
 out:
     json_decref(root);
-    posmap_free(&map);
+    ev_posmap_free(&map);
     if (rc != EV_OK) {
         ev_plan_free(p);
         return rc;
@@ -1022,43 +704,4 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
                           path, path[0] ? ": " : "");
     }
     return EV_OK;
-}
-
-/* ------------------------------------------------------------------------ */
-/* The schedule                                                              */
-
-int64_t ev_plan_publish_ns(const ev_plan *p)
-{
-    int64_t total = 0;
-    switch (p->executor) {
-    case EV_EXEC_CONSTANT:
-        return p->duration_ns;
-    case EV_EXEC_RAMPING:
-        for (size_t i = 0; i < p->nstages; i++)
-            if (__builtin_add_overflow(total, p->stages[i].duration_ns, &total))
-                return INT64_MAX;
-        return total;
-    case EV_EXEC_MAX:
-        return p->count > 0 ? 0 : p->duration_ns;
-    }
-    return 0;
-}
-
-double ev_plan_expected_events(const ev_plan *p)
-{
-    double total = 0, r0 = p->start_rate;
-    switch (p->executor) {
-    case EV_EXEC_CONSTANT:
-        return p->rate * ((double)p->duration_ns / 1e9);
-    case EV_EXEC_RAMPING:
-        /* Linear ramps: each stage sends its mean rate for its duration. */
-        for (size_t i = 0; i < p->nstages; i++) {
-            total += (r0 + p->stages[i].target) / 2 * ((double)p->stages[i].duration_ns / 1e9);
-            r0 = p->stages[i].target;
-        }
-        return total;
-    case EV_EXEC_MAX:
-        return p->count > 0 ? (double)p->count : 0;
-    }
-    return 0;
 }

@@ -19,7 +19,9 @@
  *   arithmetic only, so "0.1s" is exactly 100000000 ns and overflow is caught.
  * - Also here, because they are small and have no other home: ev_nearest (the
  *   "did you mean" of every unknown name) and the settings printout. */
-#include "ev_settings_int.h"
+#include "ev_settings.h"
+
+#include "ev_text.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -27,281 +29,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ------------------------------------------------------------------------ */
-/* Echoing user text in one-line errors                                      */
-
-void ev_show(const char *s, size_t max, char *buf, size_t size)
-{
-    size_t o = 0, i;
-    if (size == 0)
-        return;
-    for (i = 0; s[i] && i < max; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[5];
-        size_t k;
-        if (c == '\n')
-            k = 2, memcpy(esc, "\\n", 2);
-        else if (c == '\t')
-            k = 2, memcpy(esc, "\\t", 2);
-        else if (c < 0x20 || c == 0x7f)
-            k = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
-        else
-            k = 1, esc[0] = (char)c;
-        if (o + k + 4 > size)
-            break;
-        memcpy(buf + o, esc, k);
-        o += k;
-    }
-    if (s[i] && o + 4 <= size) {
-        memcpy(buf + o, "...", 3);
-        o += 3;
-    }
-    buf[o] = '\0';
-}
-
-void ev_one_line(char *msg)
-{
-    for (; *msg; msg++)
-        if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
-            *msg = '?';
-}
-
-/* ------------------------------------------------------------------------ */
-/* Durations                                                                 */
-
-#define DURATION_EXAMPLES "expected e.g. \"500ms\", \"30s\", \"5m\", \"1h30m\""
-
-/* Units largest first; ns per unit is mult × 10^pow10, which keeps the
- * fraction arithmetic exact and small (see parse_component). */
-static const struct {
-    const char *name;
-    int rank; /* order: a duration's units must strictly increase in rank */
-    int64_t mult;
-    int pow10;
-} units[] = {
-    {"h", 0, 36, 11},       {"m", 1, 6, 10}, {"s", 2, 1, 9},
-    {"ms", 3, 1, 6},        {"us", 4, 1, 3}, {"\xc2\xb5s", 4, 1, 3}, /* U+00B5 micro sign */
-    {"\xce\xbcs", 4, 1, 3},                                          /* U+03BC Greek mu */
-    {"ns", 5, 1, 0},
-};
-
-static int64_t pow10_i64(int k)
-{
-    int64_t r = 1;
-    while (k-- > 0)
-        r *= 10;
-    return r;
-}
-
-static int duration_error(const char *s, const char *detail, ev_err *err)
-{
-    char v[EV_SHOW_SIZE(40)];
-    ev_show(s, 40, v, sizeof v);
-    if (detail)
-        return ev_err_set(err, EV_EUSAGE, "\"%s\" is not a duration (%s); " DURATION_EXAMPLES, v,
-                          detail);
-    return ev_err_set(err, EV_EUSAGE, "\"%s\" is not a duration; " DURATION_EXAMPLES, v);
-}
-
-int ev_parse_duration(const char *s, int64_t *out_ns, ev_err *err)
-{
-    if (!s || !*s)
-        return duration_error(s ? s : "", NULL, err);
-    if (*s == '-')
-        return duration_error(s, "negative", err);
-
-    const char *p = s;
-    int64_t total = 0;
-    int last_rank = -1;
-    while (*p) {
-        /* NUMBER: digits, optionally '.' and more digits; at least one digit. */
-        int64_t ip = 0;
-        int ndig = 0, overflow = 0;
-        while (isdigit((unsigned char)*p)) {
-            if (__builtin_mul_overflow(ip, 10, &ip) || __builtin_add_overflow(ip, *p - '0', &ip))
-                overflow = 1;
-            p++, ndig++;
-        }
-        int64_t frac = 0;
-        int k = 0, nfrac = 0, too_fine = 0;
-        if (*p == '.') {
-            p++;
-            const char *f = p;
-            while (isdigit((unsigned char)*p))
-                p++, nfrac++;
-            /* Keep the fraction without its trailing zeros: frac / 10^k. */
-            const char *e = p;
-            while (e > f && e[-1] == '0')
-                e--;
-            for (const char *q = f; q < e; q++) {
-                if (k == 17) {
-                    too_fine = 1; /* below 1 ns for every unit */
-                    break;
-                }
-                frac = frac * 10 + (*q - '0');
-                k++;
-            }
-        }
-        if (ndig == 0 && nfrac == 0)
-            return duration_error(s, NULL, err);
-
-        /* UNIT: the run of bytes up to the next digit, '.' or the end. */
-        const char *u = p;
-        while (*p && !isdigit((unsigned char)*p) && *p != '.')
-            p++;
-        size_t ulen = (size_t)(p - u);
-        if (ulen == 0)
-            return duration_error(s, "a number without a unit", err);
-        size_t ui;
-        for (ui = 0; ui < sizeof units / sizeof units[0]; ui++)
-            if (strlen(units[ui].name) == ulen && memcmp(units[ui].name, u, ulen) == 0)
-                break;
-        if (ui == sizeof units / sizeof units[0])
-            return duration_error(s, NULL, err);
-        if (units[ui].rank <= last_rank)
-            return duration_error(s, "units must go from largest to smallest, each once", err);
-        last_rank = units[ui].rank;
-
-        int64_t unit_ns = units[ui].mult * pow10_i64(units[ui].pow10), whole, part = 0;
-        if (overflow || __builtin_mul_overflow(ip, unit_ns, &whole))
-            goto too_long;
-        if (k > 0) {
-            /* frac/10^k × mult×10^pow10: exact while it is a whole number of ns. */
-            int64_t fb = frac * units[ui].mult; /* < 10^17 × 36: fits */
-            if (too_fine)
-                return duration_error(s, "finer than 1ns", err);
-            if (k <= units[ui].pow10) {
-                part = fb * pow10_i64(units[ui].pow10 - k); /* < unit_ns */
-            } else {
-                int64_t d = pow10_i64(k - units[ui].pow10);
-                if (fb % d != 0)
-                    return duration_error(s, "finer than 1ns", err);
-                part = fb / d;
-            }
-        }
-        if (__builtin_add_overflow(whole, part, &whole) ||
-            __builtin_add_overflow(total, whole, &total))
-            goto too_long;
-    }
-    *out_ns = total;
-    return EV_OK;
-too_long:;
-    char v[EV_SHOW_SIZE(40)];
-    ev_show(s, 40, v, sizeof v);
-    return ev_err_set(err, EV_EUSAGE,
-                      "\"%s\" is too long a duration; expected at most 2562047h47m16.854775807s",
-                      v);
-}
-
-/* Appends to buf at *n (snprintf semantics: *n may pass size, buf stays terminated). */
-static void put(char *buf, size_t size, size_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void put(char *buf, size_t size, size_t *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int r = vsnprintf(*n < size ? buf + *n : NULL, *n < size ? size - *n : 0, fmt, ap);
-    va_end(ap);
-    if (r > 0)
-        *n += (size_t)r;
-}
-
-/* "V" or "V.FFF" for v + frac/10^digits, trailing zeros dropped. */
-static void put_decimal(char *buf, size_t size, size_t *n, uint64_t v, uint64_t frac, int digits)
-{
-    put(buf, size, n, "%llu", (unsigned long long)v);
-    if (frac == 0)
-        return;
-    while (frac % 10 == 0)
-        frac /= 10, digits--;
-    put(buf, size, n, ".%0*llu", digits, (unsigned long long)frac);
-}
-
-void ev_format_duration(int64_t ns, char *buf, size_t size)
-{
-    if (!buf || size == 0)
-        return;
-    buf[0] = '\0';
-    size_t n = 0;
-    if (ns == 0) {
-        put(buf, size, &n, "0s");
-        return;
-    }
-    uint64_t u = (uint64_t)ns;
-    if (ns < 0) {
-        put(buf, size, &n, "-");
-        u = 0 - u; /* also right for INT64_MIN */
-    }
-    const uint64_t S = 1000000000u, M = 60 * S, H = 60 * M;
-    if (u < S) {
-        /* Below a second: the largest unit that keeps a whole part (Go's choice). */
-        if (u >= 1000000u)
-            put_decimal(buf, size, &n, u / 1000000u, u % 1000000u, 6), put(buf, size, &n, "ms");
-        else if (u >= 1000u)
-            put_decimal(buf, size, &n, u / 1000u, u % 1000u, 3), put(buf, size, &n, "us");
-        else
-            put(buf, size, &n, "%lluns", (unsigned long long)u);
-        return;
-    }
-    if (u >= H)
-        put(buf, size, &n, "%lluh", (unsigned long long)(u / H));
-    u %= H;
-    if (u >= M)
-        put(buf, size, &n, "%llum", (unsigned long long)(u / M));
-    u %= M;
-    if (u > 0) {
-        put_decimal(buf, size, &n, u / S, u % S, 9);
-        put(buf, size, &n, "s");
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Nearest name                                                              */
-
-#define NEAREST_MAXLEN 64
-
-static size_t levenshtein(const char *a, size_t la, const char *b, size_t lb)
-{
-    size_t row[NEAREST_MAXLEN + 1];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-const char *ev_nearest(const char *word, const char *const *candidates, size_t n)
-{
-    if (!word)
-        return NULL;
-    size_t lw = strlen(word);
-    if (lw > NEAREST_MAXLEN)
-        return NULL;
-    size_t limit = lw / 3 > 2 ? lw / 3 : 2, best_d = limit + 1;
-    const char *best = NULL;
-    for (size_t i = 0; i < n; i++) {
-        size_t lc = candidates[i] ? strlen(candidates[i]) : NEAREST_MAXLEN + 1;
-        if (lc > NEAREST_MAXLEN)
-            continue;
-        size_t d = levenshtein(word, lw, candidates[i], lc);
-        if (d < best_d)
-            best_d = d, best = candidates[i];
-    }
-    return best;
-}
 
 /* ------------------------------------------------------------------------ */
 /* The table                                                                 */
@@ -457,78 +184,12 @@ size_t ev_settings_level(const char *prefix, const char **names, size_t cap, cha
 }
 
 /* ------------------------------------------------------------------------ */
-/* Errors                                                                    */
-
-int ev_where_fail(const ev_where *w, const char *path, int at_key, int subject, ev_err *err,
-                  const char *fmt, ...)
-{
-    char body[sizeof err->msg], loc[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(body, sizeof body, fmt, ap);
-    va_end(ap);
-
-    const char *subj = "", *sep = "";
-    if (w->set_key) {
-        snprintf(loc, sizeof loc, "--set %s", w->set_key);
-        if (subject && path && strcmp(path, w->set_key) != 0)
-            subj = path, sep = " ";
-    } else {
-        const ev_pos *ps = path ? ev_posmap_find(w->pos, path) : NULL;
-        const char *file = w->file ? w->file : "";
-        if (ps && at_key)
-            snprintf(loc, sizeof loc, "%s:%d:%d", file, ps->kline, ps->kcol);
-        else if (ps)
-            snprintf(loc, sizeof loc, "%s:%d:%d", file, ps->vline, ps->vcol);
-        else
-            snprintf(loc, sizeof loc, "%s", file);
-        if (subject && path)
-            subj = path, sep = " ";
-    }
-    ev_one_line(body);
-    ev_one_line(loc);
-    if (!loc[0])
-        return ev_err_set(err, EV_EUSAGE, "%s%s%s", subj, sep, body);
-    return ev_err_set(err, EV_EUSAGE, "%s: %s%s%s", loc, subj, sep, body);
-}
-
-/* "a, b, c" into buf. */
-static void join_names(const char *const *names, size_t n, char *buf, size_t size)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        put(buf, size, &len, "%s%s", i ? ", " : "", names[i]);
-}
-
-int ev_unknown_key(const ev_where *w, const char *parent, const char *key, const char *const *names,
-                   size_t n, ev_err *err)
-{
-    char path[256], in[160], list[300], k[EV_SHOW_SIZE(40)];
-    ev_show(key, 40, k, sizeof k);
-    if (parent[0]) {
-        snprintf(path, sizeof path, "%s.%s", parent, key);
-        snprintf(in, sizeof in, " in \"%s\"", parent);
-    } else {
-        snprintf(path, sizeof path, "%s", key);
-        in[0] = '\0';
-    }
-    const char *near = ev_nearest(key, names, n);
-    if (near)
-        return ev_where_fail(w, path, 1, 0, err, "unknown key \"%s\"%s; did you mean \"%s\"?", k,
-                             in, near);
-    join_names(names, n, list, sizeof list);
-    return ev_where_fail(w, path, 1, 0, err, "unknown key \"%s\"%s; expected one of: %s", k, in,
-                         list);
-}
+/* Values                                                                    */
 
 static int oom(ev_err *err)
 {
     return ev_err_set(err, EV_EINTERNAL, "out of memory");
 }
-
-/* ------------------------------------------------------------------------ */
-/* Values                                                                    */
 
 const char *ev_json_kind(const json_t *v)
 {
@@ -552,14 +213,6 @@ const char *ev_json_kind(const json_t *v)
         break;
     }
     return "null";
-}
-
-/* Shortest text that reads back as d. */
-void ev_fmt_num(double d, char *buf, size_t size)
-{
-    snprintf(buf, size, "%.15g", d);
-    if (strtod(buf, NULL) != d)
-        snprintf(buf, size, "%.17g", d);
 }
 
 /* Accepts a plain decimal number that fills all of t (strtod alone would also
@@ -878,7 +531,7 @@ static int apply_enum(const ev_setting *s, void *field, json_t *v, const ev_wher
     size_t len = 0;
     list[0] = '\0';
     for (size_t i = 0; s->choices[i]; i++)
-        put(list, sizeof list, &len, "%s\"%s\"", i ? ", " : "", s->choices[i]);
+        ev_text_put(list, sizeof list, &len, "%s\"%s\"", i ? ", " : "", s->choices[i]);
     if (!json_is_string(v))
         return ev_where_fail(w, s->key, 0, 1, err, "must be one of %s (got %s)", list,
                              ev_json_kind(v));
@@ -1014,8 +667,6 @@ int ev_setting_from_text(const ev_setting *s, const char *text, json_t **out, co
 /* ------------------------------------------------------------------------ */
 /* The printout for `evload run --help`                                      */
 
-#define PRINT_WIDTH 100
-
 static const char *type_name(const ev_setting *s)
 {
     switch (s->type) {
@@ -1050,55 +701,13 @@ static void range_text(const ev_setting *s, char *buf, size_t size)
         return;
     fmt_bound(s->min, dur, lo, sizeof lo);
     if (isinf(s->max)) {
-        put(buf, size, &n, "%s %s", s->min_open ? ">" : ">=", lo);
+        ev_text_put(buf, size, &n, "%s %s", s->min_open ? ">" : ">=", lo);
     } else {
         fmt_bound(s->max, dur, hi, sizeof hi);
-        put(buf, size, &n, s->min_open ? "> %s, <= %s" : "%s..%s", lo, hi);
+        ev_text_put(buf, size, &n, s->min_open ? "> %s, <= %s" : "%s..%s", lo, hi);
     }
     if (s->unit[0])
-        put(buf, size, &n, " %s", s->unit);
-}
-
-/* Writes cells at fixed columns; a cell that runs into the next column pushes
- * the rest of the row to a new line, and the last cell wraps at word breaks. */
-static void print_row(FILE *f, const char *const cells[5], const int col[5])
-{
-    int cur = 0;
-    for (int i = 0; i < 4; i++) {
-        if (i > 0 && !cells[i][0])
-            continue; /* an empty cell needs no room, so it pushes nothing */
-        if (i > 0) {
-            if (cur + 2 > col[i]) {
-                fputc('\n', f);
-                cur = 0;
-            }
-            cur += fprintf(f, "%*s", col[i] - cur, "");
-        }
-        cur += fprintf(f, "%s", cells[i]);
-    }
-    const char *h = cells[4];
-    int width = PRINT_WIDTH - col[4];
-    while (*h) {
-        int len = (int)strlen(h), take = len;
-        if (len > width) {
-            take = width;
-            while (take > 0 && h[take] != ' ')
-                take--;
-            if (take == 0)
-                take = width; /* one long word: cut it */
-        }
-        if (cur + 2 > col[4]) {
-            fputc('\n', f);
-            cur = 0;
-        }
-        fprintf(f, "%*s%.*s\n", col[4] - cur, "", take, h);
-        cur = 0;
-        h += take;
-        while (*h == ' ')
-            h++;
-    }
-    if (cur > 0)
-        fputc('\n', f);
+        ev_text_put(buf, size, &n, " %s", s->unit);
 }
 
 void ev_settings_print(FILE *f)
@@ -1115,16 +724,16 @@ void ev_settings_print(FILE *f)
     const int col[5] = {0, wk + 2, wk + 2 + wt + 2, wk + 2 + wt + 2 + wd + 2,
                         wk + 2 + wt + 2 + wd + 2 + wr + 2};
     const char *head[5] = {"KEY", "TYPE", "DEFAULT", "RANGE/UNIT", "HELP"};
-    print_row(f, head, col);
+    ev_text_row(f, head, col);
     for (size_t i = 0; i < ev_nsettings; i++) {
         const ev_setting *s = &ev_settings[i];
         char range[64];
         range_text(s, range, sizeof range);
         const char *def = s->def_shown ? s->def_shown : s->def ? s->def : "-";
         const char *cells[5] = {s->key, type_name(s), def, range, s->help};
-        print_row(f, cells, col);
+        ev_text_row(f, cells, col);
     }
     const char *kafka[5] = {"kafka.PROPERTY", "string", "-", "",
                             "A librdkafka property, passed verbatim (e.g. kafka.linger.ms=5)"};
-    print_row(f, kafka, col);
+    ev_text_row(f, kafka, col);
 }

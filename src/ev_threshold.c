@@ -13,7 +13,8 @@
  * - Every error is one line: what is wrong, then what was expected. The
  *   caller adds the file position. */
 #include "ev_threshold.h"
-#include "ev_settings_int.h" /* ev_nearest, ev_show */
+
+#include "ev_text.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -2,7 +2,7 @@
  * their own parameters; this module only splits and decodes. */
 #include "ev_url.h"
 
-#include "ev_scenario.h"
+#include "ev_text.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -8,6 +8,8 @@
 #include "broker.h"
 
 #include "ev_report.h"
+#include "ev_settings.h"
+#include "ev_text.h"
 
 #include <getopt.h>
 #include <math.h>

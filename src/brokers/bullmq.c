@@ -9,6 +9,7 @@
 #include "brokers/bullmq.h"
 
 #include "ev_clock.h"
+#include "ev_text.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -27,6 +27,7 @@
 #include "brokers/kafka.h"
 
 #include "ev_clock.h"
+#include "ev_text.h"
 
 #include <errno.h>
 #include <getopt.h>

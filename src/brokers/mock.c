@@ -3,6 +3,7 @@
 #include "brokers/mock.h"
 
 #include "ev_clock.h"
+#include "ev_text.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,6 +12,7 @@
 #include "brokers/rabbitmq.h"
 
 #include "ev_clock.h"
+#include "ev_text.h"
 
 #include <amqp_tcp_socket.h>
 #include <inttypes.h>

@@ -18,6 +18,7 @@
 #include "brokers/redis_pubsub.h"
 
 #include "ev_clock.h"
+#include "ev_text.h"
 
 #include <errno.h>
 #include <fcntl.h>

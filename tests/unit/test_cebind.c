@@ -103,8 +103,8 @@ static void test_limits(void)
  * and decode: the event is ours and intact. */
 static void test_roundtrip(void)
 {
-    ev_ce_params p = {.type = "t.x", .source = "/s", .run = "r1", .instance = 0, .lane = 2,
-                      .data_size = 64};
+    ev_ce_params p = {
+        .type = "t.x", .source = "/s", .run = "r1", .instance = 0, .lane = 2, .data_size = 64};
     ev_ce_template *t = NULL;
     ev_err err;
     CHECK_INT(ev_ce_template_new(&p, &t, &err), ==, 0);

@@ -1,6 +1,7 @@
 /* test_duration — ev_parse_duration and ev_format_duration, as tables. */
 #include "ev_scenario.h"
 #include "ev_test.h"
+#include "ev_text.h"
 
 #define EXPECTED "expected e.g. \"500ms\", \"30s\", \"5m\", \"1h30m\""
 

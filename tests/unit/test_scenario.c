@@ -3,6 +3,8 @@
  * compared whole: they are the user interface, and e2e tests rely on them. */
 #include "ev_scenario.h"
 #include "ev_test.h"
+#include "ev_settings.h"
+#include "ev_text.h"
 
 #include <math.h>
 

@@ -1,0 +1,83 @@
+/* ev_plan — what a run is asked to do: the validated scenario. Built by
+ * ev_scenario (file and --set over the settings table), read by everything
+ * that runs or reports. Every string and array is owned by the plan
+ * (ev_plan_free in ev_scenario.h); nothing else writes it after
+ * ev_plan_finish. */
+#ifndef EV_PLAN_H
+#define EV_PLAN_H
+
+#include "ev_threshold.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { EV_EXEC_CONSTANT, EV_EXEC_RAMPING, EV_EXEC_MAX } ev_executor;
+typedef enum { EV_MODE_STRUCTURED, EV_MODE_BINARY } ev_event_mode;
+
+typedef struct ev_stage {
+    int64_t duration_ns;
+    double target; /* events/s at the end of the stage (linear ramp from the previous) */
+} ev_stage;
+
+/* A setting given to a broker module verbatim (e.g. "kafka.linger.ms" = "5"). */
+typedef struct ev_kv {
+    char *key, *value;
+} ev_kv;
+
+/* Every string and array is owned by the plan (ev_plan_free). */
+typedef struct ev_plan {
+    char *path;        /* scenario file as given, or "" */
+    char *name;        /* default: file name without .json */
+    char *description; /* default "" */
+    char *target;      /* URL; may be NULL until --target */
+    char *run_id;      /* NULL: random at run time */
+
+    /* event.* */
+    char *event_type;      /* default "dev.evload.test" */
+    char *event_source;    /* default "/evload" */
+    int64_t data_size;     /* bytes, default 256, 16..1048576 */
+    ev_event_mode mode;    /* default structured */
+    char *event_data_json; /* compact JSON object text of event.data, or NULL */
+
+    /* publish.* */
+    ev_executor executor; /* default constant-arrival-rate */
+    int64_t lanes;        /* default 1, 1..256 */
+    double rate;          /* constant: events/s (all lanes together), default 100 */
+    int64_t duration_ns;  /* constant; max-throughput when count is 0; default 10s */
+    double start_rate;    /* ramping, default 0 */
+    ev_stage *stages;     /* ramping */
+    size_t nstages;
+    int64_t count;         /* max-throughput: events in all (0: use duration) */
+    int64_t max_in_flight; /* unacknowledged events, all lanes together; default 1000 */
+
+    /* verify.* */
+    int64_t groups;                   /* default 1, 1..1024 */
+    int64_t consumers;                /* per group, default 1, 1..1024 */
+    int64_t prefetch;                 /* default 100 */
+    int64_t work_min_ns, work_max_ns; /* simulated processing per event, default 0 */
+    int64_t drain_timeout_ns;         /* default 10s */
+    char *verify_mode;                /* broker-specific (e.g. bullmq worker/observer); NULL */
+
+    int64_t warmup_ns; /* default 0 */
+
+    ev_threshold *thresholds;
+    size_t nthresholds;
+
+    ev_kv *extra; /* pass-through broker settings ("kafka.*") in the order given */
+    size_t nextra;
+
+    /* "sweep": {"verify.consumers": [1, 2, 4, 8]} — run once per value of one
+     * setting. Values are kept as --set text, each already checked against the
+     * setting; sweep_key is NULL when the scenario has no sweep. */
+    char *sweep_key;
+    char **sweep_values;
+    size_t nsweep;
+} ev_plan;
+
+/* Total scheduled publishing time in ns (warm-up excluded), 0 when unknown
+ * (max-throughput by count). */
+int64_t ev_plan_publish_ns(const ev_plan *p);
+/* Expected number of events (all lanes, warm-up excluded), from the schedule. */
+double ev_plan_expected_events(const ev_plan *p);
+
+#endif

@@ -958,10 +958,10 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
         R.total.corrupted += c->corrupted;
         R.total.foreign += c->foreign;
     }
-    R.e2e = S.e2e;
-    R.e2e_sched = S.e2e_sched;
-    R.ack = S.ack;
-    R.sched_lag = S.sched_lag;
+    R.lat[EV_METRIC_e2e] = S.e2e;
+    R.lat[EV_METRIC_e2e_sched] = S.e2e_sched;
+    R.lat[EV_METRIC_ack] = S.ack;
+    R.lat[EV_METRIC_sched_lag] = S.sched_lag;
     S.e2e = S.e2e_sched = S.ack = S.sched_lag = NULL;
     R.broker = json_object();
     json_t *bobj = json_object();

@@ -5,6 +5,7 @@
 #include "ev_report.h"
 
 #include "ev_clock.h"
+#include "ev_metrics.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -15,10 +16,8 @@ void ev_results_free(ev_results *r)
     if (!r)
         return;
     free(r->groups);
-    ev_hist_free(r->e2e);
-    ev_hist_free(r->e2e_sched);
-    ev_hist_free(r->ack);
-    ev_hist_free(r->sched_lag);
+    for (int m = 0; m < EV_METRIC_COUNT; m++)
+        ev_hist_free(r->lat[m]);
     json_decref(r->broker);
     json_decref(r->bp_broker);
     for (size_t i = 0; i < r->nts; i++)
@@ -31,50 +30,24 @@ void ev_results_free(ev_results *r)
 
 /* ---- thresholds ------------------------------------------------------- */
 
-static const ev_hist *latency_hist(const ev_results *r, const char *metric)
+/* The value of counter metric m (ev_metrics.h names the field it reads). */
+static double counter_value(const ev_results *r, int m)
 {
-    if (!strcmp(metric, "e2e"))
-        return r->e2e;
-    if (!strcmp(metric, "e2e_sched"))
-        return r->e2e_sched;
-    if (!strcmp(metric, "ack"))
-        return r->ack;
-    if (!strcmp(metric, "sched_lag"))
-        return r->sched_lag;
-    return NULL;
-}
-
-/* Returns 0 and the count of counter metric `m`, or -1 if it is not one. */
-static int counter_value(const ev_results *r, const char *m, double *out)
-{
-    const ev_ledger_counts *c = &r->total;
-    struct {
-        const char *name;
-        uint64_t v;
-    } t[] = {{"lost", c->lost},
-             {"duplicated", c->duplicated},
-             {"redelivered", c->redelivered},
-             {"unconfirmed", c->unconfirmed},
-             {"recovered", c->recovered},
-             {"reordered", c->reordered},
-             {"corrupted", c->corrupted},
-             {"foreign", c->foreign},
-             {"delivered", c->delivered},
-             {"received", c->received},
-             {"publish_errors", r->failed}};
-    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-        if (!strcmp(t[i].name, m)) {
-            *out = (double)t[i].v;
-            return 0;
-        }
-    return -1;
+    switch (m) {
+#define EV_CNT_(name, side, field, help)                                                           \
+    case EV_METRIC_##name:                                                                         \
+        return (double)r->field;
+        EV_COUNTER_METRICS(EV_CNT_)
+#undef EV_CNT_
+    }
+    return NAN;
 }
 
 static double threshold_value(const ev_results *r, const ev_threshold *t)
 {
     if (t->latency) {
-        const ev_hist *h = latency_hist(r, t->metric);
-        if (!h) /* queue_wait/processing: not measured by this broker */
+        const ev_hist *h = r->lat[t->id];
+        if (!h) /* e.g. queue_wait/processing: not measured by this broker */
             return NAN;
         if (t->agg == EV_AGG_COUNT)
             return (double)ev_hist_count(h);
@@ -95,9 +68,7 @@ static double threshold_value(const ev_results *r, const ev_threshold *t)
             return NAN;
         }
     }
-    double v;
-    if (counter_value(r, t->metric, &v))
-        return NAN;
+    double v = counter_value(r, t->id);
     if (t->agg == EV_AGG_RATE)
         return r->attempted ? v / (double)r->attempted : 0.0;
     return v;
@@ -278,10 +249,9 @@ void ev_report_summary(FILE *f, const ev_results *r)
 
     fprintf(f, "\nlatency ms       p50       p90       p95       p99     p99.9    p99.99       "
                "max      mean       count\n");
-    latency_row(f, "e2e", r->e2e);
-    latency_row(f, "e2e_sched", r->e2e_sched);
-    latency_row(f, "ack", r->ack);
-    latency_row(f, "sched_lag", r->sched_lag);
+    for (int m = 0; m < EV_METRIC_COUNT; m++)
+        if (r->lat[m])
+            latency_row(f, ev_metrics[m].name, r->lat[m]);
 
     fprintf(f, "\nbackpressure  max in-flight %lld", (long long)r->max_in_flight);
     if (r->max_depth >= 0)
@@ -399,10 +369,11 @@ json_t *ev_report_build(const ev_results *r)
                                             (double)(r->ngroups ? r->ngroups : 1) / r->settle_s
                                       : 0.0));
     json_object_set_new(root, "deliver", deliver);
-    json_object_set_new(root, "latency",
-                        json_pack("{s:o, s:o, s:o, s:o}", "e2e", hist_json(r->e2e), "e2e_sched",
-                                  hist_json(r->e2e_sched), "ack", hist_json(r->ack), "sched_lag",
-                                  hist_json(r->sched_lag)));
+    json_t *lat = json_object();
+    for (int m = 0; m < EV_METRIC_COUNT; m++)
+        if (r->lat[m])
+            json_object_set_new(lat, ev_metrics[m].name, hist_json(r->lat[m]));
+    json_object_set_new(root, "latency", lat);
     json_object_set_new(root, "backpressure",
                         json_pack("{s:I, s:o, s:f, s:o}", "max_in_flight",
                                   (json_int_t)r->max_in_flight, "max_depth",

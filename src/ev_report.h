@@ -9,6 +9,7 @@
 #include "ev_err.h"
 #include "ev_hist.h"
 #include "ev_ledger.h"
+#include "ev_metrics.h"
 #include "ev_scenario.h"
 
 #include <jansson.h>
@@ -60,7 +61,9 @@ typedef struct ev_results {
     size_t ngroups;
     ev_ledger_counts total;
 
-    ev_hist *e2e, *e2e_sched, *ack, *sched_lag; /* owned; warm-up excluded */
+    /* Latencies by ev_metric_id (owned, warm-up excluded); NULL: not measured.
+     * e2e, e2e_sched, ack and sched_lag are always there. */
+    ev_hist *lat[EV_METRIC_COUNT];
 
     int64_t max_in_flight, max_depth, blocked_ns;
     json_t *bp_broker; /* owned: maximum of each broker figure over the timeseries */

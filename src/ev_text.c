@@ -56,7 +56,6 @@ void ev_one_line(char *msg)
             *msg = '?';
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* Durations                                                                 */
 
@@ -224,7 +223,8 @@ void ev_format_duration(int64_t ns, char *buf, size_t size)
     if (u < S) {
         /* Below a second: the largest unit that keeps a whole part (Go's choice). */
         if (u >= 1000000u)
-            put_decimal(buf, size, &n, u / 1000000u, u % 1000000u, 6), ev_text_put(buf, size, &n, "ms");
+            put_decimal(buf, size, &n, u / 1000000u, u % 1000000u, 6),
+                ev_text_put(buf, size, &n, "ms");
         else if (u >= 1000u)
             put_decimal(buf, size, &n, u / 1000u, u % 1000u, 3), ev_text_put(buf, size, &n, "us");
         else
@@ -242,7 +242,6 @@ void ev_format_duration(int64_t ns, char *buf, size_t size)
         ev_text_put(buf, size, &n, "s");
     }
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* Nearest name                                                              */
@@ -290,7 +289,6 @@ const char *ev_nearest(const char *word, const char *const *candidates, size_t n
     }
     return best;
 }
-
 
 void ev_fmt_num(double d, char *buf, size_t size)
 {

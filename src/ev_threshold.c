@@ -14,6 +14,7 @@
  *   caller adds the file position. */
 #include "ev_threshold.h"
 
+#include "ev_metrics.h"
 #include "ev_text.h"
 
 #include <ctype.h>
@@ -22,25 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const latency_metrics[] = {"e2e",       "e2e_sched",  "ack",
-                                              "sched_lag", "queue_wait", "processing"};
-static const char *const counter_metrics[] = {
-    "lost",      "duplicated", "redelivered", "unconfirmed", "recovered",     "reordered",
-    "corrupted", "foreign",    "delivered",   "received",    "publish_errors"};
-
-#define NLAT (sizeof latency_metrics / sizeof latency_metrics[0])
-#define NCNT (sizeof counter_metrics / sizeof counter_metrics[0])
-
 /* Returns 1 for a latency metric, 0 for a counter, -1 if unknown. */
 static int metric_kind(const char *name)
 {
-    for (size_t i = 0; i < NLAT; i++)
-        if (strcmp(name, latency_metrics[i]) == 0)
-            return 1;
-    for (size_t i = 0; i < NCNT; i++)
-        if (strcmp(name, counter_metrics[i]) == 0)
-            return 0;
-    return -1;
+    int id = ev_metric_find(name);
+    return id < 0 ? -1 : ev_metrics[id].latency;
 }
 
 int ev_threshold_metric_known(const char *name)
@@ -50,33 +37,28 @@ int ev_threshold_metric_known(const char *name)
 
 int ev_threshold_publish_side(const char *name)
 {
-    static const char *const pub[] = {"ack", "sched_lag", "publish_errors"};
-    for (size_t i = 0; name && i < sizeof pub / sizeof pub[0]; i++)
-        if (strcmp(name, pub[i]) == 0)
-            return 1;
-    return 0;
+    int id = ev_metric_find(name);
+    return id >= 0 && ev_metrics[id].side == EV_SIDE_PUBLISH;
 }
 
 static int unknown_metric(const char *metric, ev_err *err)
 {
-    const char *all[NLAT + NCNT];
-    for (size_t i = 0; i < NLAT; i++)
-        all[i] = latency_metrics[i];
-    for (size_t i = 0; i < NCNT; i++)
-        all[NLAT + i] = counter_metrics[i];
-    const char *near = ev_nearest(metric, all, NLAT + NCNT);
+    const char *all[EV_METRIC_COUNT];
+    for (size_t i = 0; i < EV_METRIC_COUNT; i++)
+        all[i] = ev_metrics[i].name;
+    const char *near = ev_nearest(metric, all, EV_METRIC_COUNT);
     char shown[EV_SHOW_SIZE(40)];
     ev_show(metric, 40, shown, sizeof shown);
     metric = shown;
     if (near)
         return ev_err_set(err, EV_EUSAGE, "unknown threshold metric \"%s\"; did you mean \"%s\"?",
                           metric, near);
+    char lat[256], cnt[512];
+    ev_metric_names(1, lat, sizeof lat);
+    ev_metric_names(0, cnt, sizeof cnt);
     return ev_err_set(err, EV_EUSAGE,
-                      "unknown threshold metric \"%s\"; expected a latency (e2e, e2e_sched, ack, "
-                      "sched_lag, queue_wait, processing) or a counter (lost, duplicated, "
-                      "redelivered, unconfirmed, recovered, reordered, corrupted, foreign, "
-                      "delivered, received, publish_errors)",
-                      metric);
+                      "unknown threshold metric \"%s\"; expected a latency (%s) or a counter (%s)",
+                      metric, lat, cnt);
 }
 
 /* The "expected …" half of every expression error, by metric kind. */
@@ -140,6 +122,7 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
     ev_threshold t;
     memset(&t, 0, sizeof t);
     memcpy(t.metric, metric, strlen(metric) + 1); /* known metrics are < 32 bytes */
+    t.id = ev_metric_find(metric);
     memcpy(t.expr, expr, strlen(expr) + 1);
     t.latency = kind;
 

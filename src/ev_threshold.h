@@ -4,11 +4,9 @@
  *   "publish_errors": ["rate<0.01"]
  *
  * An expression is AGG OP NUMBER with AGG one of p(N) (0 < N ≤ 100), avg, min,
- * med, max, count, rate and OP one of < <= > >= == !=. Latency metrics (e2e,
- * e2e_sched, ack, sched_lag, queue_wait, processing) take p(N)/avg/min/med/max
- * in milliseconds, and count. Counter metrics (lost, duplicated, redelivered,
- * unconfirmed, recovered, reordered, corrupted, foreign, delivered, received,
- * publish_errors) take count, and rate = count / events attempted. */
+ * med, max, count, rate and OP one of < <= > >= == !=. The metrics are those
+ * of ev_metrics.h: latencies take p(N)/avg/min/med/max in milliseconds, and
+ * count; counters take count, and rate = count / events attempted. */
 #ifndef EV_THRESHOLD_H
 #define EV_THRESHOLD_H
 
@@ -27,6 +25,7 @@ typedef enum { EV_OP_LT, EV_OP_LE, EV_OP_GT, EV_OP_GE, EV_OP_EQ, EV_OP_NE } ev_o
 
 typedef struct ev_threshold {
     char metric[32];
+    int id;        /* ev_metric_id */
     char expr[96]; /* as written, for the report */
     int latency;   /* metric is a latency (ms) rather than a counter */
     ev_agg agg;

@@ -32,7 +32,6 @@ static char *join(const char *a, const char *sep, const char *b)
     return r;
 }
 
-
 #define SCAN_RECORD_DEPTH 4 /* deepest path an error can name: publish.stages[i].target */
 
 typedef struct scan {
@@ -363,7 +362,7 @@ static int json_error_raw(const char *name, const char *text, size_t len, const 
 
 /* jansson quotes raw input, which may hold control bytes: keep one line. */
 int ev_json_error(const char *name, const char *text, size_t len, const json_error_t *je,
-                      ev_err *err)
+                  ev_err *err)
 {
     int rc = json_error_raw(name, text, len, je, err);
     if (err)

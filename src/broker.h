@@ -1,11 +1,21 @@
-/* broker.h — the interface every broker module implements (DESIGN.md §8).
+/* broker.h — the one door between evload's core and its transports (brokers,
+ * and the HTTP, SSE and WebSocket endpoints to come).
  *
- * A broker module exports one constant ev_broker table, as wrk's `struct sock`
- * or curl's `Curl_protocol` do. The core never includes a broker client
- * header; it only calls through this table:
+ * A transport module exports one constant ev_broker table, as wrk's `struct
+ * sock` or curl's `Curl_protocol` do, and is listed once in CMakeLists.txt
+ * (EV_TRANSPORTS); the core never includes a client library header and never
+ * names a transport. Everything the core needs to know about a transport is
+ * in its table: the URL scheme(s), an example URL, the target parameters
+ * (ev_param.h: checked by the core, so `check` and `run` agree), the settings
+ * prefix it takes verbatim (`kafka.*`), its verify modes and its own
+ * subcommands. docs/development.md shows what adding one takes.
  *
- *   setup()     once per run: parse the target's parameters, declare topology,
- *               create any shared in-process state (the mock broker's queues).
+ * Lifecycle of one run (every call but the pub/sub ones on the main thread):
+ *   configure() pure: no I/O, no threads. Checks the plan against what the
+ *               transport can honour (modes, counts, parameter combinations)
+ *               with one-line errors. `evload check` runs it; so does run.
+ *   setup()     once: connect (fail fast: EV_ECONNECT with the redacted
+ *               address), declare topology, create shared state.
  *   pub->open   once per publisher lane, on the lane's own thread; its own
  *               connection. send() hands over one encoded event; outcomes
  *               (acked or failed) come back through poll(), in any order.
@@ -13,32 +23,41 @@
  *               connection; returns only once subscribed (the ready barrier:
  *               Pub/Sub loses whatever is published before that).
  *               recv() returns deliveries; ack() acknowledges processed ones.
- *   report()    after the run: broker-specific counters and ground truth into
- *               results.broker.<name>.
+ *   depth(), sample()  once a second from the reporter.
+ *   report()    after the run: transport-specific counters and ground truth
+ *               into results.broker.<name>.
  *   teardown()  last.
- * Thread safety: setup/report/teardown/depth run on the main thread; each
- * ev_pub / ev_sub is used by exactly one thread. `state` is shared, so what a
- * module keeps there must be safe for its own concurrent use. */
+ * Thread safety: each ev_pub / ev_sub is used by exactly one thread. `state`
+ * is shared, so what a module keeps there must be safe for its own concurrent
+ * use. Flags other threads read are atomics. */
 #ifndef EV_BROKER_H
 #define EV_BROKER_H
 
 #include "ev_codec.h"
 #include "ev_err.h"
+#include "ev_hist.h"
+#include "ev_param.h"
 #include "ev_scenario.h"
 #include "ev_url.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
-/* What every module call may read about the run. Owned by the engine; valid
- * from setup to teardown. */
+/* What a transport is asked to do in a run. */
+enum { EV_ROLE_PUBLISH = 1u << 0, EV_ROLE_VERIFY = 1u << 1 };
+
+/* What every module call may read about the run. Owned by the engine (or by
+ * `evload check`); valid from configure/setup to teardown. */
 typedef struct ev_run_info {
     const ev_plan *plan;
-    const ev_url *url;
+    const ev_url *url;       /* the endpoint's URL (password only in url->password) */
+    const ev_params *params; /* its target parameters, checked against the table */
+    unsigned roles;          /* EV_ROLE_*: publish into it, verify from it, or both */
     const char *run_id;
     uint32_t instance, instances;
-    uint32_t lanes;           /* publisher lanes of this instance */
-    const volatile int *stop; /* non-zero when the run is being torn down */
+    uint32_t lanes;         /* publisher lanes of this instance */
+    const atomic_int *stop; /* non-zero when the run is being torn down */
 } ev_run_info;
 
 /* One event to publish. Exactly one of body (structured) or bin (binary) is set.
@@ -96,9 +115,32 @@ typedef struct ev_sub_ops {
     void (*close)(ev_sub *s);
 } ev_sub_ops;
 
+/* A subcommand a transport adds to evload (`evload kafka-mock`). main() gets
+ * argv[0] = the subcommand's name; returns the process exit code. */
+typedef struct ev_subcommand {
+    const char *name;
+    const char *summary; /* one line for `evload --help` */
+    int (*main)(int argc, char **argv);
+} ev_subcommand;
+
 typedef struct ev_broker {
-    const char *scheme; /* URL scheme, e.g. "mock" */
-    const char *name;   /* key under results.broker */
+    /* ---- what the core and the help know about the transport ---- */
+    const char *name;                /* key under results.broker; also its file name */
+    const char *const *schemes;      /* URL schemes, NULL-terminated ("redis") */
+    const char *summary;             /* one line for --help ("Redis Pub/Sub") */
+    const char *example;             /* an example URL for --help and errors */
+    const char *doc;                 /* its page under docs/ ("docs/redis.md"), or NULL */
+    unsigned roles;                  /* EV_ROLE_* it can take */
+    const ev_param *params;          /* target parameters; NULL: none */
+    const char *params_hint;         /* appended to unknown-parameter errors, or NULL */
+    const char *settings_prefix;     /* "kafka": scenario object / --set kafka.X taken verbatim */
+    const char *settings_help;       /* help for PREFIX.PROPERTY in `run --help` */
+    const char *const *verify_modes; /* verify.mode values, first the default; NULL: none */
+    const ev_subcommand *commands;   /* NULL-terminated by name == NULL, or NULL */
+
+    /* ---- the run ---- */
+    /* Pure checks of the plan and parameters (see the top). May be NULL. */
+    int (*configure)(const ev_run_info *ri, ev_err *err);
     int (*setup)(const ev_run_info *ri, void **state, ev_err *err);
     /* 1 if one consumer of a group sees each lane's events in publish order
      * (reorders are then counted), else 0. */
@@ -116,14 +158,49 @@ typedef struct ev_broker {
     /* Optional: the name of group g for the results ("orders-q0"), written
      * into buf. NULL: the engine names groups "g0", "g1", … */
     void (*group_name)(void *state, uint32_t g, char *buf, size_t size);
+    /* Optional: a latency the transport measures itself (queue_wait,
+     * processing: an ev_metric_id), as a new histogram the caller owns, or
+     * NULL when it has none. Called after the drain, before report(). */
+    ev_hist *(*latency)(void *state, int metric);
     void (*teardown)(void *state);
-    const ev_pub_ops *pub;
-    const ev_sub_ops *sub;
+    const ev_pub_ops *pub; /* NULL: cannot publish */
+    const ev_sub_ops *sub; /* NULL: cannot verify */
 } ev_broker;
 
-/* The registry (ev_brokers.c): the module for a URL scheme, or NULL. */
+/* ---- the registry (ev_brokers.c): every transport this build has ---- */
+
+/* The transport for a URL scheme, or NULL. */
 const ev_broker *ev_broker_find(const char *scheme);
+/* The i-th transport (0-based), or NULL past the last. */
+const ev_broker *ev_broker_at(size_t i);
 /* "mock, redis, …" for error messages. */
 const char *ev_broker_schemes(void);
+/* The subcommand called name, or NULL. */
+const ev_subcommand *ev_broker_command(const char *name);
+/* Every transport's settings prefix, NULL-terminated (static). */
+const char *const *ev_broker_prefixes(void);
+
+/* ---- endpoints: a URL resolved to its transport and checked parameters ---- */
+
+typedef struct ev_endpoint {
+    ev_url *url;
+    const ev_broker *br;
+    ev_params *params;
+} ev_endpoint;
+
+/* Parses text, finds the transport for its scheme, checks that it can take
+ * `roles` and checks its parameters against the transport's table. Caller
+ * owns *out (ev_endpoint_free). EV_EUSAGE with one line naming what is wrong
+ * (URL redacted). */
+int ev_endpoint_open(const char *text, unsigned roles, ev_endpoint **out, ev_err *err);
+void ev_endpoint_free(ev_endpoint *ep); /* NULL is a no-op */
+/* Runs everything `evload check` can know about plan on endpoint ep without
+ * connecting: verify.mode against the transport's modes, then its
+ * configure(). 0 or EV_EUSAGE with one line. */
+int ev_endpoint_configure(const ev_endpoint *ep, const ev_run_info *ri, ev_err *err);
+
+/* Prints every transport: scheme, summary, example and its parameter table
+ * (for `evload run --help`), or the same in Markdown (docs/targets.md). */
+void ev_broker_print_targets(FILE *f, int markdown);
 
 #endif

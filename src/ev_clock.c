@@ -25,10 +25,10 @@ int64_t ev_wall_ns(void)
 /* Longest single sleep, so a stop request is noticed within this long. */
 #define SLICE_NS (50 * EV_NS_PER_MS)
 
-void ev_sleep_until(int64_t deadline_ns, const volatile int *stop)
+void ev_sleep_until(int64_t deadline_ns, const atomic_int *stop)
 {
     for (;;) {
-        if (stop && *stop)
+        if (stop && atomic_load_explicit(stop, memory_order_relaxed))
             return;
         int64_t left = deadline_ns - ev_mono_ns();
         if (left <= 0)

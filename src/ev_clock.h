@@ -4,6 +4,7 @@
 #ifndef EV_CLOCK_H
 #define EV_CLOCK_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define EV_NS_PER_US INT64_C(1000)
@@ -18,7 +19,7 @@ int64_t ev_wall_ns(void);
  * pacer can hit intended send times at 100k events/s. Returns early, without
  * error, if *stop becomes non-zero (checked between short sleeps); stop may be
  * NULL. */
-void ev_sleep_until(int64_t deadline_ns, const volatile int *stop);
+void ev_sleep_until(int64_t deadline_ns, const atomic_int *stop);
 
 /* Lowers the calling thread's timer slack to 1 µs (Linux prctl), so its
  * sleeps end within microseconds of their deadline. For pacing threads. */

@@ -1,6 +1,17 @@
 /* ev_engine — see ev_engine.h for the lifecycle and the threading model.
  *
  * Design notes.
+ * - Phases: ev_run is the lifecycle in order, each phase a function that
+ *   either succeeds or returns the error that ends the run:
+ *     engine_init      resolve the target, configure, allocate every thread's state
+ *     engine_setup     the transport's setup, consumers (the ready barrier), lanes
+ *     engine_publish   go; warm-up and stages, a timeseries point a second
+ *     engine_drain     until every acknowledged event is seen, or drain_timeout
+ *     engine_join      stop and join every thread (always runs)
+ *     engine_finish    reconcile, report, the exit code
+ *   A connection that fails mid-run is recorded by its thread, not returned
+ *   by a phase: the run still reconciles and reports what it saw, and the
+ *   verdict says it is incomplete.
  * - Time: the schedule is laid on the monotonic clock from one start instant
  *   t0 shared by every lane; wall = mono + wall_off, with wall_off sampled once,
  *   so the wall-clock stamps in events (evloadsched/evloadsent) are consistent
@@ -12,7 +23,10 @@
  * - Warm-up events are published and accounted by the ledger like any other
  *   (a lost event is lost), but their latencies and rates are left out.
  * - Drain ends as soon as the merged ledgers show every acknowledged event seen
- *   and the broker reports no backlog, or at drain_timeout. */
+ *   and the broker reports no backlog, or at drain_timeout.
+ * - Cross-thread flags (stop_pub, stop_cons, each thread's rc) are atomics;
+ *   everything else a thread shares with the reporter sits behind the
+ *   thread's own mutex, held by its owner only while recording. */
 #include "ev_engine.h"
 
 #include "broker.h"
@@ -20,15 +34,14 @@
 #include "ev_codec.h"
 #include "ev_hist.h"
 #include "ev_ledger.h"
+#include "ev_metrics.h"
 #include "ev_pacer.h"
 #include "ev_report.h"
 #include "ev_url.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,15 +61,6 @@
 #define DRAIN_QUIET_NS (EV_NS_PER_S / 2)
 #define READY_TIMEOUT_NS (30 * EV_NS_PER_S)
 
-static volatile sig_atomic_t g_signals;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (g_signals < 2)
-        g_signals++;
-}
-
 typedef struct engine engine;
 
 /* Fields after `mu` are shared with the reporter and change only under mu. */
@@ -71,13 +75,16 @@ typedef struct lane {
     int64_t *ring_sent; /* send mono time per in-flight slot, −1 when free */
     uint64_t mask, window;
     int64_t warm_end_off; /* offset before which sends are warm-up */
+    ev_buf body;          /* the encoded event (structured) */
+    ev_ce_binary bin;     /* the encoded event (binary) */
+    unsigned unpolled;    /* sends since the last poll */
 
     pthread_mutex_t mu;
     ev_publane pl;
     uint64_t acked, failed, measured_sent;
     int64_t in_flight, blocked_ns, last_send_mono;
     ev_hist *ack, *sched_lag;
-    int rc;
+    atomic_int rc; /* set once, after err: the lane failed */
     ev_err err;
 } lane;
 
@@ -93,14 +100,32 @@ typedef struct cons {
     ev_ledger *led;
     ev_hist *e2e, *e2e_sched;
     uint64_t processed; /* deliveries whose (simulated) work is done and acked */
-    int rc;
+    atomic_int rc;      /* set once, after err: the consumer failed */
     ev_err err;
 } cons;
 
+/* The reporter's merged view of every thread, taken once a second. */
+typedef struct snapshot {
+    ev_publane *pl;    /* [nlanes] */
+    ev_ledger **group; /* [ngroups] merged */
+    ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
+    ev_hist *prev_e2e, *prev_lag, *tmp;
+    uint64_t sent, acked, failed, measured_sent, received, processed;
+    int64_t in_flight, blocked_ns, last_send_mono;
+} snapshot;
+
+typedef struct status_ctx {
+    int show; /* print the status line */
+    int tty;  /* overwrite in place */
+} status_ctx;
+
 struct engine {
     const ev_plan *plan;
+    const ev_run_opts *opts;
+    ev_endpoint *ep;
     const ev_broker *br;
     void *state;
+    int setup_done;
     ev_run_info ri;
     char run_id[EV_RUN_ID_MAX + 1];
     uint32_t nlanes, ngroups, ncons;
@@ -115,10 +140,23 @@ struct engine {
     int opened, open_failed, go;
     int64_t t0;
 
-    volatile int stop_pub;  /* lanes stop sending */
-    volatile int stop_cons; /* consumers stop */
+    atomic_int stop_pub;  /* lanes stop sending */
+    atomic_int stop_cons; /* consumers stop */
     atomic_int lanes_done;
+
+    /* The reporter's (main thread's) own. */
+    snapshot S;
+    ev_results R;
+    status_ctx st;
+    ev_pacer shape; /* the schedule, for the target rate at t */
+    int64_t started_wall, started_mono, next_tick, pub_end;
 };
+
+/* Ctrl-C/SIGTERM seen so far (main's handler counts them; 0 without one). */
+static int interrupts(const engine *e)
+{
+    return e->opts->interrupt ? atomic_load(e->opts->interrupt) : 0;
+}
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -139,6 +177,22 @@ static void gate_opened(engine *e, int failed)
     e->open_failed |= failed;
     pthread_cond_broadcast(&e->gate_cv);
     pthread_mutex_unlock(&e->gate_mu);
+}
+
+/* Waits until the run may start; 0 to go, else the lane/consumer stops. */
+static int gate_wait(engine *e)
+{
+    pthread_mutex_lock(&e->gate_mu);
+    while (!e->go && !atomic_load(&e->stop_pub))
+        pthread_cond_wait(&e->gate_cv, &e->gate_mu);
+    int go = e->go;
+    pthread_mutex_unlock(&e->gate_mu);
+    return go && !atomic_load(&e->stop_pub) ? 0 : -1;
+}
+
+static int oom(ev_err *err)
+{
+    return ev_err_set(err, EV_EINTERNAL, "out of memory");
 }
 
 /* ---- publisher lanes -------------------------------------------------- */
@@ -168,117 +222,121 @@ static int lane_poll(lane *l, int64_t timeout_ns)
     int n = l->e->br->pub->poll(l->pub, timeout_ns, on_outcome, l, &l->err);
     pthread_mutex_unlock(&l->mu);
     if (n < 0)
-        l->rc = EV_ECONNECT;
+        atomic_store(&l->rc, EV_ECONNECT);
     return n;
 }
 
-static void *lane_main(void *arg)
+static int lane_stopped(lane *l)
 {
-    lane *l = arg;
+    return atomic_load(&l->e->stop_pub) || atomic_load(&l->rc);
+}
+
+/* While the window is full, collects outcomes (the publisher is blocked).
+ * Returns -1 when the lane must stop. */
+static int lane_wait_window(lane *l)
+{
+    if ((uint64_t)l->in_flight < l->window)
+        return 0;
+    int64_t b0 = ev_mono_ns();
+    while ((uint64_t)l->in_flight >= l->window && !lane_stopped(l))
+        lane_poll(l, EV_NS_PER_MS);
+    pthread_mutex_lock(&l->mu);
+    l->blocked_ns += ev_mono_ns() - b0;
+    pthread_mutex_unlock(&l->mu);
+    return lane_stopped(l) ? -1 : 0;
+}
+
+/* Encodes and sends event seq intended at mono time `intended`. Returns -1
+ * when the lane must stop. */
+static int lane_send(lane *l, uint64_t seq, int64_t intended)
+{
     engine *e = l->e;
-    const ev_plan *p = e->plan;
-    ev_buf body = EV_BUF_INIT;
-    ev_ce_binary bin;
-    memset(&bin, 0, sizeof bin);
+    int64_t sent_mono = ev_mono_ns();
+    int64_t sched_wall = intended + e->wall_off, sent_wall = sent_mono + e->wall_off;
+    ev_msg m = {.seq = seq};
+    int erc;
+    if (e->plan->mode == EV_MODE_BINARY) {
+        erc = ev_ce_encode_binary(l->tpl, seq, sched_wall, sent_wall, &l->bin);
+        m.bin = &l->bin;
+    } else {
+        ev_buf_reset(&l->body);
+        erc = ev_ce_encode_structured(l->tpl, seq, sched_wall, sent_wall, &l->body);
+        m.body = l->body.p;
+        m.len = l->body.len;
+    }
+    if (erc) {
+        ev_err_set(&l->err, EV_EINTERNAL, "out of memory encoding an event");
+        atomic_store(&l->rc, EV_EINTERNAL);
+        return -1;
+    }
+    int measured = intended >= e->t0 + l->warm_end_off;
+    pthread_mutex_lock(&l->mu);
+    l->pl.sent = seq;
+    l->last_send_mono = sent_mono;
+    if (measured) {
+        l->measured_sent++;
+        ev_hist_record(l->sched_lag, sent_mono - intended);
+    }
+    int src = e->br->pub->send(l->pub, &m, &l->err);
+    if (src) {
+        l->failed++;
+        ev_iset_add(&l->pl.failed, seq);
+    } else {
+        l->ring_sent[seq & l->mask] = sent_mono;
+        l->in_flight++;
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (src == EV_ECONNECT) {
+        atomic_store(&l->rc, src);
+        return -1;
+    }
+    l->unpolled++;
+    return 0;
+}
 
-    int rc = e->br->pub->open(e->state, &e->ri, l->idx, &l->pub, &l->err);
-    if (rc)
-        l->rc = rc;
-    gate_opened(e, rc != 0);
-    pthread_mutex_lock(&e->gate_mu);
-    while (!e->go && !e->stop_pub)
-        pthread_cond_wait(&e->gate_cv, &e->gate_mu);
-    pthread_mutex_unlock(&e->gate_mu);
-    if (rc || e->stop_pub)
-        goto out;
-
+/* The open-model loop: each event at its intended time (or as soon as the
+ * window allows, unpaced), outcomes collected on the way. */
+static void lane_publish(lane *l)
+{
+    engine *e = l->e;
     const int64_t t0 = e->t0;
-    unsigned unpolled = 0; /* sends since the last poll */
     ev_clock_precise();
     ev_sleep_until(t0, &e->stop_pub); /* every lane starts on the same instant */
-    for (;;) {
-        if (e->stop_pub || l->rc)
-            break;
+    while (!lane_stopped(l)) {
         int64_t now = ev_mono_ns();
         int64_t off = ev_pacer_next(&l->pacer, now - t0);
         /* Poll before anything that waits, so what the module holds goes out
          * first; back-to-back sends poll every SEND_BATCH. */
-        if (unpolled &&
-            (off == EV_PACER_END || unpolled >= SEND_BATCH ||
+        if (l->unpolled &&
+            (off == EV_PACER_END || l->unpolled >= SEND_BATCH ||
              (off != EV_PACER_NOW && t0 + off > now) || (uint64_t)l->in_flight >= l->window)) {
             lane_poll(l, 0);
-            unpolled = 0;
+            l->unpolled = 0;
         }
-        if (off == EV_PACER_END)
+        if (off == EV_PACER_END || lane_wait_window(l))
             break;
-        /* The window: wait for outcomes while it is full (publisher blocked). */
-        if ((uint64_t)l->in_flight >= l->window) {
-            int64_t b0 = ev_mono_ns();
-            while ((uint64_t)l->in_flight >= l->window && !e->stop_pub && !l->rc)
-                lane_poll(l, EV_NS_PER_MS);
-            pthread_mutex_lock(&l->mu);
-            l->blocked_ns += ev_mono_ns() - b0;
-            pthread_mutex_unlock(&l->mu);
-            if (e->stop_pub || l->rc)
-                break;
-        }
-        int64_t intended;
-        if (off == EV_PACER_NOW) {
-            intended = ev_mono_ns();
-        } else {
+        int64_t intended = ev_mono_ns();
+        if (off != EV_PACER_NOW) {
             intended = t0 + off;
             /* Wait for the intended time, collecting outcomes on the way. */
-            while (l->in_flight > 0 && intended - ev_mono_ns() > 2 * EV_NS_PER_MS && !e->stop_pub)
+            while (l->in_flight > 0 && intended - ev_mono_ns() > 2 * EV_NS_PER_MS &&
+                   !atomic_load(&e->stop_pub))
                 lane_poll(l, EV_NS_PER_MS);
             ev_sleep_until(intended, &e->stop_pub);
-            if (e->stop_pub)
+            if (atomic_load(&e->stop_pub))
                 break;
         }
-        int64_t sent_mono = ev_mono_ns();
-        uint64_t seq = l->pl.sent + 1;
-        int64_t sched_wall = intended + e->wall_off, sent_wall = sent_mono + e->wall_off;
-        ev_msg m = {.seq = seq};
-        int erc;
-        if (p->mode == EV_MODE_BINARY) {
-            erc = ev_ce_encode_binary(l->tpl, seq, sched_wall, sent_wall, &bin);
-            m.bin = &bin;
-        } else {
-            ev_buf_reset(&body);
-            erc = ev_ce_encode_structured(l->tpl, seq, sched_wall, sent_wall, &body);
-            m.body = body.p;
-            m.len = body.len;
-        }
-        if (erc) {
-            l->rc = ev_err_set(&l->err, EV_EINTERNAL, "out of memory encoding an event");
+        if (lane_send(l, l->pl.sent + 1, intended))
             break;
-        }
-        int measured = intended >= t0 + l->warm_end_off;
-        pthread_mutex_lock(&l->mu);
-        l->pl.sent = seq;
-        l->last_send_mono = sent_mono;
-        if (measured) {
-            l->measured_sent++;
-            ev_hist_record(l->sched_lag, sent_mono - intended);
-        }
-        int src = e->br->pub->send(l->pub, &m, &l->err);
-        if (src) {
-            l->failed++;
-            ev_iset_add(&l->pl.failed, seq);
-        } else {
-            l->ring_sent[seq & l->mask] = sent_mono;
-            l->in_flight++;
-        }
-        pthread_mutex_unlock(&l->mu);
-        if (src == EV_ECONNECT) {
-            l->rc = src;
-            break;
-        }
-        unpolled++;
     }
+}
 
-    /* Collect the outcomes still due, then count the rest as unknown (failed). */
+/* Collects the outcomes still due, then counts the rest as unknown (failed). */
+static void lane_flush(lane *l)
+{
     int64_t deadline = ev_mono_ns() + FLUSH_TIMEOUT_NS;
-    while (l->in_flight > 0 && !l->rc && ev_mono_ns() < deadline && g_signals < 2)
+    while (l->in_flight > 0 && !atomic_load(&l->rc) && ev_mono_ns() < deadline &&
+           interrupts(l->e) < 2)
         lane_poll(l, 10 * EV_NS_PER_MS);
     pthread_mutex_lock(&l->mu);
     uint64_t lo = l->pl.sent > l->window ? l->pl.sent - l->window + 1 : 1;
@@ -291,11 +349,22 @@ static void *lane_main(void *arg)
         }
     }
     pthread_mutex_unlock(&l->mu);
-out:
+}
+
+static void *lane_main(void *arg)
+{
+    lane *l = arg;
+    engine *e = l->e;
+    int rc = e->br->pub->open(e->state, &e->ri, l->idx, &l->pub, &l->err);
+    if (rc)
+        atomic_store(&l->rc, rc);
+    gate_opened(e, rc != 0);
+    if (!rc && !gate_wait(e)) {
+        lane_publish(l);
+        lane_flush(l);
+    }
     e->br->pub->close(l->pub); /* flushes anything the module still holds */
     l->pub = NULL;
-    ev_buf_free(&body);
-    ev_ce_binary_free(&bin);
     atomic_fetch_add(&e->lanes_done, 1);
     return NULL;
 }
@@ -348,6 +417,30 @@ static void account(cons *c, const ev_delivery *d)
     }
 }
 
+/* Accounts one batch, does its (simulated) work and acknowledges it.
+ * Returns -1 when the connection failed. */
+static int cons_take(cons *c, ev_delivery *d, int n)
+{
+    engine *e = c->e;
+    int64_t now = ev_wall_ns();
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < n; i++) {
+        if (!d[i].recv_wall_ns)
+            d[i].recv_wall_ns = now;
+        account(c, &d[i]);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (e->plan->work_max_ns > 0)
+        for (int i = 0; i < n; i++)
+            work_sleep(c);
+    if (e->br->sub->ack && e->br->sub->ack(c->sub, d, n, &c->err) < 0)
+        return -1;
+    pthread_mutex_lock(&c->mu);
+    c->processed += (uint64_t)n;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
 static void *cons_main(void *arg)
 {
     cons *c = arg;
@@ -355,7 +448,7 @@ static void *cons_main(void *arg)
     ev_delivery d[RECV_BATCH];
     int rc = e->br->sub->open(e->state, &e->ri, c->group, c->idx, &c->sub, &c->err);
     if (rc)
-        c->rc = rc;
+        atomic_store(&c->rc, rc);
     gate_opened(e, rc != 0);
     if (rc)
         return NULL;
@@ -363,48 +456,18 @@ static void *cons_main(void *arg)
     int batch = e->plan->prefetch < RECV_BATCH ? (int)e->plan->prefetch : RECV_BATCH;
     if (batch < 1)
         batch = 1;
-    while (!e->stop_cons) {
+    while (!atomic_load(&e->stop_cons)) {
         int n = e->br->sub->recv(c->sub, d, batch, 50 * EV_NS_PER_MS, &c->err);
-        if (n < 0) {
-            c->rc = EV_ECONNECT;
+        if (n < 0 || (n > 0 && cons_take(c, d, n))) {
+            atomic_store(&c->rc, EV_ECONNECT);
             break;
         }
-        if (n == 0)
-            continue;
-        int64_t now = ev_wall_ns();
-        pthread_mutex_lock(&c->mu);
-        for (int i = 0; i < n; i++) {
-            if (!d[i].recv_wall_ns)
-                d[i].recv_wall_ns = now;
-            account(c, &d[i]);
-        }
-        pthread_mutex_unlock(&c->mu);
-        if (e->plan->work_max_ns > 0)
-            for (int i = 0; i < n; i++)
-                work_sleep(c);
-        if (e->br->sub->ack && e->br->sub->ack(c->sub, d, n, &c->err) < 0) {
-            c->rc = EV_ECONNECT;
-            break;
-        }
-        pthread_mutex_lock(&c->mu);
-        c->processed += (uint64_t)n;
-        pthread_mutex_unlock(&c->mu);
     }
     e->br->sub->close(c->sub);
     c->sub = NULL;
     return NULL;
 }
-
 /* ---- reporter --------------------------------------------------------- */
-
-typedef struct snapshot {
-    ev_publane *pl;    /* [nlanes] */
-    ev_ledger **group; /* [ngroups] merged */
-    ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
-    ev_hist *prev_e2e, *prev_lag, *tmp;
-    uint64_t sent, acked, failed, measured_sent, received, processed;
-    int64_t in_flight, blocked_ns, last_send_mono;
-} snapshot;
 
 static void snap_free(snapshot *s, uint32_t nlanes, uint32_t ngroups)
 {
@@ -511,11 +574,6 @@ static double pct_ms(const ev_hist *h, double p)
     return ev_hist_count(h) ? (double)ev_hist_percentile(h, p) / 1e6 : 0.0;
 }
 
-typedef struct status_ctx {
-    int show; /* print the status line */
-    int tty;  /* overwrite in place */
-} status_ctx;
-
 static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, double prog,
                       int64_t now, const ev_pacer *shape, const status_ctx *st)
 {
@@ -603,55 +661,126 @@ static double phase_at(const ev_plan *p, int64_t off, char *buf, size_t size)
     return total > 0 ? (double)(off - t) / (double)total : -1.0;
 }
 
-/* ---- the run ---------------------------------------------------------- */
+/* ---- the run: phases -------------------------------------------------- */
 
 static int first_thread_error(engine *e, ev_err *err)
 {
-    for (uint32_t i = 0; i < e->ncons; i++)
-        if (e->cons[i].rc) {
-            ev_err_set(err, e->cons[i].rc, "%s", e->cons[i].err.msg);
-            return e->cons[i].rc;
+    for (uint32_t i = 0; i < e->ncons; i++) {
+        int rc = atomic_load(&e->cons[i].rc);
+        if (rc) {
+            ev_err_set(err, rc, "%s", e->cons[i].err.msg);
+            return rc;
         }
-    for (uint32_t i = 0; i < e->nlanes; i++)
-        if (e->lanes[i].rc) {
-            ev_err_set(err, e->lanes[i].rc, "%s", e->lanes[i].err.msg);
-            return e->lanes[i].rc;
+    }
+    for (uint32_t i = 0; i < e->nlanes; i++) {
+        int rc = atomic_load(&e->lanes[i].rc);
+        if (rc) {
+            ev_err_set(err, rc, "%s", e->lanes[i].err.msg);
+            return rc;
         }
+    }
     return 0;
 }
 
-static void engine_free(engine *e)
+static int alloc_lanes(engine *e, ev_err *err)
 {
-    if (e->lanes) {
-        for (uint32_t i = 0; i < e->nlanes; i++) {
-            lane *l = &e->lanes[i];
-            ev_ce_template_free(l->tpl);
-            free(l->ring_sent);
-            ev_iset_clear(&l->pl.failed);
-            ev_hist_free(l->ack);
-            ev_hist_free(l->sched_lag);
-            pthread_mutex_destroy(&l->mu);
-        }
-        free(e->lanes);
+    const ev_plan *plan = e->plan;
+    uint64_t window = (uint64_t)(plan->max_in_flight / plan->lanes);
+    if (window < 1)
+        window = 1;
+    uint64_t ring = 1;
+    while (ring < window)
+        ring <<= 1;
+    if (!(e->lanes = calloc(e->nlanes, sizeof *e->lanes)))
+        return oom(err);
+    for (uint32_t i = 0; i < e->nlanes; i++) {
+        lane *l = &e->lanes[i];
+        l->e = e;
+        l->idx = i;
+        l->window = window;
+        l->mask = ring - 1;
+        l->warm_end_off = plan->warmup_ns;
+        l->body = (ev_buf)EV_BUF_INIT;
+        pthread_mutex_init(&l->mu, NULL);
+        if (!(l->ring_sent = malloc(ring * sizeof *l->ring_sent)) || !(l->ack = ev_hist_new()) ||
+            !(l->sched_lag = ev_hist_new()))
+            return oom(err);
+        for (uint64_t j = 0; j < ring; j++)
+            l->ring_sent[j] = -1;
+        int rc = ev_pacer_init(&l->pacer, plan, i, err);
+        if (rc)
+            return rc;
+        ev_ce_params cp = {.type = plan->event_type,
+                           .source = plan->event_source,
+                           .run = e->run_id,
+                           .instance = e->ri.instance,
+                           .lane = i,
+                           .data_size = (size_t)plan->data_size,
+                           .data_template = plan->event_data_json};
+        if ((rc = ev_ce_template_new(&cp, &l->tpl, err)))
+            return rc;
     }
-    if (e->cons) {
-        for (uint32_t i = 0; i < e->ncons; i++) {
-            ev_ledger_free(e->cons[i].led);
-            ev_hist_free(e->cons[i].e2e);
-            ev_hist_free(e->cons[i].e2e_sched);
-            pthread_mutex_destroy(&e->cons[i].mu);
-        }
-        free(e->cons);
+    return EV_OK;
+}
+
+static int alloc_cons(engine *e, ev_err *err)
+{
+    if (!(e->cons = calloc(e->ncons ? e->ncons : 1, sizeof *e->cons))) /* 0: publish only */
+        return oom(err);
+    for (uint32_t i = 0; i < e->ncons; i++) {
+        cons *c = &e->cons[i];
+        c->e = e;
+        c->group = i / (uint32_t)e->plan->consumers;
+        c->idx = i % (uint32_t)e->plan->consumers;
+        c->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)i << 17) ^ 1;
+        pthread_mutex_init(&c->mu, NULL);
     }
-    pthread_mutex_destroy(&e->gate_mu);
-    pthread_cond_destroy(&e->gate_cv);
+    return EV_OK;
+}
+
+/* Resolves and configures the target, and allocates every thread's state
+ * before any thread starts. */
+static int engine_init(engine *e, ev_err *err)
+{
+    const ev_plan *plan = e->plan;
+    e->started_wall = ev_wall_ns();
+    e->started_mono = ev_mono_ns();
+    e->R.max_depth = -1; /* until the broker reports a depth */
+    unsigned roles = EV_ROLE_PUBLISH | (plan->groups > 0 ? EV_ROLE_VERIFY : 0);
+    int rc = ev_endpoint_open(plan->target, roles, &e->ep, err);
+    if (rc)
+        return rc;
+    e->br = e->ep->br;
+    if (plan->run_id)
+        snprintf(e->run_id, sizeof e->run_id, "%s", plan->run_id);
+    else
+        gen_run_id(e->run_id, sizeof e->run_id);
+    e->nlanes = (uint32_t)plan->lanes;
+    e->ngroups = (uint32_t)plan->groups;
+    e->ncons = (uint32_t)(plan->groups * plan->consumers);
+    e->ri = (ev_run_info){.plan = plan,
+                          .url = e->ep->url,
+                          .params = e->ep->params,
+                          .roles = roles,
+                          .run_id = e->run_id,
+                          .instance = 0,
+                          .instances = 1,
+                          .lanes = e->nlanes,
+                          .stop = &e->stop_cons};
+    if ((rc = ev_endpoint_configure(e->ep, &e->ri, err)))
+        return rc;
+    if ((rc = alloc_lanes(e, err)) || (rc = alloc_cons(e, err)))
+        return rc;
+    ev_err perr;
+    ev_pacer_init(&e->shape, plan, 0, &perr); /* alloc_lanes checked the plan */
+    return EV_OK;
 }
 
 static int wait_opened(engine *e, int want, ev_err *err)
 {
     int64_t deadline = ev_mono_ns() + READY_TIMEOUT_NS;
     pthread_mutex_lock(&e->gate_mu);
-    while (e->opened < want && !e->open_failed && ev_mono_ns() < deadline && !g_signals) {
+    while (e->opened < want && !e->open_failed && ev_mono_ns() < deadline && !interrupts(e)) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 100 * 1000 * 1000;
@@ -668,141 +797,49 @@ static int wait_opened(engine *e, int want, ev_err *err)
     int rc = first_thread_error(e, err);
     if (rc)
         return rc;
-    if (g_signals)
+    if (interrupts(e))
         return ev_err_set(err, EV_ECONNECT, "interrupted during setup");
     return ev_err_set(err, EV_ECONNECT, "%s: not every connection was ready within %d s",
                       e->ri.url->redacted, (int)(READY_TIMEOUT_NS / EV_NS_PER_S));
 }
 
-int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
+/* The transport's setup, then the consumers (the ready barrier: every group
+ * subscribed before anything is published), then the lanes. */
+static int engine_setup(engine *e, ev_err *err)
 {
-    int rc = EV_OK;
-    engine E, *e = &E;
-    memset(e, 0, sizeof *e);
-    ev_url *url = NULL;
-    ev_results R;
-    memset(&R, 0, sizeof R);
-    snapshot S;
-    memset(&S, 0, sizeof S);
-    int setup_done = 0, cons_started = 0, lanes_started = 0;
-    pthread_mutex_init(&e->gate_mu, NULL);
-    pthread_cond_init(&e->gate_cv, NULL);
-
-    int64_t started_wall = ev_wall_ns(), started_mono = ev_mono_ns();
-    R.max_depth = -1; /* until the broker reports a depth */
-    if ((rc = ev_url_parse(plan->target, &url, err)))
-        goto out;
-    e->br = ev_broker_find(url->scheme);
-    if (!e->br) {
-        rc = ev_err_set(err, EV_EUSAGE, "target %s: unknown scheme \"%s\"; expected one of: %s",
-                        url->redacted, url->scheme, ev_broker_schemes());
-        goto out;
-    }
-    e->plan = plan;
-    if (plan->run_id)
-        snprintf(e->run_id, sizeof e->run_id, "%s", plan->run_id);
-    else
-        gen_run_id(e->run_id, sizeof e->run_id);
-    e->nlanes = (uint32_t)plan->lanes;
-    e->ngroups = (uint32_t)plan->groups;
-    e->ncons = (uint32_t)(plan->groups * plan->consumers);
-    e->ri = (ev_run_info){.plan = plan,
-                          .url = url,
-                          .run_id = e->run_id,
-                          .instance = 0,
-                          .instances = 1,
-                          .lanes = e->nlanes,
-                          .stop = &e->stop_cons};
-
-    /* Allocate every thread's state before any thread starts. */
-    e->lanes = calloc(e->nlanes, sizeof *e->lanes);
-    e->cons = calloc(e->ncons ? e->ncons : 1, sizeof *e->cons); /* 0: publish only */
-    if (!e->lanes || !e->cons)
-        goto oom;
-    uint64_t window = (uint64_t)(plan->max_in_flight / plan->lanes);
-    if (window < 1)
-        window = 1;
-    uint64_t ring = 1;
-    while (ring < window)
-        ring <<= 1;
-    for (uint32_t i = 0; i < e->nlanes; i++) {
-        lane *l = &e->lanes[i];
-        l->e = e;
-        l->idx = i;
-        l->window = window;
-        l->mask = ring - 1;
-        l->warm_end_off = plan->warmup_ns;
-        pthread_mutex_init(&l->mu, NULL);
-        if (!(l->ring_sent = malloc(ring * sizeof *l->ring_sent)) || !(l->ack = ev_hist_new()) ||
-            !(l->sched_lag = ev_hist_new()))
-            goto oom;
-        for (uint64_t j = 0; j < ring; j++)
-            l->ring_sent[j] = -1;
-        if ((rc = ev_pacer_init(&l->pacer, plan, i, err)))
-            goto out;
-        ev_ce_params cp = {.type = plan->event_type,
-                           .source = plan->event_source,
-                           .run = e->run_id,
-                           .instance = 0,
-                           .lane = i,
-                           .data_size = (size_t)plan->data_size,
-                           .data_template = plan->event_data_json};
-        if ((rc = ev_ce_template_new(&cp, &l->tpl, err)))
-            goto out;
-    }
-    for (uint32_t i = 0; i < e->ncons; i++) {
-        cons *c = &e->cons[i];
-        c->e = e;
-        c->group = i / (uint32_t)plan->consumers;
-        c->idx = i % (uint32_t)plan->consumers;
-        c->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)i << 17) ^ 1;
-        pthread_mutex_init(&c->mu, NULL);
-    }
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    g_signals = 0;
-
-    if ((rc = e->br->setup(&e->ri, &e->state, err)))
-        goto out;
-    setup_done = 1;
+    int rc = e->br->setup(&e->ri, &e->state, err);
+    if (rc)
+        return rc;
+    e->setup_done = 1;
     e->ordered = e->br->ordered ? e->br->ordered(e->state, &e->ri) : 0;
     for (uint32_t i = 0; i < e->ncons; i++) {
         cons *c = &e->cons[i];
         if (!(c->led = ev_ledger_new(e->nlanes, e->ordered)) || !(c->e2e = ev_hist_new()) ||
             !(c->e2e_sched = ev_hist_new()))
-            goto oom;
+            return oom(err);
     }
-    if (snap_init(&S, e))
-        goto oom;
-
-    /* Consumers first: the ready barrier. */
+    if (snap_init(&e->S, e))
+        return oom(err);
     for (uint32_t i = 0; i < e->ncons; i++) {
-        if (pthread_create(&e->cons[i].th, NULL, cons_main, &e->cons[i])) {
-            rc = ev_err_set(err, EV_EINTERNAL, "cannot start a consumer thread");
-            goto stop;
-        }
+        if (pthread_create(&e->cons[i].th, NULL, cons_main, &e->cons[i]))
+            return ev_err_set(err, EV_EINTERNAL, "cannot start a consumer thread");
         e->cons[i].started = 1;
-        cons_started++;
     }
     if ((rc = wait_opened(e, (int)e->ncons, err)))
-        goto stop;
+        return rc;
     for (uint32_t i = 0; i < e->nlanes; i++) {
-        if (pthread_create(&e->lanes[i].th, NULL, lane_main, &e->lanes[i])) {
-            rc = ev_err_set(err, EV_EINTERNAL, "cannot start a publisher thread");
-            goto stop;
-        }
+        if (pthread_create(&e->lanes[i].th, NULL, lane_main, &e->lanes[i]))
+            return ev_err_set(err, EV_EINTERNAL, "cannot start a publisher thread");
         e->lanes[i].started = 1;
-        lanes_started++;
     }
-    if ((rc = wait_opened(e, (int)(e->ncons + e->nlanes), err)))
-        goto stop;
+    return wait_opened(e, (int)(e->ncons + e->nlanes), err);
+}
 
-    /* Go. */
+/* Go: every lane starts its schedule on one instant, t0; then a point a
+ * second until every lane is done. */
+static int engine_publish(engine *e, ev_err *err)
+{
+    const ev_plan *plan = e->plan;
     e->wall_off = ev_wall_ns() - ev_mono_ns();
     pthread_mutex_lock(&e->gate_mu);
     e->t0 = ev_mono_ns() + 20 * EV_NS_PER_MS;
@@ -811,213 +848,312 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
     pthread_cond_broadcast(&e->gate_cv);
     pthread_mutex_unlock(&e->gate_mu);
 
-    status_ctx st = {.tty = isatty(STDERR_FILENO)};
-    st.show = !o->quiet && (o->progress == 1 || (o->progress == 0 && st.tty));
-    int64_t planned = ev_plan_publish_ns(plan);
-    /* The reporter's own copy of the schedule, for the target rate at t. */
-    ev_pacer shape_copy;
-    ev_err perr;
-    ev_pacer_init(&shape_copy, plan, 0, &perr);
-    const ev_pacer *shape = &shape_copy;
-
-    /* Publishing: a point a second. */
-    int64_t next_tick = e->t0 + EV_NS_PER_S;
+    e->st.tty = isatty(STDERR_FILENO);
+    e->st.show =
+        !e->opts->quiet && (e->opts->progress == 1 || (e->opts->progress == 0 && e->st.tty));
+    e->next_tick = e->t0 + EV_NS_PER_S;
     while (atomic_load(&e->lanes_done) < (int)e->nlanes) {
         int64_t now = ev_mono_ns();
-        if (g_signals && !e->stop_pub) {
-            e->stop_pub = 1;
-            R.interrupted = 1;
+        if (interrupts(e) && !atomic_load(&e->stop_pub)) {
+            atomic_store(&e->stop_pub, 1);
+            e->R.interrupted = 1;
         }
-        if (now >= next_tick) {
+        if (now >= e->next_tick) {
             char phase[24];
             double prog = phase_at(plan, now - e->t0, phase, sizeof phase);
-            if (snap_take(&S, e, 1) || push_point(&R, &S, e, phase, prog, now, shape, &st))
-                goto oom_stop;
-            next_tick += EV_NS_PER_S;
+            if (snap_take(&e->S, e, 1) ||
+                push_point(&e->R, &e->S, e, phase, prog, now, &e->shape, &e->st))
+                return oom(err);
+            e->next_tick += EV_NS_PER_S;
         }
-        ev_sleep_until(now + 20 * EV_NS_PER_MS < next_tick ? now + 20 * EV_NS_PER_MS : next_tick,
-                       NULL);
+        int64_t nap = now + 20 * EV_NS_PER_MS;
+        ev_sleep_until(nap < e->next_tick ? nap : e->next_tick, NULL);
     }
-    for (uint32_t i = 0; i < e->nlanes; i++)
+    for (uint32_t i = 0; i < e->nlanes; i++) {
         pthread_join(e->lanes[i].th, NULL);
-    lanes_started = 0;
-    int64_t pub_end = ev_mono_ns();
+        e->lanes[i].started = 0;
+    }
+    e->pub_end = ev_mono_ns();
+    return EV_OK;
+}
 
-    /* Drain: until every acknowledged event is seen and the broker is empty. */
-    int64_t drain_ns = plan->drain_timeout_ns;
-    if (R.interrupted && drain_ns > INTERRUPT_DRAIN_NS)
+/* 1 when the drain may end now: every acknowledged event was seen, the
+ * broker holds nothing back and the consumers finished the work they took;
+ * or the broker can say its backlog is empty and nothing arrived for
+ * DRAIN_QUIET_NS (what is missing then is lost: waiting out drain_timeout
+ * would not change that). */
+static int drain_done(engine *e, int64_t now, int64_t depth, uint64_t *last_received,
+                      int64_t *quiet_since)
+{
+    snapshot *s = &e->S;
+    if (snap_lost(s, e, 1) == 0 && depth <= 0 && s->processed == s->received)
+        return 1;
+    if (s->received != *last_received) {
+        *last_received = s->received;
+        *quiet_since = now;
+    }
+    return depth == 0 && s->processed == s->received && now - *quiet_since >= DRAIN_QUIET_NS;
+}
+
+/* Until every acknowledged event is seen and the broker is empty, or the
+ * drain timeout (shortened by Ctrl-C; a second one ends it). A publish-only
+ * run (no group) has nothing to wait for. */
+static int engine_drain(engine *e, ev_err *err)
+{
+    int64_t drain_ns = e->plan->drain_timeout_ns;
+    if (e->R.interrupted && drain_ns > INTERRUPT_DRAIN_NS)
         drain_ns = INTERRUPT_DRAIN_NS;
-    int64_t drain_end = pub_end + drain_ns;
+    int64_t drain_end = e->pub_end + drain_ns;
     uint64_t last_received = UINT64_MAX;
-    int64_t quiet_since = pub_end;
-    /* Publish only (no group): nothing to wait for once the lanes have their
-     * outcomes, whatever the broker still holds. */
+    int64_t quiet_since = e->pub_end;
     while (e->ngroups > 0) {
         int64_t now = ev_mono_ns();
-        if (snap_take(&S, e, now >= next_tick))
-            goto oom_stop;
+        if (snap_take(&e->S, e, now >= e->next_tick))
+            return oom(err);
         int64_t depth = e->br->depth ? e->br->depth(e->state) : -1;
-        /* Done when every acknowledged event was seen, the broker holds
-         * nothing back and the consumers finished the work they took. */
-        if (snap_lost(&S, e, 1) == 0 && depth <= 0 && S.processed == S.received)
+        if (drain_done(e, now, depth, &last_received, &quiet_since))
             break;
-        /* A broker that can say its backlog is empty, with nothing arriving for
-         * DRAIN_QUIET_NS, has nothing more to deliver: what is missing then is
-         * lost, and waiting out drain_timeout would not change that. */
-        if (S.received != last_received) {
-            last_received = S.received;
-            quiet_since = now;
-        }
-        if (depth == 0 && S.processed == S.received && now - quiet_since >= DRAIN_QUIET_NS)
-            break;
-        if (g_signals && !R.interrupted) {
-            R.interrupted = 1;
+        if (interrupts(e) && !e->R.interrupted) {
+            e->R.interrupted = 1;
             if (drain_end > now + INTERRUPT_DRAIN_NS)
                 drain_end = now + INTERRUPT_DRAIN_NS;
         }
-        if (now >= drain_end || g_signals >= 2 || first_thread_error(e, NULL)) {
-            R.drain_timed_out = now >= drain_end;
+        if (now >= drain_end || interrupts(e) >= 2 || first_thread_error(e, NULL)) {
+            e->R.drain_timed_out = now >= drain_end;
             break;
         }
-        if (now >= next_tick) {
-            double prog = drain_ns > 0 ? (double)(now - pub_end) / (double)drain_ns : 1.0;
-            if (push_point(&R, &S, e, "drain", prog, now, shape, &st))
-                goto oom_stop;
-            next_tick += EV_NS_PER_S;
+        if (now >= e->next_tick) {
+            double prog = drain_ns > 0 ? (double)(now - e->pub_end) / (double)drain_ns : 1.0;
+            if (push_point(&e->R, &e->S, e, "drain", prog, now, &e->shape, &e->st))
+                return oom(err);
+            e->next_tick += EV_NS_PER_S;
         }
         ev_sleep_until(now + 10 * EV_NS_PER_MS, NULL);
     }
-    R.settle_s = (double)(ev_mono_ns() - e->t0) / 1e9;
-    e->stop_cons = 1;
-    for (uint32_t i = 0; i < e->ncons; i++)
-        pthread_join(e->cons[i].th, NULL);
-    cons_started = 0;
-    if (st.show && st.tty)
-        fputc('\n', stderr);
-    /* A connection that failed for good mid-run still gets its report: what
-     * was seen until then is exact, and the exit code says it failed. */
-    int thread_rc = first_thread_error(e, err);
+    e->R.settle_s = (double)(ev_mono_ns() - e->t0) / 1e9;
+    return EV_OK;
+}
 
-    /* Reconcile. */
-    if (snap_take(&S, e, 1))
-        goto oom;
-    if (push_point(&R, &S, e, "end", 1.0, ev_mono_ns(), NULL, &(status_ctx){0}))
-        goto oom;
-    R.plan = plan;
-    memcpy(R.run_id, e->run_id, sizeof e->run_id); /* both EV_RUN_ID_MAX + 1 */
-    R.target = url->redacted;
-    R.broker_name = e->br->name;
-    R.started_wall_ns = started_wall;
-    R.duration_s = (double)(ev_mono_ns() - started_mono) / 1e9;
-    struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) == 0)
-        R.cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    R.instance = 0;
-    R.instances = 1;
-    R.attempted = S.sent;
-    R.acked = S.acked;
-    R.failed = S.failed;
-    R.measured_sent = S.measured_sent;
-    R.expected = ev_pacer_planned_events(plan);
+/* Stops and joins every thread that was started; safe in any phase. */
+static void engine_join(engine *e)
+{
+    atomic_store(&e->stop_pub, 1);
+    atomic_store(&e->stop_cons, 1);
+    pthread_mutex_lock(&e->gate_mu);
+    pthread_cond_broadcast(&e->gate_cv);
+    pthread_mutex_unlock(&e->gate_mu);
+    for (uint32_t i = 0; e->lanes && i < e->nlanes; i++)
+        if (e->lanes[i].started) {
+            pthread_join(e->lanes[i].th, NULL);
+            e->lanes[i].started = 0;
+        }
+    for (uint32_t i = 0; e->cons && i < e->ncons; i++)
+        if (e->cons[i].started) {
+            pthread_join(e->cons[i].th, NULL);
+            e->cons[i].started = 0;
+        }
+    if (e->st.show && e->st.tty)
+        fputc('\n', stderr);
+    e->st.show = 0;
+}
+
+/* The publish side into R: counts, the achieved rate over the span the
+ * target is defined on. */
+static void reconcile_publish(engine *e)
+{
+    ev_results *R = &e->R;
+    const ev_plan *plan = e->plan;
+    snapshot *S = &e->S;
+    R->attempted = S->sent;
+    R->acked = S->acked;
+    R->failed = S->failed;
+    R->measured_sent = S->measured_sent;
+    R->expected = ev_pacer_planned_events(plan);
     int64_t measured_from = e->t0 + plan->warmup_ns;
-    R.publish_s =
-        S.last_send_mono > measured_from ? (double)(S.last_send_mono - measured_from) / 1e9 : 0.0;
+    R->publish_s =
+        S->last_send_mono > measured_from ? (double)(S->last_send_mono - measured_from) / 1e9 : 0.0;
+    int64_t planned = ev_plan_publish_ns(plan);
     double expected = ev_plan_expected_events(plan);
-    R.rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
-    /* Achieved over the same span the target is defined on: the last event
-     * of a schedule is due one interval before the schedule's end. */
-    double span = R.publish_s;
-    if (planned > 0 && plan->executor != EV_EXEC_MAX && !R.interrupted) {
+    R->rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
+    /* The last event of a schedule is due one interval before its end. */
+    double span = R->publish_s;
+    if (planned > 0 && plan->executor != EV_EXEC_MAX && !R->interrupted) {
         /* A late publisher stretches the actual span past the planned one. */
         double interval = expected > 0 ? ((double)planned / 1e9) / expected : 0.0;
         span = (double)planned / 1e9;
-        if (R.publish_s + interval > span)
-            span = R.publish_s + interval;
+        if (R->publish_s + interval > span)
+            span = R->publish_s + interval;
     }
-    R.rate_achieved = span > 0 ? (double)R.measured_sent / span : 0.0;
-    R.blocked_ns = S.blocked_ns;
-    R.ngroups = e->ngroups;
-    if (!(R.groups = calloc(R.ngroups ? R.ngroups : 1, sizeof *R.groups)))
-        goto oom;
+    R->rate_achieved = span > 0 ? (double)R->measured_sent / span : 0.0;
+    R->blocked_ns = S->blocked_ns;
+}
+
+/* Each group's classes against the lanes' record, and their totals. */
+static int reconcile_groups(engine *e)
+{
+    ev_results *R = &e->R;
+    R->ngroups = e->ngroups;
+    if (!(R->groups = calloc(R->ngroups ? R->ngroups : 1, sizeof *R->groups)))
+        return -1;
     for (uint32_t g = 0; g < e->ngroups; g++) {
         if (e->br->group_name)
-            e->br->group_name(e->state, g, R.groups[g].name, sizeof R.groups[g].name);
+            e->br->group_name(e->state, g, R->groups[g].name, sizeof R->groups[g].name);
         else
-            snprintf(R.groups[g].name, sizeof R.groups[g].name, "g%u", g);
-        ev_ledger_reconcile(S.group[g], S.pl, &R.groups[g].c);
-        const ev_ledger_counts *c = &R.groups[g].c;
-        R.total.received += c->received;
-        R.total.delivered += c->delivered;
-        R.total.lost += c->lost;
-        R.total.duplicated += c->duplicated;
-        R.total.redelivered += c->redelivered;
-        R.total.unconfirmed += c->unconfirmed;
-        R.total.recovered += c->recovered;
-        R.total.reordered += c->reordered;
-        R.total.corrupted += c->corrupted;
-        R.total.foreign += c->foreign;
+            snprintf(R->groups[g].name, sizeof R->groups[g].name, "g%u", g);
+        ev_ledger_reconcile(e->S.group[g], e->S.pl, &R->groups[g].c);
+        const ev_ledger_counts *c = &R->groups[g].c;
+        R->total.received += c->received;
+        R->total.delivered += c->delivered;
+        R->total.lost += c->lost;
+        R->total.duplicated += c->duplicated;
+        R->total.redelivered += c->redelivered;
+        R->total.unconfirmed += c->unconfirmed;
+        R->total.recovered += c->recovered;
+        R->total.reordered += c->reordered;
+        R->total.corrupted += c->corrupted;
+        R->total.foreign += c->foreign;
     }
-    R.lat[EV_METRIC_e2e] = S.e2e;
-    R.lat[EV_METRIC_e2e_sched] = S.e2e_sched;
-    R.lat[EV_METRIC_ack] = S.ack;
-    R.lat[EV_METRIC_sched_lag] = S.sched_lag;
-    S.e2e = S.e2e_sched = S.ack = S.sched_lag = NULL;
-    R.broker = json_object();
+    return 0;
+}
+
+/* Everything measured, into R: the last point, the publish side, the
+ * groups, the latencies (the engine's and the transport's own) and the
+ * transport's report. */
+static int engine_reconcile(engine *e, ev_err *err)
+{
+    ev_results *R = &e->R;
+    if (snap_take(&e->S, e, 1) ||
+        push_point(R, &e->S, e, "end", 1.0, ev_mono_ns(), NULL, &(status_ctx){0}))
+        return oom(err);
+    R->plan = e->plan;
+    memcpy(R->run_id, e->run_id, sizeof e->run_id); /* both EV_RUN_ID_MAX + 1 */
+    R->target = e->ri.url->redacted;
+    R->broker_name = e->br->name;
+    R->started_wall_ns = e->started_wall;
+    R->duration_s = (double)(ev_mono_ns() - e->started_mono) / 1e9;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        R->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    R->instance = e->ri.instance;
+    R->instances = e->ri.instances;
+    reconcile_publish(e);
+    if (reconcile_groups(e))
+        return oom(err);
+    R->lat[EV_METRIC_e2e] = e->S.e2e;
+    R->lat[EV_METRIC_e2e_sched] = e->S.e2e_sched;
+    R->lat[EV_METRIC_ack] = e->S.ack;
+    R->lat[EV_METRIC_sched_lag] = e->S.sched_lag;
+    e->S.e2e = e->S.e2e_sched = e->S.ack = e->S.sched_lag = NULL;
+    for (int m = 0; e->br->latency && m < EV_METRIC_COUNT; m++)
+        if (ev_metrics[m].latency && !R->lat[m])
+            R->lat[m] = e->br->latency(e->state, m);
     json_t *bobj = json_object();
-    if (!R.broker || !bobj)
-        goto oom;
-    json_object_set_new(R.broker, e->br->name, bobj);
+    if (!(R->broker = json_object()) || !bobj) {
+        json_decref(bobj);
+        return oom(err);
+    }
+    json_object_set_new(R->broker, e->br->name, bobj);
     if (e->br->report)
         e->br->report(e->state, bobj);
+    return EV_OK;
+}
 
-    if ((rc = ev_report_evaluate(&R, err)))
-        goto out;
+/* Thresholds, the summary (or the verdict line), the results file; the
+ * exit code: a connection that failed mid-run (3), a run cut short (5), or
+ * the thresholds' verdict. */
+static int engine_report(engine *e, int thread_rc, ev_err *err)
+{
+    ev_results *R = &e->R;
+    const ev_run_opts *o = e->opts;
+    R->incomplete = thread_rc != 0 || R->interrupted;
+    if (thread_rc)
+        snprintf(R->end_reason, sizeof R->end_reason, "%s", err->msg);
+    else if (R->interrupted)
+        snprintf(R->end_reason, sizeof R->end_reason, "interrupted (Ctrl-C or SIGTERM)");
+    int rc = ev_report_evaluate(R, err);
+    if (rc)
+        return rc;
     if (!o->quiet)
-        ev_report_summary(stdout, &R);
+        ev_report_summary(stdout, R);
     else
-        printf("%s\n", R.pass ? "PASS" : "FAIL");
+        printf("%s\n", ev_report_verdict(R));
     fflush(stdout);
     if (o->json_path || o->results) {
-        json_t *doc = ev_report_build(&R);
+        json_t *doc = ev_report_build(R);
         if (!doc)
-            goto oom;
+            return oom(err);
         rc = o->json_path ? ev_report_write(doc, o->json_path, err) : EV_OK;
         if (o->results)
             *o->results = doc;
         else
             json_decref(doc);
         if (rc)
-            goto out;
+            return rc;
     }
-    rc = thread_rc ? thread_rc : R.pass ? EV_OK : EV_ETHRESH;
-    goto out;
+    if (thread_rc)
+        return thread_rc;
+    if (R->interrupted)
+        return EV_EINCOMPLETE;
+    return R->pass ? EV_OK : EV_ETHRESH;
+}
 
-oom_stop:
-    rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
-stop:
-    e->stop_pub = 1;
-    e->stop_cons = 1;
-    pthread_mutex_lock(&e->gate_mu);
-    pthread_cond_broadcast(&e->gate_cv);
-    pthread_mutex_unlock(&e->gate_mu);
-    for (uint32_t i = 0; lanes_started && i < e->nlanes; i++)
-        if (e->lanes[i].started)
-            pthread_join(e->lanes[i].th, NULL);
-    for (uint32_t i = 0; cons_started && i < e->ncons; i++)
-        if (e->cons[i].started)
-            pthread_join(e->cons[i].th, NULL);
-    goto out;
-oom:
-    rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
-    if (cons_started || lanes_started)
-        goto stop;
-out:
-    if (setup_done)
+static void engine_free(engine *e)
+{
+    if (e->setup_done)
         e->br->teardown(e->state);
-    snap_free(&S, e->nlanes, e->ngroups);
-    ev_results_free(&R);
+    snap_free(&e->S, e->nlanes, e->ngroups);
+    ev_results_free(&e->R);
+    for (uint32_t i = 0; e->lanes && i < e->nlanes; i++) {
+        lane *l = &e->lanes[i];
+        ev_ce_template_free(l->tpl);
+        free(l->ring_sent);
+        ev_iset_clear(&l->pl.failed);
+        ev_hist_free(l->ack);
+        ev_hist_free(l->sched_lag);
+        ev_buf_free(&l->body);
+        ev_ce_binary_free(&l->bin);
+        pthread_mutex_destroy(&l->mu);
+    }
+    free(e->lanes);
+    for (uint32_t i = 0; e->cons && i < e->ncons; i++) {
+        ev_ledger_free(e->cons[i].led);
+        ev_hist_free(e->cons[i].e2e);
+        ev_hist_free(e->cons[i].e2e_sched);
+        pthread_mutex_destroy(&e->cons[i].mu);
+    }
+    free(e->cons);
+    ev_endpoint_free(e->ep);
+    pthread_mutex_destroy(&e->gate_mu);
+    pthread_cond_destroy(&e->gate_cv);
+}
+
+int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
+{
+    engine E, *e = &E;
+    memset(e, 0, sizeof *e);
+    e->plan = plan;
+    e->opts = o;
+    pthread_mutex_init(&e->gate_mu, NULL);
+    pthread_cond_init(&e->gate_cv, NULL);
+
+    int rc = engine_init(e, err);
+    if (!rc)
+        rc = engine_setup(e, err);
+    if (!rc)
+        rc = engine_publish(e, err);
+    if (!rc)
+        rc = engine_drain(e, err);
+    engine_join(e);
+    if (!rc) {
+        /* A connection that failed for good mid-run still gets its report:
+         * what was seen until then is exact, and the verdict says it ended
+         * early. */
+        int thread_rc = first_thread_error(e, err);
+        rc = engine_reconcile(e, err);
+        if (!rc)
+            rc = engine_report(e, thread_rc, err);
+    }
     engine_free(e);
-    ev_url_free(url);
     return rc;
 }

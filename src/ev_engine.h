@@ -14,17 +14,24 @@
 #include "ev_scenario.h"
 
 #include <jansson.h>
+#include <stdatomic.h>
 
 typedef struct ev_run_opts {
     const char *json_path; /* results file, or NULL */
     int quiet;             /* no status line, no summary: only errors and the verdict line */
     int progress;          /* 1: status line even when stderr is not a terminal; 0: auto */
     json_t **results;      /* if non-NULL: receives the results JSON (caller owns) */
+    /* Ctrl-C/SIGTERM count, kept by the program's signal handler (NULL: none).
+     * The first ends the current stage early, drains briefly and still
+     * reports; a second skips the drain. */
+    const atomic_int *interrupt;
 } ev_run_opts;
 
-/* Runs plan (which ev_plan_finish accepted). Returns the process exit code of
- * DESIGN.md §7: 0 thresholds passed, 1 a threshold failed, 2 usage, 3 could not
- * connect or set up, 4 internal; err says why for 2..4. */
+/* Runs plan (which ev_plan_finish accepted). Returns the process exit code:
+ * 0 thresholds passed, 1 a threshold failed, 2 usage, 3 could not connect or
+ * set up (also: a connection failed for good mid-run; the run still
+ * reports), 4 internal, 5 the run was interrupted and its results are
+ * partial; err says why for 2, 3 and 4. */
 int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err);
 
 #endif

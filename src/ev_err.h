@@ -11,10 +11,11 @@
 
 enum {
     EV_OK = 0,
-    EV_ETHRESH = 1,  /* a threshold failed (exit 1) */
-    EV_EUSAGE = 2,   /* usage or scenario error (exit 2) */
-    EV_ECONNECT = 3, /* could not connect or set up (exit 3) */
-    EV_EINTERNAL = 4 /* internal error, including out of memory (exit 4) */
+    EV_ETHRESH = 1,    /* a threshold failed (exit 1) */
+    EV_EUSAGE = 2,     /* usage or scenario error (exit 2) */
+    EV_ECONNECT = 3,   /* could not connect or set up (exit 3) */
+    EV_EINTERNAL = 4,  /* internal error, including out of memory (exit 4) */
+    EV_EINCOMPLETE = 5 /* the run was interrupted: its results are partial (exit 5) */
 };
 
 typedef struct ev_err {

@@ -20,7 +20,7 @@ enum { EV_SIDE_PUBLISH, EV_SIDE_DELIVER };
     X(e2e, EV_SIDE_DELIVER, "receive time minus the actual send time")                             \
     X(e2e_sched, EV_SIDE_DELIVER,                                                                  \
       "receive time minus the intended send time (coordinated omission corrected)")                \
-    X(ack, EV_SIDE_PUBLISH, "broker acknowledgement minus send (monotonic)")                      \
+    X(ack, EV_SIDE_PUBLISH, "broker acknowledgement minus send (monotonic)")                       \
     X(sched_lag, EV_SIDE_PUBLISH, "actual send minus intended send")                               \
     X(queue_wait, EV_SIDE_DELIVER, "time in the queue before a worker took it (BullMQ)")           \
     X(processing, EV_SIDE_DELIVER, "time a worker spent on it (BullMQ)")

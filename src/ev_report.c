@@ -277,12 +277,22 @@ void ev_report_summary(FILE *f, const ev_results *r)
             failed += !r->thr_pass[i];
         }
     }
-    if (r->pass)
+    if (r->incomplete)
+        fprintf(f,
+                "\nverdict: INCOMPLETE (the run ended early: %s; %zu of %zu threshold%s failed "
+                "on what it saw)\n",
+                r->end_reason, failed, p->nthresholds, p->nthresholds == 1 ? "" : "s");
+    else if (r->pass)
         fprintf(f, "\nverdict: PASS (%zu threshold%s passed)\n", p->nthresholds,
                 p->nthresholds == 1 ? "" : "s");
     else
         fprintf(f, "\nverdict: FAIL (%zu of %zu threshold%s failed)\n", failed, p->nthresholds,
                 p->nthresholds == 1 ? "" : "s");
+}
+
+const char *ev_report_verdict(const ev_results *r)
+{
+    return r->incomplete ? "INCOMPLETE" : r->pass ? "PASS" : "FAIL";
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -338,11 +348,13 @@ json_t *ev_report_build(const ev_results *r)
     json_object_set_new(root, "schema", json_integer(EV_RESULTS_SCHEMA));
     json_object_set_new(root, "evload", json_pack("{s:s}", "version", EV_VERSION));
     json_object_set_new(root, "run",
-                        json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:b, s:s?}", "id",
-                                  r->run_id, "scenario", p->name, "target", r->target, "started",
-                                  when, "duration_s", r->duration_s, "cpu_s", r->cpu_s, "instance",
-                                  (int)r->instance, "instances", (int)r->instances, "interrupted",
-                                  r->interrupted, "path", p->path && p->path[0] ? p->path : NULL));
+                        json_pack("{s:s, s:s, s:s, s:s, s:f, s:f, s:i, s:i, s:b, s:b, s:s?, s:s?}",
+                                  "id", r->run_id, "scenario", p->name, "target", r->target,
+                                  "started", when, "duration_s", r->duration_s, "cpu_s", r->cpu_s,
+                                  "instance", (int)r->instance, "instances", (int)r->instances,
+                                  "interrupted", r->interrupted, "completed", !r->incomplete,
+                                  "end_reason", r->incomplete ? r->end_reason : NULL, "path",
+                                  p->path && p->path[0] ? p->path : NULL));
     json_object_set_new(
         root, "publish",
         json_pack("{s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "expected",
@@ -405,7 +417,10 @@ json_t *ev_report_build(const ev_results *r)
                                         "expr", p->thresholds[i].expr, "value",
                                         num_or_null(r->thr_value[i]), "pass", r->thr_pass[i]));
     json_object_set_new(root, "thresholds", thr);
-    json_object_set_new(root, "verdict", json_string(r->pass ? "pass" : "fail"));
+    json_object_set_new(root, "verdict",
+                        json_string(r->incomplete ? "incomplete"
+                                    : r->pass     ? "pass"
+                                                  : "fail"));
     return root;
 }
 

@@ -50,6 +50,8 @@ typedef struct ev_results {
     double settle_s;   /* publishing start → drain end (everything seen, or timeout) */
     uint32_t instance, instances;
     int interrupted; /* Ctrl-C ended the run early */
+    int incomplete;  /* interrupted, or a connection failed for good: never a pass */
+    char end_reason[sizeof(ev_err)]; /* why it is incomplete; "" when it completed */
     int drain_timed_out;
 
     uint64_t attempted, acked, failed; /* publish side, warm-up included */
@@ -83,6 +85,9 @@ void ev_results_free(ev_results *r); /* frees what r owns; NULL-safe */
 /* Evaluates every threshold against r and sets thr_value/thr_pass/pass.
  * Returns 0 or EV_EINTERNAL (out of memory). */
 int ev_report_evaluate(ev_results *r, ev_err *err);
+/* "PASS", "FAIL" or "INCOMPLETE" (a run cut short never reads as a pass,
+ * whatever its thresholds say). After ev_report_evaluate. */
+const char *ev_report_verdict(const ev_results *r);
 /* Writes the summary (tables, thresholds with ✓/✗, verdict) to f. */
 void ev_report_summary(FILE *f, const ev_results *r);
 /* Results JSON schema 1 as a new object (caller owns), or NULL on OOM. */

@@ -191,30 +191,52 @@ static const char *scalar_text(json_t *v, char *num, size_t size)
     return NULL;
 }
 
-/* "kafka": {"linger.ms": "5", "acks": 1} → extra "kafka.linger.ms"="5", "kafka.acks"="1". */
-static int apply_kafka(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
+/* ---- pass-through settings ---------------------------------------------- */
+
+/* Prefixes of settings taken verbatim (a transport's own, e.g. "kafka"), set
+ * once by the program from the transport registry; NULL-terminated. */
+static const char *const *g_passthrough;
+
+void ev_scenario_passthrough(const char *const *prefixes)
+{
+    g_passthrough = prefixes;
+}
+
+/* The pass-through prefix `key` is ("kafka" for "kafka"), or NULL. */
+static const char *passthrough(const char *key, size_t len)
+{
+    for (size_t i = 0; g_passthrough && g_passthrough[i]; i++)
+        if (strlen(g_passthrough[i]) == len && strncmp(g_passthrough[i], key, len) == 0)
+            return g_passthrough[i];
+    return NULL;
+}
+
+/* "kafka": {"linger.ms": "5", "acks": 1} → extra "kafka.linger.ms"="5",
+ * "kafka.acks"="1": the transport reads them; their names are its own. */
+static int apply_passthrough(ev_plan *p, const char *prefix, json_t *obj, const ev_where *w,
+                             ev_err *err)
 {
     if (!json_is_object(obj))
-        return ev_where_fail(w, "kafka", 0, 1, err,
-                             "must be an object of librdkafka properties, e.g. {\"linger.ms\": "
-                             "\"5\"} (got %s)",
-                             ev_json_kind(obj));
+        return ev_where_fail(w, prefix, 0, 1, err,
+                             "must be an object of properties passed to the %s client, e.g. "
+                             "{\"name\": \"value\"} (got %s)",
+                             prefix, ev_json_kind(obj));
     const char *prop;
     json_t *v;
     json_object_foreach (obj, prop, v) {
-        char *key = join("kafka", ".", prop), num[48];
+        char *key = join(prefix, ".", prop), num[48];
         const char *text = NULL;
         if (!key)
             return oom(err);
         if (!prop[0]) {
+            int rc = ev_where_fail(w, key, 1, 0, err, "empty property name in \"%s\"", prefix);
             free(key);
-            return ev_where_fail(w, "kafka.", 1, 0, err,
-                                 "empty librdkafka property name; expected e.g. \"linger.ms\"");
+            return rc;
         }
         if (!(text = scalar_text(v, num, sizeof num))) {
             int rc = ev_where_fail(w, key, 0, 1, err,
-                                   "must be a string, number or boolean (librdkafka properties "
-                                   "are text; got %s)",
+                                   "must be a string, number or boolean (client properties are "
+                                   "text; got %s)",
                                    ev_json_kind(v));
             free(key);
             return rc;
@@ -340,7 +362,8 @@ static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
     const char *top[LEVEL_MAX + 2];
     char topbuf[256];
     size_t ntop = ev_settings_level("", top, LEVEL_MAX, topbuf, sizeof topbuf);
-    top[ntop++] = "kafka";
+    for (size_t i = 0; g_passthrough && g_passthrough[i] && ntop < LEVEL_MAX; i++)
+        top[ntop++] = g_passthrough[i];
     top[ntop++] = "sweep";
 
     const char *key;
@@ -348,8 +371,9 @@ static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
     json_object_foreach (root, key, v) {
         int rc;
         const ev_setting *s = strchr(key, '.') ? NULL : ev_setting_find(key);
-        if (strcmp(key, "kafka") == 0) {
-            rc = apply_kafka(p, v, w, err);
+        const char *pre = passthrough(key, strlen(key));
+        if (pre) {
+            rc = apply_passthrough(p, pre, v, w, err);
         } else if (strcmp(key, "sweep") == 0) {
             rc = apply_sweep(p, v, w, err);
         } else if (s) {
@@ -525,11 +549,11 @@ static int plan_set(ev_plan *p, const char *assignment, ev_err *err)
     json_t *v = NULL;
     int rc = EV_OK;
 
-    if (strncmp(key, "kafka.", 6) == 0) {
-        if (!key[6])
+    const char *dot = strchr(key, '.');
+    if (dot && passthrough(key, (size_t)(dot - key))) {
+        if (!dot[1])
             rc = ev_err_set(err, EV_EUSAGE,
-                            "--set %s: no property name; expected e.g. "
-                            "--set kafka.linger.ms=5",
+                            "--set %s: no property name; expected e.g. --set %sNAME=VALUE", key,
                             key);
         else if (extra_put(p, key, value) != 0)
             rc = oom(err);
@@ -582,6 +606,21 @@ static int origin_fail(ev_plan *p, const char *key, ev_err *err, const char *fmt
     if (path[0])
         return ev_err_set(err, EV_EUSAGE, "%s: %s %s", path, key, body);
     return ev_err_set(err, EV_EUSAGE, "%s %s", key, body);
+}
+
+void ev_plan_origin(const ev_plan *p, const char *key, char *buf, size_t size)
+{
+    const ev_setting *s = ev_setting_find(key);
+    const ev_origin *o = s ? &((const ev_plan_int *)p)->origin[setting_index(s)] : NULL;
+    const char *path = p->path ? p->path : "";
+    if (o && o->from == EV_FROM_SET)
+        snprintf(buf, size, "--set %s", key);
+    else if (o && o->from == EV_FROM_FILE && o->line > 0)
+        snprintf(buf, size, "%s:%d:%d", path, o->line, o->col);
+    else if (o && o->from == EV_FROM_FILE)
+        snprintf(buf, size, "%s", path);
+    else
+        snprintf(buf, size, "%s (default)", key);
 }
 
 static int given(ev_plan *p, const char *key)

@@ -38,4 +38,14 @@ int ev_plan_set(ev_plan *p, const char *assignment, ev_err *err);
 int ev_plan_finish(ev_plan *p, ev_err *err);
 void ev_plan_free(ev_plan *p); /* NULL is a no-op */
 
+/* Where setting `key` got its value, for errors found after loading (by a
+ * transport's configure): "FILE:LINE:COL", "--set KEY" or "KEY (default)". */
+void ev_plan_origin(const ev_plan *p, const char *key, char *buf, size_t size);
+
+/* Prefixes of settings the scenario takes verbatim for a transport ("kafka":
+ * a "kafka" object in the file, --set kafka.NAME=VALUE), NULL-terminated and
+ * static; the program sets them once from the transport registry. Until then
+ * there are none. */
+void ev_scenario_passthrough(const char *const *prefixes);
+
 #endif

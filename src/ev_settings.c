@@ -38,9 +38,7 @@ static const char *check_nonempty(const char *s)
     return *s ? NULL : "a non-empty string";
 }
 
-#define URL_EXPECTED                                                                               \
-    "a URL SCHEME://..., e.g. \"amqp://guest:guest@127.0.0.1:5672/%2f?exchange=x\", "              \
-    "\"redis://127.0.0.1:6379?channel=x\", \"kafka://embedded/topic\", \"mock://\""
+#define URL_EXPECTED "a URL SCHEME://..., e.g. \"mock://\"; `evload run --help` lists every target"
 
 /* Only the shape SCHEME:// — the broker modules parse the rest. */
 static const char *check_url(const char *s)
@@ -53,18 +51,18 @@ static const char *check_url(const char *s)
     return strncmp(p, "://", 3) == 0 ? NULL : URL_EXPECTED;
 }
 
-/* The run id is part of every event id "<run>-<instance>-<lane>-<seq>", so it
- * must not contain '-' (nor ':', which BullMQ job ids forbid). */
+/* The run id is part of every event id "<run>-<instance>-<lane>-<seq>" and
+ * the codec takes [0-9a-z]{1,32} (no '-', nor ':' which BullMQ job ids
+ * forbid). */
 static const char *check_run_id(const char *s)
 {
     size_t n = 0;
     for (; s[n]; n++)
-        if (!isalnum((unsigned char)s[n]) && s[n] != '_')
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9')))
             break;
     return (n > 0 && n <= 32 && s[n] == '\0')
                ? NULL
-               : "1 to 32 letters, digits or underscores (it is part "
-                 "of every event id)";
+               : "1 to 32 lowercase letters or digits (it is part of every event id)";
 }
 
 static const char *const mode_names[] = {"structured", "binary", NULL}; /* ev_event_mode order */
@@ -733,7 +731,4 @@ void ev_settings_print(FILE *f)
         const char *cells[5] = {s->key, type_name(s), def, range, s->help};
         ev_text_row(f, cells, col);
     }
-    const char *kafka[5] = {"kafka.PROPERTY", "string", "-", "",
-                            "A librdkafka property, passed verbatim (e.g. kafka.linger.ms=5)"};
-    ev_text_row(f, kafka, col);
 }

@@ -230,26 +230,3 @@ fail:
     ev_url_free(u);
     return rc;
 }
-
-int ev_url_check_params(const ev_url *u, const char *const *known, size_t n, const char *hint,
-                        ev_err *err)
-{
-    for (size_t i = 0; i < u->nparams; i++) {
-        const char *k = u->params[i].key;
-        size_t j = 0;
-        while (j < n && strcmp(k, known[j]))
-            j++;
-        if (j < n)
-            continue;
-        char list[512];
-        size_t o = 0;
-        for (j = 0; j < n && o < sizeof list; j++)
-            o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "", known[j]);
-        const char *near = ev_nearest(k, known, n);
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: unknown parameter \"%s\"%s%s%s; %s:// takes %s%s%s",
-                          u->redacted, k, near ? " (did you mean \"" : "", near ? near : "",
-                          near ? "\"?)" : "", u->scheme, list, hint ? "; " : "", hint ? hint : "");
-    }
-    return EV_OK;
-}

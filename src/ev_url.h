@@ -33,13 +33,6 @@ int ev_url_parse(const char *text, ev_url **out, ev_err *err);
 void ev_url_free(ev_url *u); /* NULL is a no-op */
 /* Value of query parameter key (last one wins), or NULL. */
 const char *ev_url_param_get(const ev_url *u, const char *key);
-/* Rejects any query parameter of u not in known[0..n-1]: EV_EUSAGE with
- * "target URL: unknown parameter "k" (did you mean "x"?); SCHEME:// takes a, b, …"
- * and `hint` (may be NULL) appended after "; ". 0 when every parameter is known.
- * The list in the message comes from `known`, so it cannot drift from it. */
-int ev_url_check_params(const ev_url *u, const char *const *known, size_t n, const char *hint,
-                        ev_err *err);
-
 /* Replaces the password in any URL-looking text by *** (for messages that quote
  * a URL the user typed, before it parsed). Writes into buf. */
 void ev_url_redact_text(const char *text, char *buf, size_t size);

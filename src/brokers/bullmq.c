@@ -9,6 +9,7 @@
 #include "brokers/bullmq.h"
 
 #include "ev_clock.h"
+#include "ev_metrics.h"
 #include "ev_text.h"
 
 #include <errno.h>
@@ -507,67 +508,61 @@ void ev_bq_add_counts(ev_bq *q, const ev_bq_counts *c, const ev_hist *qw, const 
     pthread_mutex_unlock(&q->mu);
 }
 
-/* ---- target parsing ----------------------------------------------------- */
+/* ---- target parameters --------------------------------------------------- */
 
-static int param_int(const ev_url *u, const char *key, int64_t lo, int64_t hi, int64_t *out,
-                     ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    if (!v)
-        return EV_OK;
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end || errno || x < lo || x > hi)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not valid; expected an integer from %" PRId64
-                          " to %" PRId64,
-                          u->redacted, key, v, lo, hi);
-    *out = x;
-    return EV_OK;
-}
+static const char *const bq_modes[] = {"worker", "observer", NULL};
+static const char *const bq_versions[] = {"5", "6", NULL};
 
-static int param_ms(const ev_url *u, const char *key, int64_t *out_ms, ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    if (!v)
-        return EV_OK;
-    int64_t ns = 0;
-    ev_err e2;
-    if (ev_parse_duration(v, &ns, &e2) || ns < EV_NS_PER_MS * 10)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not valid; expected a duration of at least "
-                          "10ms, e.g. %s=30s",
-                          u->redacted, key, v, key);
-    *out_ms = ns / EV_NS_PER_MS;
-    return EV_OK;
-}
+static const ev_param bq_params[] = {
+    {"queue", EV_PT_STRING, NULL, 0, 0, NULL, EV_PF_NONEMPTY,
+     "the queue's name, as your Node Queue and Worker use it (required)"},
+    {"prefix", EV_PT_STRING, "bull", 0, 0, NULL, EV_PF_NONEMPTY, "BullMQ's key prefix"},
+    {"bullmq_version", EV_PT_ENUM, "6", 0, 0, bq_versions, 0,
+     "the BullMQ data layout to speak (major version)"},
+    {"attempts", EV_PT_INT, "0", 0, 1000000, NULL, 0, "job option attempts (0: BullMQ's default)"},
+    {"remove_on_complete", EV_PT_STRING, "false", 0, 0, NULL, 0,
+     "job option removeOnComplete: true, false or a count of completed jobs to keep"},
+    {"max_len_events", EV_PT_INT, "10000", 1, 1000000000, NULL, 0,
+     "the events stream's cap (BullMQ's maxLenEvents)"},
+    {"lock_duration", EV_PT_DURATION, "30s", 10 * EV_NS_PER_MS, 0, NULL, 0,
+     "worker mode: a job's lock, renewed while it is processed"},
+    {"stalled_interval", EV_PT_DURATION, "30s", 10 * EV_NS_PER_MS, 0, NULL, 0,
+     "worker mode: how often stalled jobs are looked for"},
+    {"max_stalled_count", EV_PT_INT, "1", 0, 1000000, NULL, 0,
+     "worker mode: stalls before a job fails"},
+    {NULL},
+};
 
-/* removeOnComplete: true / false / N ≥ 0. */
-static int param_keep(const ev_url *u, int64_t *keep, ev_err *err)
+/* removeOnComplete as text: "true" → 0 (keep none), "false" → -1 (keep all),
+ * N → keep N. Returns 0, or -1 when it is none of these. */
+static int parse_keep(const char *v, int64_t *keep)
 {
-    const char *v = ev_url_param_get(u, "remove_on_complete");
-    if (!v)
-        return EV_OK;
     if (!strcmp(v, "true")) {
         *keep = 0;
-        return EV_OK;
+        return 0;
     }
     if (!strcmp(v, "false")) {
         *keep = -1;
-        return EV_OK;
+        return 0;
     }
     char *end = NULL;
     errno = 0;
     unsigned long long x = strtoull(v, &end, 10);
     if (end == v || *end || errno || v[0] == '-' || x > 1000000000ULL)
-        return ev_err_set(
-            err, EV_EUSAGE,
-            "target %s: remove_on_complete=\"%s\" is not valid; expected true, "
-            "false or a count of completed jobs to keep, e.g. remove_on_complete=1000",
-            u->redacted, v);
+        return -1;
     *keep = (int64_t)x;
-    return EV_OK;
+    return 0;
+}
+
+/* The database number of a bullmq:// path, or -1. */
+static int parse_db(const char *path)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long db = strtoul(path, &end, 10);
+    if (end == path || *end || errno || db > 10000 || path[0] == '-')
+        return -1;
+    return (int)db;
 }
 
 static int valid_name(const char *s, size_t max)
@@ -585,47 +580,76 @@ static void *keeper_main(void *arg);
 
 static void bq_teardown(void *state);
 
-static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
+static int bq_configure(const ev_run_info *ri, ev_err *err)
 {
-    static const char *const known[] = {"queue",
-                                        "prefix",
-                                        "bullmq_version",
-                                        "attempts",
-                                        "remove_on_complete",
-                                        "max_len_events",
-                                        "lock_duration",
-                                        "stalled_interval",
-                                        "max_stalled_count"};
-    const size_t nknown = sizeof known / sizeof known[0];
     const ev_url *u = ri->url;
     const ev_plan *p = ri->plan;
-    int prc = ev_url_check_params(u, known, nknown, NULL, err);
-    if (prc)
-        return prc;
-    if (p->mode == EV_MODE_BINARY)
+    const ev_params *ps = ri->params;
+    char where[160];
+    int64_t keep;
+    if (!u->host[0])
         return ev_err_set(err, EV_EUSAGE,
-                          "target %s: BullMQ has no CloudEvents binding, so event.mode must be "
-                          "structured (the job's data is the whole event as JSON)",
+                          "target %s: no host; expected bullmq://host:port[/db]?queue=NAME",
                           u->redacted);
-    int mode = EV_BQ_WORKER;
-    if (p->verify_mode && !strcmp(p->verify_mode, "observer"))
-        mode = EV_BQ_OBSERVER;
-    else if (p->verify_mode && strcmp(p->verify_mode, "worker"))
+    if (strchr(u->hosts, ','))
         return ev_err_set(err, EV_EUSAGE,
-                          "target %s: verify.mode \"%s\" is not a BullMQ mode; expected worker "
-                          "(evload processes the jobs) or observer (evload watches your workers)",
-                          u->redacted, p->verify_mode);
-    if (p->groups > 1)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: a BullMQ queue is one group; set verify.groups to 1, or 0 "
-                          "to add jobs only (run one evload per queue to test several)",
+                          "target %s: bullmq:// takes one host (Redis Cluster is not supported)",
                           u->redacted);
-    if (mode == EV_BQ_OBSERVER && p->groups == 1 && p->consumers != 1)
+    if (u->path[0] && parse_db(u->path) < 0)
         return ev_err_set(err, EV_EUSAGE,
-                          "target %s: in observer mode evload reads the queue's events stream "
-                          "with one reader; set verify.consumers to 1 (your own workers set the "
-                          "concurrency)",
+                          "target %s: the path \"%s\" is not a database number; expected "
+                          "bullmq://host:port/0",
+                          u->redacted, u->path);
+    const char *queue = ev_param_str(ps, "queue"), *prefix = ev_param_str(ps, "prefix");
+    if (!queue)
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: no queue; add ?queue=NAME (the name your Node Queue and "
+                          "Worker use)",
                           u->redacted);
+    if (!valid_name(queue, EV_BQ_QUEUE_MAX) || !valid_name(prefix, EV_BQ_PREFIX_MAX))
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: queue and prefix must be 1..%d/%d characters without ':' "
+                          "or spaces",
+                          u->redacted, EV_BQ_QUEUE_MAX - 1, EV_BQ_PREFIX_MAX - 1);
+    if (parse_keep(ev_param_str(ps, "remove_on_complete"), &keep))
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: remove_on_complete=\"%s\" is not valid; expected true, "
+                          "false or a count of completed jobs to keep, e.g. "
+                          "remove_on_complete=1000",
+                          u->redacted, ev_param_str(ps, "remove_on_complete"));
+    if (p->mode == EV_MODE_BINARY) {
+        ev_plan_origin(p, "event.mode", where, sizeof where);
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s: event.mode \"binary\": BullMQ has no CloudEvents binding, so the "
+                          "job's data is the whole event as JSON; use \"structured\"",
+                          where);
+    }
+    if (p->groups > 1) {
+        ev_plan_origin(p, "verify.groups", where, sizeof where);
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s: verify.groups=%" PRId64 ": a BullMQ queue is one group; set it to "
+                          "1, or 0 to add jobs only (run one evload per queue to test several)",
+                          where, p->groups);
+    }
+    if (p->verify_mode && !strcmp(p->verify_mode, "observer") && p->groups == 1 &&
+        p->consumers != 1) {
+        ev_plan_origin(p, "verify.consumers", where, sizeof where);
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s: verify.consumers=%" PRId64 ": in observer mode evload reads the "
+                          "queue's events stream with one reader; set it to 1 (your own workers "
+                          "set the concurrency)",
+                          where, p->consumers);
+    }
+    return EV_OK;
+}
+
+static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
+{
+    const ev_url *u = ri->url;
+    const ev_plan *p = ri->plan;
+    const ev_params *ps = ri->params;
+    int mode =
+        p->verify_mode && !strcmp(p->verify_mode, "observer") ? EV_BQ_OBSERVER : EV_BQ_WORKER;
 
     ev_bq *q = calloc(1, sizeof *q);
     if (!q)
@@ -635,68 +659,24 @@ static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
     *state = q; /* bq_setup frees it when setup fails below */
     q->ri = ri;
     q->mode = mode;
-    q->version = 6;
-    q->attempts = 0;
-    q->keep_completed = -1;
-    q->max_len_events = 10000;
-    q->lock_ms = 30000;
-    q->stalled_ms = 30000;
-    q->max_stalled = 1;
     if (!(q->queue_wait = ev_hist_new()) || !(q->processing = ev_hist_new()))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
-
-    if (!u->host[0])
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: no host; expected bullmq://host:port[/db]?queue=NAME",
-                          u->redacted);
-    if (strchr(u->hosts, ','))
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: bullmq:// takes one host (Redis Cluster is not supported)",
-                          u->redacted);
     snprintf(q->host, sizeof q->host, "%s", u->host);
     q->port = u->port ? u->port : 6379;
-    if (u->path[0]) {
-        char *end = NULL;
-        errno = 0;
-        unsigned long db = strtoul(u->path, &end, 10);
-        if (end == u->path || *end || errno || db > 10000 || u->path[0] == '-')
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: the path \"%s\" is not a database number; expected "
-                              "bullmq://host:port/0",
-                              u->redacted, u->path);
-        q->db = (int)db;
-    }
+    q->db = u->path[0] ? parse_db(u->path) : 0;
     q->user = u->user;
     q->password = u->password;
-    const char *queue = ev_url_param_get(u, "queue");
-    if (!queue)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: no queue; add ?queue=NAME (the name your Node Queue and "
-                          "Worker use)",
-                          u->redacted);
-    const char *prefix = ev_url_param_get(u, "prefix");
-    if (!prefix)
-        prefix = "bull";
-    if (!valid_name(queue, sizeof q->queue) || !valid_name(prefix, sizeof q->prefix))
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: queue and prefix must be 1..%zu/%zu characters without "
-                          "':' or spaces",
-                          u->redacted, sizeof q->queue - 1, sizeof q->prefix - 1);
+    const char *queue = ev_param_str(ps, "queue"), *prefix = ev_param_str(ps, "prefix");
     snprintf(q->queue, sizeof q->queue, "%s", queue);
     snprintf(q->prefix, sizeof q->prefix, "%s", prefix);
     snprintf(q->base, sizeof q->base, "%s:%s:", prefix, queue);
-
-    int64_t ver = 6;
-    int rc;
-    if ((rc = param_int(u, "bullmq_version", 5, 6, &ver, err)) ||
-        (rc = param_int(u, "attempts", 0, 1000000, &q->attempts, err)) ||
-        (rc = param_int(u, "max_len_events", 1, INT64_C(1000000000), &q->max_len_events, err)) ||
-        (rc = param_int(u, "max_stalled_count", 0, 1000000, &q->max_stalled, err)) ||
-        (rc = param_keep(u, &q->keep_completed, err)) ||
-        (rc = param_ms(u, "lock_duration", &q->lock_ms, err)) ||
-        (rc = param_ms(u, "stalled_interval", &q->stalled_ms, err)))
-        return rc;
-    q->version = (int)ver;
+    q->version = 5 + ev_param_enum(ps, "bullmq_version");
+    q->attempts = ev_param_int(ps, "attempts");
+    q->max_len_events = ev_param_int(ps, "max_len_events");
+    q->max_stalled = ev_param_int(ps, "max_stalled_count");
+    q->lock_ms = ev_param_dur(ps, "lock_duration") / EV_NS_PER_MS;
+    q->stalled_ms = ev_param_dur(ps, "stalled_interval") / EV_NS_PER_MS;
+    parse_keep(ev_param_str(ps, "remove_on_complete"), &q->keep_completed); /* configure checked */
     if (q->keep_completed < 0)
         snprintf(q->opts_json, sizeof q->opts_json, "{\"attempts\":%" PRId64 "}", q->attempts);
     else if (q->keep_completed == 0)
@@ -707,6 +687,7 @@ static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
                  "{\"attempts\":%" PRId64 ",\"removeOnComplete\":%" PRId64 "}", q->attempts,
                  q->keep_completed);
 
+    int rc;
     if (!(q->admin = ev_bq_connect(q, EV_BQ_IO_TIMEOUT_MS, err)))
         return EV_ECONNECT;
     if ((rc = ev_bq_load_scripts(q, q->admin, err)))
@@ -864,7 +845,7 @@ static void *keeper_main(void *arg)
     redisContext *c = NULL;
     int64_t next_renew = ev_mono_ns() + q->lock_ms / 2 * EV_NS_PER_MS;
     int64_t next_stall = ev_mono_ns(); /* check once at start, as Node workers do */
-    while (!q->keeper_stop) {
+    while (!atomic_load(&q->keeper_stop)) {
         int64_t now = ev_mono_ns();
         if (!c || c->err) {
             /* A broken context (server restart) is replaced; errors are not
@@ -1012,6 +993,22 @@ static json_t *hist_json(const ev_hist *h)
     return o;
 }
 
+/* queue_wait and processing, as BullMQ's own timestamps tell them, for
+ * thresholds and the summary: a copy, or NULL when nothing was measured. */
+static ev_hist *bq_latency(void *state, int metric)
+{
+    ev_bq *q = state;
+    const ev_hist *src = metric == EV_METRIC_queue_wait   ? q->queue_wait
+                         : metric == EV_METRIC_processing ? q->processing
+                                                          : NULL;
+    ev_hist *h = NULL;
+    pthread_mutex_lock(&q->mu);
+    if (src && ev_hist_count(src) && (h = ev_hist_new()))
+        ev_hist_copy(h, src);
+    pthread_mutex_unlock(&q->mu);
+    return h;
+}
+
 static void bq_report(void *state, json_t *out)
 {
     ev_bq *q = state;
@@ -1079,7 +1076,7 @@ static void bq_teardown(void *state)
     if (!q)
         return;
     if (q->keeper_started) {
-        q->keeper_stop = 1;
+        atomic_store(&q->keeper_stop, 1);
         pthread_join(q->keeper, NULL);
     }
     for (uint32_t i = 0; q->slots && i < q->nslots; i++)
@@ -1100,8 +1097,16 @@ static void bq_teardown(void *state)
 }
 
 const ev_broker ev_broker_bullmq = {
-    .scheme = "bullmq",
     .name = "bullmq",
+    .schemes = (const char *const[]){"bullmq", NULL},
+    .summary = "BullMQ queue: evload's workers, or an observer of yours (verify.mode)",
+    .example = "bullmq://127.0.0.1:6379?queue=orders&prefix=bull",
+    .doc = "docs/bullmq.md",
+    .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .params = bq_params,
+    .verify_modes = bq_modes,
+    .configure = bq_configure,
+    .latency = bq_latency,
     .setup = bq_setup,
     .ordered = bq_ordered,
     .depth = bq_depth,

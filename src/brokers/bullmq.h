@@ -46,6 +46,9 @@ enum { EV_BQ_WORKER = 0, EV_BQ_OBSERVER = 1 };
 enum { EV_BQ_S_ADD, EV_BQ_S_WORK, EV_BQ_S_RELEASE, EV_BQ_S_RENEW, EV_BQ_S_STALL, EV_BQ_NSCRIPTS };
 
 /* The SHA1 hex of each script (computed by SCRIPT LOAD in setup). */
+#define EV_BQ_QUEUE_MAX 200 /* bytes of a queue name, NUL included */
+#define EV_BQ_PREFIX_MAX 64
+
 typedef struct ev_bq_sha {
     char hex[EV_BQ_NSCRIPTS][41];
 } ev_bq_sha;
@@ -94,7 +97,7 @@ typedef struct ev_bq {
     char host[256];
     int port, db;
     const char *user, *password; /* borrowed from the URL; NULL if absent */
-    char queue[200], prefix[64];
+    char queue[EV_BQ_QUEUE_MAX], prefix[EV_BQ_PREFIX_MAX];
     char base[280]; /* "P:Q:" (prefix < 64, queue < 200) */
     int version;    /* 5 or 6 */
     int mode;       /* EV_BQ_WORKER / EV_BQ_OBSERVER */
@@ -119,7 +122,7 @@ typedef struct ev_bq {
     uint32_t nlines;
     pthread_t keeper;
     int keeper_started;
-    volatile int keeper_stop;
+    atomic_int keeper_stop; /* the keeper thread stops when set */
 
     pthread_mutex_t mu; /* guards total, queue_wait, processing */
     ev_bq_counts total;

@@ -50,10 +50,29 @@
 /* depth() is known only if every partition's offsets were read this recently. */
 #define DEPTH_FRESH_NS (2 * EV_NS_PER_S)
 
-static const char *const known_params[] = {"brokers", "partitions", "commit",     "group",
-                                           "leave",   "leave_at",   "leave_mode", "down_broker",
-                                           "down_at", "down_for"};
-#define NKNOWN (sizeof known_params / sizeof known_params[0])
+static const char *const commit_modes[] = {"batch", "interval", "none",
+                                           NULL};                  /* EV_KAFKA_COMMIT_* */
+static const char *const leave_modes[] = {"close", "crash", NULL}; /* EV_KAFKA_LEAVE_* */
+
+static const ev_param kafka_params[] = {
+    {"group", EV_PT_STRING, NULL, 0, 0, NULL, EV_PF_NONEMPTY,
+     "consumer group id base: GROUP-g0, GROUP-g1, ... (default evload-RUN-gN)"},
+    {"commit", EV_PT_ENUM, "batch", 0, 0, commit_modes, 0,
+     "batch: async commit after each processed batch; interval: auto-commit of processed "
+     "offsets; none"},
+    {"brokers", EV_PT_INT, "3", 1, 16, NULL, 0, "kafka://embedded: brokers in the mock cluster"},
+    {"partitions", EV_PT_INT, "4", 1, 1024, NULL, 0, "kafka://embedded: the topic's partitions"},
+    {"down_broker", EV_PT_INT, NULL, 1, 16, NULL, 0,
+     "kafka://embedded: take this broker down mid-run (fault test)"},
+    {"down_at", EV_PT_DURATION, "0s", 0, 0, NULL, 0, "when, after the first publish"},
+    {"down_for", EV_PT_DURATION, "2s", 0, 0, NULL, 0, "for how long"},
+    {"leave", EV_PT_INT, NULL, 0, 1023, NULL, 0,
+     "consumer member N leaves its group mid-run (rebalance test)"},
+    {"leave_at", EV_PT_DURATION, "0s", 0, 0, NULL, 0, "when, after the first delivery"},
+    {"leave_mode", EV_PT_ENUM, "close", 0, 0, leave_modes, 0,
+     "close: commit and leave; crash: vanish (the group notices at session.timeout.ms)"},
+    {NULL},
+};
 
 /* ---- helpers shared with the publisher and verifier ------------------- */
 
@@ -213,36 +232,6 @@ static void mock_stop(rd_kafka_t *rk, rd_kafka_mock_cluster_t *mc)
 
 /* ---- target parsing ---------------------------------------------------- */
 
-static int parse_count(const ev_url *u, const char *key, int64_t lo, int64_t hi, int64_t *out,
-                       ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    if (!v)
-        return EV_OK;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (end == v || *end || errno || v[0] == '-' || (int64_t)n < lo || (int64_t)n > hi)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not a number from %" PRId64 " to %" PRId64,
-                          u->redacted, key, v, lo, hi);
-    *out = (int64_t)n;
-    return EV_OK;
-}
-
-static int parse_dur(const ev_url *u, const char *key, int64_t *out, ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    if (!v)
-        return EV_OK;
-    ev_err e2;
-    if (ev_parse_duration(v, out, &e2))
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not a duration; expected e.g. %s=2s",
-                          u->redacted, key, v, key);
-    return EV_OK;
-}
-
 static int valid_topic(const char *t)
 {
     size_t n = strlen(t);
@@ -257,12 +246,9 @@ static int valid_topic(const char *t)
     return 1;
 }
 
-static int parse_target(ev_kafka *k, const ev_url *u, ev_err *err)
+/* The target into k (pure: configure runs it for `evload check`). */
+static int parse_target(ev_kafka *k, const ev_url *u, const ev_params *ps, ev_err *err)
 {
-    int prc = ev_url_check_params(u, known_params, NKNOWN,
-                                  "librdkafka properties go in --set kafka.PROPERTY=VALUE", err);
-    if (prc)
-        return prc;
     if (!valid_topic(u->path))
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: \"%s\" is not a Kafka topic name; expected "
@@ -275,65 +261,50 @@ static int parse_target(ev_kafka *k, const ev_url *u, ev_err *err)
                           "kafka://embedded/TOPIC",
                           u->redacted);
     k->embedded = strcmp(u->host, "embedded") == 0 && u->port == 0 && !strchr(u->hosts, ',');
-    int64_t brokers = MOCK_DEFAULT_BROKERS, parts = MOCK_DEFAULT_PARTITIONS;
-    int rc;
-    if ((rc = parse_count(u, "brokers", 1, 16, &brokers, err)) ||
-        (rc = parse_count(u, "partitions", 1, 1024, &parts, err)))
-        return rc;
-    if (!k->embedded && (ev_url_param_get(u, "brokers") || ev_url_param_get(u, "partitions") ||
-                         ev_url_param_get(u, "down_broker")))
+    if (!k->embedded && (ev_param_given(ps, "brokers") || ev_param_given(ps, "partitions") ||
+                         ev_param_given(ps, "down_broker")))
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: brokers, partitions and down_broker apply to "
                           "kafka://embedded/TOPIC only (an existing cluster's topic is used as "
                           "it is)",
                           u->redacted);
-    k->brokers = (int)brokers;
-    k->partitions = (int32_t)parts;
-
-    const char *cm = ev_url_param_get(u, "commit");
-    k->commit = EV_KAFKA_COMMIT_BATCH;
-    if (cm) {
-        if (!strcmp(cm, "batch"))
-            k->commit = EV_KAFKA_COMMIT_BATCH;
-        else if (!strcmp(cm, "interval"))
-            k->commit = EV_KAFKA_COMMIT_INTERVAL;
-        else if (!strcmp(cm, "none"))
-            k->commit = EV_KAFKA_COMMIT_NONE;
-        else
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: commit=\"%s\"; expected batch (async commit after "
-                              "each processed batch), interval (auto-commit of processed "
-                              "offsets) or none",
-                              u->redacted, cm);
-    }
-    k->leave_member = -1;
-    if ((rc = parse_count(u, "leave", 0, 1023, &k->leave_member, err)) ||
-        (rc = parse_dur(u, "leave_at", &k->leave_at_ns, err)))
-        return rc;
-    const char *lm = ev_url_param_get(u, "leave_mode");
-    k->leave_mode = EV_KAFKA_LEAVE_CLOSE;
-    if (lm) {
-        if (!strcmp(lm, "crash"))
-            k->leave_mode = EV_KAFKA_LEAVE_CRASH;
-        else if (strcmp(lm, "close"))
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: leave_mode=\"%s\"; expected close (commit and leave "
-                              "the group) or crash (vanish; the group notices at "
-                              "session.timeout.ms)",
-                              u->redacted, lm);
-    }
+    k->brokers = (int)ev_param_int(ps, "brokers");
+    k->partitions = (int32_t)ev_param_int(ps, "partitions");
+    k->commit = ev_param_enum(ps, "commit");
+    k->leave_member = ev_param_given(ps, "leave") ? ev_param_int(ps, "leave") : -1;
+    k->leave_at_ns = ev_param_dur(ps, "leave_at");
+    k->leave_mode = ev_param_enum(ps, "leave_mode");
     if (k->leave_member >= k->ri->plan->consumers)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: leave=%" PRId64 " but verify.consumers is %" PRId64
                           "; members are numbered from 0",
                           u->redacted, k->leave_member, k->ri->plan->consumers);
-    k->down_broker = -1;
-    k->down_for_ns = 2 * EV_NS_PER_S;
-    if ((rc = parse_count(u, "down_broker", 1, brokers, &k->down_broker, err)) ||
-        (rc = parse_dur(u, "down_at", &k->down_at_ns, err)) ||
-        (rc = parse_dur(u, "down_for", &k->down_for_ns, err)))
-        return rc;
+    k->down_broker = ev_param_given(ps, "down_broker") ? ev_param_int(ps, "down_broker") : -1;
+    if (k->down_broker > k->brokers)
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: down_broker=%" PRId64 " but the cluster has %d brokers",
+                          u->redacted, k->down_broker, k->brokers);
+    k->down_at_ns = ev_param_dur(ps, "down_at");
+    k->down_for_ns = ev_param_dur(ps, "down_for");
     return EV_OK;
+}
+
+/* Everything check can know: the target, and every kafka.* property as
+ * librdkafka takes it (both client kinds; no connection is made). */
+static int kafka_configure(const ev_run_info *ri, ev_err *err)
+{
+    ev_kafka *k = calloc(1, sizeof *k);
+    if (!k)
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    k->ri = ri;
+    rd_kafka_conf_t *c = NULL;
+    int rc = parse_target(k, ri->url, ri->params, err);
+    for (int consumer = 0; !rc && consumer < 2; consumer++) {
+        if (!(rc = ev_kafka_conf(k, consumer, &c, err)))
+            rd_kafka_conf_destroy(c);
+    }
+    free(k);
+    return rc;
 }
 
 /* ---- setup: cluster, topic, start offsets ----------------------------- */
@@ -409,7 +380,7 @@ static int kafka_setup(const ev_run_info *ri, void **state, ev_err *err)
     k->ri = ri;
     atomic_store(&k->t_setup_mono, ev_mono_ns());
     const ev_url *u = ri->url;
-    int rc = parse_target(k, u, err);
+    int rc = parse_target(k, u, ri->params, err);
     rd_kafka_conf_t *c = NULL;
     rd_kafka_topic_t *rkt = NULL;
     const struct rd_kafka_metadata *md = NULL;
@@ -497,7 +468,7 @@ static int kafka_setup(const ev_run_info *ri, void **state, ev_err *err)
         goto oom;
     for (uint32_t g = 0; g < k->ngroups; g++) {
         ev_kafka_group *gr = &k->g[g];
-        const char *base = ev_url_param_get(u, "group");
+        const char *base = ev_param_str(ri->params, "group");
         if (base)
             snprintf(gr->id, sizeof gr->id, "%s-g%u", base, g);
         else
@@ -729,9 +700,30 @@ static void kafka_teardown(void *state)
     free(k);
 }
 
+static int kafka_mock_main(int argc, char **argv);
+
+static const ev_subcommand kafka_commands[] = {
+    {"kafka-mock",
+     "run a librdkafka mock cluster for other processes and print its bootstrap servers "
+     "(docs/kafka.md)",
+     kafka_mock_main},
+    {NULL, NULL, NULL},
+};
+
 const ev_broker ev_broker_kafka = {
-    .scheme = "kafka",
     .name = "kafka",
+    .schemes = (const char *const[]){"kafka", NULL},
+    .summary = "Kafka (consumer groups, lag, order per partition); kafka://embedded runs a "
+               "mock cluster in-process",
+    .example = "kafka://127.0.0.1:9092/events  or  kafka://embedded/events",
+    .doc = "docs/kafka.md",
+    .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .params = kafka_params,
+    .params_hint = "librdkafka properties go in --set kafka.PROPERTY=VALUE",
+    .settings_prefix = "kafka",
+    .settings_help = "a librdkafka property, passed verbatim (e.g. --set kafka.linger.ms=5)",
+    .commands = kafka_commands,
+    .configure = kafka_configure,
     .setup = kafka_setup,
     .ordered = kafka_ordered,
     .depth = kafka_depth,
@@ -823,8 +815,7 @@ static int mock_command(rd_kafka_mock_cluster_t *mc, int brokers, char *line)
     return 0;
 }
 
-int ev_kafka_mock_main(int argc, char **argv);
-int ev_kafka_mock_main(int argc, char **argv)
+static int kafka_mock_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"brokers", required_argument, NULL, 'b'},
                                          {"partitions", required_argument, NULL, 'p'},

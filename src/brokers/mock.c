@@ -8,81 +8,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_prob(const ev_url *u, const char *key, double *out, ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    *out = 0.0;
-    if (!v)
-        return EV_OK;
-    char *end = NULL;
-    double d = strtod(v, &end);
-    if (end == v || *end || !(d >= 0.0 && d <= 1.0))
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not a probability; expected a number "
-                          "from 0 to 1, e.g. %s=0.01",
-                          u->redacted, key, v, key);
-    *out = d;
-    return EV_OK;
-}
+static const ev_param mock_params[] = {
+    {"drop", EV_PT_PROB, "0", 0, 0, NULL, 0,
+     "per group, an accepted event is never delivered: lost"},
+    {"dup", EV_PT_PROB, "0", 0, 0, NULL, 0, "per group, the event is delivered twice: duplicated"},
+    {"reorder", EV_PT_PROB, "0", 0, 0, NULL, 0,
+     "per group, the event is delivered right after its lane's next one: reordered"},
+    {"corrupt", EV_PT_PROB, "0", 0, 0, NULL, 0,
+     "per group, one byte of data is changed: corrupted"},
+    {"nack", EV_PT_PROB, "0", 0, 0, NULL, 0,
+     "the publish fails and nothing is delivered: unconfirmed, not lost"},
+    {"delay", EV_PT_DURRANGE, "0s", 0, 0, NULL, 0,
+     "every delivery becomes visible this long (or uniformly MIN..MAX) after it was enqueued"},
+    {"seed", EV_PT_INT, "1", 0, 0, NULL, 0, "seed of the fault decisions (each lane its own)"},
+    {NULL},
+};
 
-static int parse_delay(const ev_url *u, ev_mock_knobs *k, ev_err *err)
+static int mock_configure(const ev_run_info *ri, ev_err *err)
 {
-    const char *v = ev_url_param_get(u, "delay");
-    if (!v)
-        return EV_OK;
-    char lo[64];
-    const char *dots = strstr(v, "..");
-    size_t n = dots ? (size_t)(dots - v) : strlen(v);
-    ev_err e2;
-    if (n >= sizeof lo)
-        goto bad;
-    memcpy(lo, v, n);
-    lo[n] = '\0';
-    if (ev_parse_duration(lo, &k->delay_min_ns, &e2))
-        goto bad;
-    k->delay_max_ns = k->delay_min_ns;
-    if (dots && ev_parse_duration(dots + 2, &k->delay_max_ns, &e2))
-        goto bad;
-    if (k->delay_max_ns < k->delay_min_ns)
-        goto bad;
-    return EV_OK;
-bad:
-    return ev_err_set(err, EV_EUSAGE,
-                      "target %s: delay=\"%s\" is not a delay; expected a duration or "
-                      "MIN..MAX, e.g. delay=20ms or delay=20ms..40ms",
-                      u->redacted, v);
-}
-
-static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
-{
-    static const char *const known[] = {"drop", "dup",   "reorder", "corrupt",
-                                        "nack", "delay", "seed"};
     const ev_url *u = ri->url;
-    int rc = ev_url_check_params(u, known, sizeof known / sizeof known[0], NULL, err);
-    if (rc)
-        return rc;
     if (u->host[0] || u->path[0])
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: mock:// takes no host or path; expected e.g. "
                           "mock://?drop=0.01&seed=7",
                           u->redacted);
+    return EV_OK;
+}
 
-    ev_mock_knobs k = {0};
-    if ((rc = parse_prob(u, "drop", &k.drop, err)) || (rc = parse_prob(u, "dup", &k.dup, err)) ||
-        (rc = parse_prob(u, "reorder", &k.reorder, err)) ||
-        (rc = parse_prob(u, "corrupt", &k.corrupt, err)) ||
-        (rc = parse_prob(u, "nack", &k.nack, err)) || (rc = parse_delay(u, &k, err)))
-        return rc;
-    const char *seed = ev_url_param_get(u, "seed");
-    k.seed = 1;
-    if (seed) {
-        char *end = NULL;
-        k.seed = strtoull(seed, &end, 10);
-        if (end == seed || *end)
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: seed=\"%s\" is not a number; expected e.g. seed=7",
-                              u->redacted, seed);
-    }
+static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
+{
+    const ev_params *ps = ri->params;
+    ev_mock_knobs k = {
+        .drop = ev_param_num(ps, "drop"),
+        .dup = ev_param_num(ps, "dup"),
+        .reorder = ev_param_num(ps, "reorder"),
+        .corrupt = ev_param_num(ps, "corrupt"),
+        .nack = ev_param_num(ps, "nack"),
+        .seed = (uint64_t)ev_param_int(ps, "seed"),
+    };
+    ev_param_durrange(ps, "delay", &k.delay_min_ns, &k.delay_max_ns);
 
     ev_mock *m = calloc(1, sizeof *m);
     if (!m)
@@ -270,8 +234,14 @@ void ev_mock_add_truth(ev_mock *m, const ev_mock_truth *t)
 }
 
 const ev_broker ev_broker_mock = {
-    .scheme = "mock",
     .name = "mock",
+    .schemes = (const char *const[]){"mock", NULL},
+    .summary = "in-process broker with injected faults and its own ground truth",
+    .example = "mock://?drop=0.01&dup=0.005&reorder=0.01&delay=20ms..40ms&seed=7",
+    .doc = "docs/targets.md",
+    .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .params = mock_params,
+    .configure = mock_configure,
     .setup = mock_setup,
     .ordered = mock_ordered,
     .depth = mock_depth,

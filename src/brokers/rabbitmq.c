@@ -192,12 +192,35 @@ void ev_rmq_add_sub(ev_rmq *m, const ev_rmq_sub_stats *s)
 
 /* ---- parameters ------------------------------------------------------- */
 
-static const char *const known[] = {
-    "exchange",   "exchange_type", "routing_key",     "queue",           "durable",
-    "queue_type", "persistent",    "mandatory",       "ack_every",       "declare",
-    "cleanup",    "heartbeat",     "confirm_timeout", "connect_timeout", "reconnect_timeout",
+static const char *const exchange_types[] = {"direct", "fanout", "topic", "headers", NULL};
+static const char *const queue_types[] = {"classic", "quorum", NULL};
+
+static const ev_param rmq_params[] = {
+    {"exchange", EV_PT_STRING, "cloud-events", 0, 0, NULL, 0,
+     "exchange to publish to (\"\": the default exchange, routing to queue)"},
+    {"exchange_type", EV_PT_ENUM, NULL, 0, 0, exchange_types, 0,
+     "type when evload declares it (default: fanout with several groups, else direct)"},
+    {"routing_key", EV_PT_STRING, NULL, 0, 0, NULL, 0, "routing key (default: queue)"},
+    {"queue", EV_PT_STRING, "evload", 0, 0, NULL, EV_PF_NONEMPTY,
+     "queue to consume; with several groups, QUEUE-g0, QUEUE-g1, ..."},
+    {"queue_type", EV_PT_ENUM, "classic", 0, 0, queue_types, 0, "queue type when declared"},
+    {"durable", EV_PT_BOOL, "1", 0, 0, NULL, 0, "declare durable queues and exchange"},
+    {"persistent", EV_PT_BOOL, "1", 0, 0, NULL, 0, "publish with delivery mode 2"},
+    {"mandatory", EV_PT_BOOL, "1", 0, 0, NULL, 0,
+     "publish mandatory: an unroutable event comes back and counts as failed"},
+    {"declare", EV_PT_BOOL, "1", 0, 0, NULL, 0,
+     "declare exchange, queues and bindings (0: use what exists)"},
+    {"cleanup", EV_PT_BOOL, "0", 0, 0, NULL, 0, "delete the queues evload declared at the end"},
+    {"ack_every", EV_PT_INT, "1", 1, 65535, NULL, 0,
+     "consumers acknowledge every N deliveries (multiple=true)"},
+    {"heartbeat", EV_PT_INT, "15", 0, 3600, NULL, 0, "AMQP heartbeat in seconds (0: none)"},
+    {"confirm_timeout", EV_PT_DURATION, "30s", 1, 0, NULL, 0,
+     "a publish not confirmed within this counts as failed"},
+    {"connect_timeout", EV_PT_DURATION, "5s", 1, 0, NULL, 0, "bound on each connection attempt"},
+    {"reconnect_timeout", EV_PT_DURATION, "60s", 1, 0, NULL, 0,
+     "a connection that cannot be re-established for this long fails the run"},
+    {NULL},
 };
-#define NKNOWN (sizeof known / sizeof known[0])
 
 static int copy_str(const ev_url *u, const char *key, const char *v, char *dst, size_t size,
                     ev_err *err)
@@ -210,61 +233,14 @@ static int copy_str(const ev_url *u, const char *key, const char *v, char *dst, 
     return EV_OK;
 }
 
-static int parse_bool(const ev_url *u, const char *key, int def, int *out, ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    *out = def;
-    if (!v)
-        return EV_OK;
-    if (!strcmp(v, "1") || !strcmp(v, "true"))
-        *out = 1;
-    else if (!strcmp(v, "0") || !strcmp(v, "false"))
-        *out = 0;
-    else
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not a boolean; expected 1, 0, true or false",
-                          u->redacted, key, v);
-    return EV_OK;
-}
-
-static int parse_dur(const ev_url *u, const char *key, int64_t def, int64_t *out, ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    *out = def;
-    if (!v)
-        return EV_OK;
-    ev_err e2;
-    if (ev_parse_duration(v, out, &e2) || *out <= 0)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not a positive duration; expected e.g. %s=5s",
-                          u->redacted, key, v, key);
-    return EV_OK;
-}
-
-static int parse_uint(const ev_url *u, const char *key, uint64_t def, uint64_t lo, uint64_t hi,
-                      uint64_t *out, ev_err *err)
-{
-    const char *v = ev_url_param_get(u, key);
-    *out = def;
-    if (!v)
-        return EV_OK;
-    char *end = NULL;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (end == v || *end || v[0] == '-' || x < lo || x > hi)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not a whole number from %" PRIu64 " to %" PRIu64,
-                          u->redacted, key, v, lo, hi);
-    *out = x;
-    return EV_OK;
-}
-
+/* The configuration from the target and the plan: pure (configure runs it for
+ * `evload check`; setup runs it again and cannot fail where check passed). */
 static int parse_cfg(const ev_run_info *ri, ev_rmq_cfg *c, ev_err *err)
 {
     const ev_url *u = ri->url;
     const ev_plan *p = ri->plan;
     int rc;
-    if ((rc = ev_url_check_params(u, known, NKNOWN, NULL, err)))
-        return rc;
+    const ev_params *ps = ri->params;
     c->redacted = u->redacted;
     if (!u->host[0])
         return ev_err_set(
@@ -285,72 +261,51 @@ static int parse_cfg(const ev_run_info *ri, ev_rmq_cfg *c, ev_err *err)
     if ((rc = copy_str(u, "password", pw ? pw : "guest", c->pass, sizeof c->pass, err)))
         return rc;
 
-    const char *v;
-    v = ev_url_param_get(u, "exchange");
-    if ((rc =
-             copy_str(u, "exchange", v ? v : "cloud-events", c->exchange, sizeof c->exchange, err)))
+    if ((rc = copy_str(u, "exchange", ev_param_str(ps, "exchange"), c->exchange, sizeof c->exchange,
+                       err)) ||
+        (rc = copy_str(u, "queue", ev_param_str(ps, "queue"), c->queue, sizeof c->queue, err)))
         return rc;
-    v = ev_url_param_get(u, "queue");
-    if ((rc = copy_str(u, "queue", v ? v : "evload", c->queue, sizeof c->queue, err)))
-        return rc;
-    if (!c->queue[0])
-        return ev_err_set(err, EV_EUSAGE, "target %s: queue must not be empty", u->redacted);
-    v = ev_url_param_get(u, "routing_key");
-    if ((rc = copy_str(u, "routing_key", v ? v : c->queue, c->routing_key, sizeof c->routing_key,
+    const char *rk = ev_param_str(ps, "routing_key");
+    if ((rc = copy_str(u, "routing_key", rk ? rk : c->queue, c->routing_key, sizeof c->routing_key,
                        err)))
         return rc;
-    v = ev_url_param_get(u, "exchange_type");
-    if (!v)
-        v = p->groups > 1 ? "fanout" : "direct";
-    static const char *const types[] = {"direct", "fanout", "topic", "headers"};
-    size_t t = 0;
-    while (t < 4 && strcmp(v, types[t]))
-        t++;
-    if (t == 4)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: exchange_type=\"%s\"; expected direct, fanout, topic or "
-                          "headers",
-                          u->redacted, v);
-    snprintf(c->exchange_type, sizeof c->exchange_type, "%s", v);
+    const char *type = ev_param_given(ps, "exchange_type")
+                           ? exchange_types[ev_param_enum(ps, "exchange_type")]
+                       : p->groups > 1 ? "fanout"
+                                       : "direct";
+    snprintf(c->exchange_type, sizeof c->exchange_type, "%s", type);
     if (!c->exchange[0] && p->groups > 1)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: the default exchange (exchange=\"\") routes to one queue; "
                           "verify.groups=%" PRId64 " needs a named (fanout) exchange",
                           u->redacted, p->groups);
-    if (!c->exchange[0] && !ev_url_param_get(u, "routing_key"))
-        snprintf(c->routing_key, sizeof c->routing_key, "%s", c->queue);
-    v = ev_url_param_get(u, "queue_type");
-    if (v && strcmp(v, "classic") && strcmp(v, "quorum"))
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: queue_type=\"%s\"; expected classic or quorum", u->redacted,
-                          v);
-    c->quorum = v && !strcmp(v, "quorum");
-    uint64_t x;
-    if ((rc = parse_bool(u, "durable", 1, &c->durable, err)) ||
-        (rc = parse_bool(u, "persistent", 1, &c->persistent, err)) ||
-        (rc = parse_bool(u, "mandatory", 1, &c->mandatory, err)) ||
-        (rc = parse_bool(u, "declare", 1, &c->declare, err)) ||
-        (rc = parse_bool(u, "cleanup", 0, &c->cleanup, err)) ||
-        (rc = parse_dur(u, "confirm_timeout", 30 * EV_NS_PER_S, &c->confirm_timeout_ns, err)) ||
-        (rc = parse_dur(u, "connect_timeout", 5 * EV_NS_PER_S, &c->connect_timeout_ns, err)) ||
-        (rc = parse_dur(u, "reconnect_timeout", 60 * EV_NS_PER_S, &c->reconnect_timeout_ns, err)))
-        return rc;
+    c->quorum = ev_param_enum(ps, "queue_type") == 1;
+    c->durable = ev_param_bool(ps, "durable");
+    c->persistent = ev_param_bool(ps, "persistent");
+    c->mandatory = ev_param_bool(ps, "mandatory");
+    c->declare = ev_param_bool(ps, "declare");
+    c->cleanup = ev_param_bool(ps, "cleanup");
+    c->confirm_timeout_ns = ev_param_dur(ps, "confirm_timeout");
+    c->connect_timeout_ns = ev_param_dur(ps, "connect_timeout");
+    c->reconnect_timeout_ns = ev_param_dur(ps, "reconnect_timeout");
     if (c->quorum && !c->durable)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: quorum queues are always durable; drop durable=0",
                           u->redacted);
-    if ((rc = parse_uint(u, "ack_every", 1, 1, 65535, &x, err)))
-        return rc;
-    c->ack_every = (uint32_t)x;
+    c->ack_every = (uint32_t)ev_param_int(ps, "ack_every");
     if (c->ack_every > 1 && p->prefetch > 0 && (int64_t)c->ack_every > p->prefetch)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: ack_every=%" PRIu32 " is larger than verify.prefetch=%" PRId64
                           "; the broker would stop delivering before an ack is due",
                           u->redacted, c->ack_every, p->prefetch);
-    if ((rc = parse_uint(u, "heartbeat", 15, 0, 3600, &x, err)))
-        return rc;
-    c->heartbeat_s = (int)x;
+    c->heartbeat_s = (int)ev_param_int(ps, "heartbeat");
     return EV_OK;
+}
+
+static int rmq_configure(const ev_run_info *ri, ev_err *err)
+{
+    ev_rmq_cfg c;
+    return parse_cfg(ri, &c, err);
 }
 
 /* ---- topology ---------------------------------------------------------- */
@@ -676,8 +631,14 @@ static void rmq_teardown(void *state)
 }
 
 const ev_broker ev_broker_rabbitmq = {
-    .scheme = "amqp",
     .name = "rabbitmq",
+    .schemes = (const char *const[]){"amqp", NULL},
+    .summary = "RabbitMQ over AMQP 0-9-1 (publisher confirms, acknowledging consumers)",
+    .example = "amqp://guest:guest@127.0.0.1:5672/%2f?exchange=cloud-events&queue=evload",
+    .doc = "docs/rabbitmq.md",
+    .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .params = rmq_params,
+    .configure = rmq_configure,
     .setup = rmq_setup,
     .ordered = rmq_ordered,
     .depth = rmq_depth,

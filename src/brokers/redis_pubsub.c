@@ -174,76 +174,85 @@ int ev_redis_wait(int fd, short events, int64_t timeout_ns)
 static void admin_drop(ev_redis *r);
 static void parse_obuf_limit(const char *s, long long *hard, long long *soft);
 
-static int parse_dur(const ev_url *u, const char *key, int64_t def, int64_t *out, ev_err *err)
+/* The database number of a redis:// path ("0".."1000000"), or -1. */
+static long parse_db(const char *path)
 {
-    const char *v = ev_url_param_get(u, key);
-    *out = def;
-    if (!v)
-        return EV_OK;
-    ev_err e2;
-    if (ev_parse_duration(v, out, &e2) || *out < 0)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: %s=\"%s\" is not a duration; expected e.g. %s=2s",
-                          u->redacted, key, v, key);
-    return EV_OK;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(path, &end, 10);
+    if (errno || end == path || *end || v > 1000000 || path[0] == '-')
+        return -1;
+    return (long)v;
 }
 
-static int redis_setup(const ev_run_info *ri, void **state, ev_err *err)
+static const ev_param redis_params[] = {
+    {"channel", EV_PT_STRING, "evload", 0, 0, NULL, EV_PF_NONEMPTY,
+     "the channel publishers PUBLISH to (and subscribers SUBSCRIBE to)"},
+    {"pattern", EV_PT_STRING, NULL, 0, 0, NULL, EV_PF_NONEMPTY,
+     "subscribers PSUBSCRIBE this glob instead; it must match channel"},
+    {"connect_timeout", EV_PT_DURATION, "2s", EV_NS_PER_MS, 0, NULL, 0,
+     "bound on each connection attempt"},
+    {"reconnect_delay", EV_PT_DURATION, "0s", 0, 0, NULL, 0,
+     "wait before a subscriber resubscribes after losing its connection"},
+    {"reconnect_timeout", EV_PT_DURATION, "10s", 0, 0, NULL, 0,
+     "a subscriber that cannot resubscribe for this long fails the run"},
+    {"cycle", EV_PT_DURATION, "0s", 0, 0, NULL, 0,
+     "reconnect storm: every subscriber drops and resubscribes this often (0: never; >= 100ms)"},
+    {NULL},
+};
+
+static int redis_configure(const ev_run_info *ri, ev_err *err)
 {
-    static const char *const known[] = {"channel",         "pattern",           "connect_timeout",
-                                        "reconnect_delay", "reconnect_timeout", "cycle"};
-    const size_t nknown = sizeof known / sizeof known[0];
     const ev_url *u = ri->url;
     const ev_plan *p = ri->plan;
-    int prc = ev_url_check_params(u, known, nknown, NULL, err);
-    if (prc)
-        return prc;
+    char where[160];
     if (strchr(u->hosts, ','))
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: redis:// takes one host (Redis Cluster is not supported); "
                           "expected e.g. redis://127.0.0.1:6379?channel=events",
                           u->redacted);
-    long db = -1;
-    if (u->path[0]) {
-        char *end = NULL;
-        errno = 0;
-        unsigned long long v = strtoull(u->path, &end, 10);
-        if (errno || end == u->path || *end || v > 1000000 || u->path[0] == '-')
-            return ev_err_set(err, EV_EUSAGE,
-                              "target %s: the path \"/%s\" is not a database number; expected "
-                              "e.g. redis://127.0.0.1:6379/0?channel=events",
-                              u->redacted, u->path);
-        db = (long)v;
-    }
-    const char *channel = ev_url_param_get(u, "channel");
-    const char *pattern = ev_url_param_get(u, "pattern");
-    if (channel && !channel[0])
+    if (u->path[0] && parse_db(u->path) < 0)
         return ev_err_set(err, EV_EUSAGE,
-                          "target %s: channel= is empty; expected e.g. "
-                          "channel=events",
-                          u->redacted);
-    if (pattern && !pattern[0])
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: pattern= is empty; expected e.g. "
-                          "pattern=events.*",
-                          u->redacted);
-    if (pattern && !channel)
+                          "target %s: the path \"/%s\" is not a database number; expected "
+                          "e.g. redis://127.0.0.1:6379/0?channel=events",
+                          u->redacted, u->path);
+    if (ev_param_given(ri->params, "pattern") && !ev_param_given(ri->params, "channel"))
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: pattern= needs channel= too: publishers PUBLISH to the "
                           "channel and subscribers PSUBSCRIBE the pattern, which must match it",
                           u->redacted);
-    if (p->consumers > 1)
+    int64_t cycle = ev_param_dur(ri->params, "cycle");
+    if (cycle && cycle < 100 * EV_NS_PER_MS)
         return ev_err_set(err, EV_EUSAGE,
-                          "target %s: verify.consumers=%" PRId64 " makes no sense for Redis "
-                          "Pub/Sub: every subscriber gets every message, so nothing is shared "
-                          "out; use verify.groups=N for N independent subscribers",
-                          u->redacted, p->consumers);
-    if (p->mode == EV_MODE_BINARY)
-        return ev_err_set(err, EV_EUSAGE,
-                          "target %s: Redis Pub/Sub has no CloudEvents binding, so there is no "
-                          "binary mode; use event.mode \"structured\"",
+                          "target %s: cycle must be at least 100ms (or 0: never); expected e.g. "
+                          "cycle=2s",
                           u->redacted);
+    if (p->consumers > 1) {
+        ev_plan_origin(p, "verify.consumers", where, sizeof where);
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s: verify.consumers=%" PRId64 " makes no sense for Redis Pub/Sub: "
+                          "every subscriber gets every message, so nothing is shared out; use "
+                          "verify.groups=N for N independent subscribers",
+                          where, p->consumers);
+    }
+    if (p->mode == EV_MODE_BINARY) {
+        ev_plan_origin(p, "event.mode", where, sizeof where);
+        return ev_err_set(err, EV_EUSAGE,
+                          "%s: event.mode \"binary\": Redis Pub/Sub has no CloudEvents binding, "
+                          "so there is no binary mode; use \"structured\"",
+                          where);
+    }
+    return EV_OK;
+}
 
+static int redis_setup(const ev_run_info *ri, void **state, ev_err *err)
+{
+    const ev_url *u = ri->url;
+    const ev_plan *p = ri->plan;
+    const ev_params *ps = ri->params;
+    long db = u->path[0] ? parse_db(u->path) : -1;
+    const char *channel = ev_param_str(ps, "channel");
+    const char *pattern = ev_param_str(ps, "pattern");
     ev_redis *r = calloc(1, sizeof *r);
     if (!r)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
@@ -255,7 +264,7 @@ static int redis_setup(const ev_run_info *ri, void **state, ev_err *err)
     if (r->conf.user && !r->conf.pass)
         r->conf.pass = ""; /* redis://user@host: an ACL user with an empty password */
     r->conf.db = db;
-    r->conf.channel = channel ? channel : "evload";
+    r->conf.channel = channel;
     r->conf.pattern = pattern;
     r->conf.redacted = u->redacted;
     r->conf.run_id = ri->run_id;
@@ -274,24 +283,10 @@ static int redis_setup(const ev_run_info *ri, void **state, ev_err *err)
     }
     for (uint32_t i = 0; i < r->lanes; i++)
         atomic_init(&r->slots[i].in_flight, 0);
-    if ((rc = parse_dur(u, "connect_timeout", 2 * EV_NS_PER_S, &r->conf.connect_timeout_ns, err)) ||
-        (rc = parse_dur(u, "reconnect_delay", 0, &r->conf.reconnect_delay_ns, err)) ||
-        (rc = parse_dur(u, "reconnect_timeout", 10 * EV_NS_PER_S, &r->conf.reconnect_timeout_ns,
-                        err)) ||
-        (rc = parse_dur(u, "cycle", 0, &r->conf.cycle_ns, err)))
-        goto fail;
-    if (r->conf.cycle_ns && r->conf.cycle_ns < 100 * EV_NS_PER_MS) {
-        rc = ev_err_set(err, EV_EUSAGE,
-                        "target %s: cycle must be at least 100ms (or 0: never); expected e.g. "
-                        "cycle=2s",
-                        u->redacted);
-        goto fail;
-    }
-    if (r->conf.connect_timeout_ns < EV_NS_PER_MS) {
-        rc = ev_err_set(err, EV_EUSAGE, "target %s: connect_timeout must be at least 1ms",
-                        u->redacted);
-        goto fail;
-    }
+    r->conf.connect_timeout_ns = ev_param_dur(ps, "connect_timeout");
+    r->conf.reconnect_delay_ns = ev_param_dur(ps, "reconnect_delay");
+    r->conf.reconnect_timeout_ns = ev_param_dur(ps, "reconnect_timeout");
+    r->conf.cycle_ns = ev_param_dur(ps, "cycle");
     /* Fail fast (exit 3) on an unreachable server or bad credentials, before
      * any thread starts; the connection stays as the reporter's admin link. */
     if ((rc = connect_timed(r, "admin",
@@ -572,9 +567,15 @@ static void redis_teardown(void *state)
     free(r);
 }
 
-const ev_broker ev_broker_redis = {
-    .scheme = "redis",
+const ev_broker ev_broker_redis_pubsub = {
     .name = "redis",
+    .schemes = (const char *const[]){"redis", NULL},
+    .summary = "Redis Pub/Sub (a subscriber per group; loss = PUBLISH's shortfall)",
+    .example = "redis://127.0.0.1:6379?channel=events",
+    .doc = "docs/redis.md",
+    .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .params = redis_params,
+    .configure = redis_configure,
     .setup = redis_setup,
     .ordered = redis_ordered,
     .depth = redis_depth,

@@ -42,7 +42,7 @@ static void test_report_reads_each_counter(void)
     uint64_t k = 10;
 #define EV_CNT_(name, side, field, help)                                                           \
     r.field = k;                                                                                   \
-    n += (size_t)snprintf(thr + n, sizeof thr - n, "%s\"%s\": [\"count==%llu\"]", n ? ", " : "{", \
+    n += (size_t)snprintf(thr + n, sizeof thr - n, "%s\"%s\": [\"count==%llu\"]", n ? ", " : "{",  \
                           #name, (unsigned long long)k);                                           \
     k += 7;
     EV_COUNTER_METRICS(EV_CNT_)

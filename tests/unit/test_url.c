@@ -64,27 +64,10 @@ static void test_errors(void)
     CHECK_STR(buf, "redis://host:6379");
 }
 
-static void test_check_params(void)
-{
-    static const char *const known[] = {"queue", "prefix"};
-    ev_url *u = NULL;
-    ev_err err;
-    CHECK_INT(ev_url_parse("bullmq://u:pw@h:6379?queue=q&prefx=b", &u, &err), ==, 0);
-    CHECK_INT(ev_url_check_params(u, known, 2, "a hint", &err), ==, EV_EUSAGE);
-    CHECK_STR(err.msg, "target bullmq://u:***@h:6379?queue=q&prefx=b: unknown parameter "
-                       "\"prefx\" (did you mean \"prefix\"?); bullmq:// takes queue, prefix; "
-                       "a hint");
-    ev_url_free(u);
-    CHECK_INT(ev_url_parse("bullmq://h?queue=q&prefix=b", &u, &err), ==, 0);
-    CHECK_INT(ev_url_check_params(u, known, 2, NULL, &err), ==, 0);
-    ev_url_free(u);
-}
-
 int main(void)
 {
     EV_RUN(test_full);
     EV_RUN(test_mock_and_multi_host);
     EV_RUN(test_errors);
-    EV_RUN(test_check_params);
     EV_DONE();
 }

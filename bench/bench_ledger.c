@@ -1,4 +1,4 @@
-/* bench_ledger — memory and speed of the ledger's hot path (DESIGN.md §3).
+/* bench_ledger — memory and speed of the ledger's hot path (docs/design.md §3.4).
  *
  * Prints one line per case: the number of sightings, the ledger's heap bytes
  * after them (ev_ledger_heap_bytes: the ledger, its lanes and their interval

@@ -6,7 +6,7 @@
  *   basic.nack), the confirm timeout expired, or the run ends. The engine's
  *   in-flight window (max_in_flight / lanes) bounds how many are unsettled;
  *   the ring grows when settled slots sit behind an unsettled one.
- * - Confirms (client notes §1.3): delivery tags count the publishes on the
+ * - Confirms (docs/client-libraries.md §1.3): delivery tags count the publishes on the
  *   current channel from 1; acks come out of order and with `multiple`
  *   ("every outstanding tag ≤ N"). tag2abs maps a tag to its slot, and
  *   conf_lo is the lowest tag not known settled, so a multiple-ack settles
@@ -17,9 +17,9 @@
  *   the slot is marked, and when its ack arrives the outcome is "failed"
  *   (so the ledger classes it unconfirmed, not lost) and counted unroutable.
  * - Flow control: connection.blocked is requested at login; while blocked
- *   the lane publishes nothing (a publish would block forever: §1.5), and a
- *   socket that is not writable is treated the same way. Slots wait as
- *   pending; the time blocked is reported.
+ *   the lane publishes nothing (a publish would block forever: docs/client-libraries.md §1.5), and
+ * a socket that is not writable is treated the same way. Slots wait as pending; the time blocked is
+ * reported.
  * - Connection loss: the slots published on the lost channel become pending
  *   again; poll() reconnects (attempts spaced 100 ms … 1 s, each bounded) and
  *   republishes them in order before anything newer. Their second copies reach

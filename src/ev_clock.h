@@ -1,4 +1,4 @@
-/* ev_clock — the two clocks of DESIGN.md §4, in integer nanoseconds.
+/* ev_clock — the two clocks of docs/design.md §4.1, in integer nanoseconds.
  * Monotonic for every interval inside one process; wall only for the CloudEvents
  * `time` attribute and for latency that crosses processes. Never mix them. */
 #ifndef EV_CLOCK_H

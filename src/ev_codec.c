@@ -1,4 +1,4 @@
-/* ev_codec — the CloudEvents 1.0 envelope of DESIGN.md §2 (contract in ev_codec.h).
+/* ev_codec — the CloudEvents 1.0 envelope of docs/design.md §2 (contract in ev_codec.h).
  *
  * Design notes.
  *
@@ -15,7 +15,7 @@
  * filled. No jansson, no malloc (once the buffer has grown), no snprintf.
  *   `time` is computed with Howard Hinnant's days-to-civil arithmetic rather
  * than gmtime_r: glibc's gmtime_r takes the process-wide tzset lock on every
- * call, which would be shared hot state between publisher lanes (DESIGN §8);
+ * call, which would be shared hot state between publisher lanes (docs/design.md §8.3);
  * the unit test checks the arithmetic against gmtime_r.
  *
  * Data is {"seq":N<,members>,"pad":"xx…"}. The pad member is always there, so
@@ -36,7 +36,7 @@
  * ev_ce_decode_structured_ref): jansson, then the same checks; the unit test
  * runs both on every vector and on 220k mutated events and requires the same
  * verdicts. Both feed each top-level member to check_member (the per-member
- * rules of cloudevents-rules.md §8) and finish with check_tally; the jansson
+ * rules of docs/cloudevents.md §7.1) and finish with check_tally; the jansson
  * form of that is validate_object, which ev_ce_validate_json (cold) uses.
  * Binary: the same per-attribute checks over the attribute list
  * (validate_binary). All then go through classify(), which applies evload's
@@ -463,7 +463,7 @@ static int valid_base64(const char *s, size_t n)
     return 1;
 }
 
-/* [a-z0-9]+ (cloudevents-rules.md §1.2; > 20 is only a SHOULD, not checked). */
+/* [a-z0-9]+ (docs/cloudevents.md §2.4; > 20 is only a SHOULD, not checked). */
 static int valid_attr_name(const char *s, size_t n)
 {
     if (n == 0)
@@ -588,7 +588,7 @@ typedef struct ce_tally {
     int have_data, have_b64;
 } ce_tally;
 
-/* The per-member rules of cloudevents-rules.md §8 (2, 3, 8, 9, 10, 11), in
+/* The per-member rules of docs/cloudevents.md §7.1 (2, 3, 8, 9, 10, 11), in
  * member order; the first violation goes to err. */
 static int check_member(const ce_member *m, ce_tally *t, ev_err *err)
 {
@@ -597,7 +597,7 @@ static int check_member(const ce_member *m, ce_tally *t, ev_err *err)
     int kw = kn > 100 ? 100 : (int)kn; /* for %.*s; messages are short anyway */
     char nb[48];
     if (m->kind == JK_NULL)
-        return 0; /* null means absent (rules §2.2) */
+        return 0; /* null means absent (docs/cloudevents.md §4.2) */
     if (name_is(key, kn, "data")) {
         t->have_data = 1;
         return 0;

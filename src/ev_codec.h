@@ -1,4 +1,4 @@
-/* ev_codec — the CloudEvents 1.0 envelope of DESIGN.md §2. Pure: bytes in,
+/* ev_codec — the CloudEvents 1.0 envelope of docs/design.md §2. Pure: bytes in,
  * values out; no sockets, no clocks (callers pass times in).
  *
  * Encoding is split in two so the hot path is a few memcpys: a per-lane
@@ -8,7 +8,7 @@
  * padded so its serialized size is data_size bytes (when data_size is larger
  * than the unpadded object). evloadcrc is CRC-32C of exactly those bytes.
  *
- * Decoding is strict (docs/cloudevents-rules.md §8) and never fails hard: every
+ * Decoding is strict (docs/cloudevents.md §7) and never fails hard: every
  * input ends in one of EV_CE_OK, EV_CE_FOREIGN (valid or not, not from the run
  * we expect) or EV_CE_CORRUPT (claims to be ours, but invalid or checksum
  * mismatch), with a reason. A message that cannot be parsed at all is CORRUPT

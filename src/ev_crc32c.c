@@ -1,4 +1,4 @@
-/* ev_crc32c — CRC-32C (Castagnoli), the checksum of evloadcrc (DESIGN.md §2).
+/* ev_crc32c — CRC-32C (Castagnoli), the checksum of evloadcrc (docs/design.md §2.3).
  *
  * Design notes:
  * - Two implementations with identical results: the SSE4.2 `crc32`

@@ -1,4 +1,4 @@
-/* ev_engine — one run, start to verdict (DESIGN.md §6):
+/* ev_engine — one run, start to verdict (docs/design.md §6):
  * setup → ready barrier → warm-up → stages → drain → reconcile → report.
  *
  * Threads: one per publisher lane and one per consumer, each with its own

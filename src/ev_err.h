@@ -2,7 +2,7 @@
  *
  * Every fallible function returns int (0 = success, otherwise one of EV_E*)
  * and, when given a non-NULL ev_err, writes a one-line human message into it.
- * The status chooses the exit code (DESIGN.md §7); the message tells the user
+ * The status chooses the exit code (docs/design.md §7.2); the message tells the user
  * what happened and, where we know, how to fix it. */
 #ifndef EV_ERR_H
 #define EV_ERR_H

@@ -1,4 +1,4 @@
-/* ev_hist — HDR-style log-linear latency histogram (DESIGN.md §4).
+/* ev_hist — HDR-style log-linear latency histogram (docs/design.md §4.3).
  *
  * Design notes
  * ------------
@@ -25,7 +25,7 @@
  * (≈ 261 KiB). It lives inside the struct: one allocation, and copy is one
  * memcpy.
  *
- * A 1 ns unit (rather than 1 µs, the lowest latency DESIGN.md asks for) keeps
+ * A 1 ns unit (rather than 1 µs, enough for e2e) keeps
  * sub-microsecond in-process intervals such as sched_lag exact, for 9216
  * more counters (72 KiB) than a 512 ns unit would need.
  *

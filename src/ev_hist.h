@@ -1,4 +1,4 @@
-/* ev_hist — an HDR-style latency histogram (DESIGN.md §4), written here.
+/* ev_hist — an HDR-style latency histogram (docs/design.md §4.3), written here.
  *
  * Log-linear buckets over integer nanoseconds: values 0 .. EV_HIST_MAX_NS
  * (1 hour) are kept with at least 3 significant decimal digits (relative bucket

@@ -1,8 +1,8 @@
 /* ev_iset — a set of uint64 sequence numbers kept as sorted, disjoint,
  * non-adjacent closed intervals. In-order insertion (the common case: seq =
  * last + 1) extends the last interval in O(1) with no allocation, so memory
- * grows with the number of gaps, never with the number of members (DESIGN.md
- * §3). Not thread-safe. Zero-initialised (EV_ISET_INIT) is a valid empty set. */
+ * grows with the number of gaps, never with the number of members
+ * (docs/design.md §3.4). Not thread-safe. Zero-initialised (EV_ISET_INIT) is a valid empty set. */
 #ifndef EV_ISET_H
 #define EV_ISET_H
 

@@ -1,5 +1,5 @@
 /* ev_ledger — per-lane interval sets of seen seqs, and the reconcile that turns
- * them into the classes of DESIGN.md §3.
+ * them into the classes of docs/design.md §3.1.
  *
  * Design notes
  *

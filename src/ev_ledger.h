@@ -1,4 +1,4 @@
-/* ev_ledger — the verifier's exact record of what each group saw (DESIGN.md §3).
+/* ev_ledger — the verifier's exact record of what each group saw (docs/design.md §3).
  *
  * One ev_ledger per consumer thread (no shared hot data); the reporter merges
  * the consumers of a group into one with ev_ledger_merge and reconciles it

@@ -1,4 +1,4 @@
-/* ev_pacer — the open-model schedule (DESIGN.md §4; wrk2's constant-rate
+/* ev_pacer — the open-model schedule (docs/design.md §4.4; wrk2's constant-rate
  * schedule generalised to linear ramps).
  *
  * The plan's rate curve R(t) (warm-up first, then the stages) defines the

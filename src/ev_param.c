@@ -20,8 +20,8 @@
 
 typedef struct pval {
     int given;
-    size_t n;      /* values kept (EV_PF_MULTI), else 0 or 1 */
-    char **texts;  /* the value(s) as text, decoded */
+    size_t n;     /* values kept (EV_PF_MULTI), else 0 or 1 */
+    char **texts; /* the value(s) as text, decoded */
     int64_t i, lo, hi;
     double d;
 } pval;
@@ -88,7 +88,10 @@ void ev_param_form(const ev_param *p, char *buf, size_t size)
         return;
     case EV_PT_ENUM:
         for (size_t i = 0; p->choices && p->choices[i]; i++)
-            ev_text_put(buf, size, &n, "%s%s", i == 0 ? "" : p->choices[i + 1] ? ", " : " or ",
+            ev_text_put(buf, size, &n, "%s%s",
+                        i == 0              ? ""
+                        : p->choices[i + 1] ? ", "
+                                            : " or ",
                         p->choices[i]);
         return;
     case EV_PT_INT:
@@ -97,11 +100,10 @@ void ev_param_form(const ev_param *p, char *buf, size_t size)
     case EV_PT_DURRANGE:
         break;
     }
-    const char *what = p->type == EV_PT_INT      ? "a whole number"
-                       : p->type == EV_PT_NUMBER ? "a number"
-                       : p->type == EV_PT_DURATION
-                           ? "a duration such as 2s"
-                           : "a duration or MIN..MAX such as 20ms..40ms";
+    const char *what = p->type == EV_PT_INT        ? "a whole number"
+                       : p->type == EV_PT_NUMBER   ? "a number"
+                       : p->type == EV_PT_DURATION ? "a duration such as 2s"
+                                                   : "a duration or MIN..MAX such as 20ms..40ms";
     ev_text_put(buf, size, &n, "%s", what);
     bound_text(p, p->min, lo, sizeof lo);
     if (p->max > 0) {
@@ -258,8 +260,9 @@ static int unknown_key(const ev_param *defs, size_t n, const ev_url *u, const ch
     const char *near = ev_nearest(k, names, nn);
     const char *sep = hint ? "; " : "", *h = hint ? hint : "";
     if (!n)
-        return ev_err_set(err, EV_EUSAGE, "target %s: unknown parameter \"%s\"; %s:// takes none%s%s",
-                          u->redacted, shown, u->scheme, sep, h);
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: unknown parameter \"%s\"; %s:// takes none%s%s", u->redacted,
+                          shown, u->scheme, sep, h);
     if (near)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: unknown parameter \"%s\" (did you mean \"%s\"?); %s:// takes "
@@ -278,8 +281,8 @@ static int bad_value(const ev_param *p, const ev_url *u, const char *t, ev_err *
     else
         ev_show(t, 40, shown, sizeof shown);
     /* A default of nothing much makes a poor example: the form says enough. */
-    const char *eg = p->def && p->def[0] && strcmp(p->def, "0") && strcmp(p->def, "0s") ? p->def
-                                                                                         : NULL;
+    const char *eg =
+        p->def && p->def[0] && strcmp(p->def, "0") && strcmp(p->def, "0s") ? p->def : NULL;
     if (eg)
         return ev_err_set(err, EV_EUSAGE, "target %s: %s=\"%s\" is not %s; expected e.g. %s=%s",
                           u->redacted, p->key, shown, form, p->key, eg);
@@ -304,8 +307,8 @@ int ev_params_parse(const ev_param *defs, const ev_url *u, const char *hint, ev_
         if (!p->def)
             continue;
         if (parse_value(p, p->def, &ps->v[i]) || keep_text(&ps->v[i], p->def, 0)) {
-            rc = ev_err_set(err, EV_EINTERNAL, "%s:// parameter %s: bad default \"%s\"",
-                            u->scheme, p->key, p->def);
+            rc = ev_err_set(err, EV_EINTERNAL, "%s:// parameter %s: bad default \"%s\"", u->scheme,
+                            p->key, p->def);
             goto out;
         }
     }
@@ -395,8 +398,9 @@ static const pval *slot(const ev_params *ps, const char *key, unsigned types)
                 break;
             return &ps->v[i];
         }
-    fprintf(stderr, "evload: internal error: target parameter \"%s\" read as the wrong type or "
-                    "missing from its table\n",
+    fprintf(stderr,
+            "evload: internal error: target parameter \"%s\" read as the wrong type or "
+            "missing from its table\n",
             key);
     abort();
 }
@@ -486,9 +490,9 @@ void ev_param_print_md(FILE *f, const ev_param *defs)
         const ev_param *p = &defs[i];
         char form[256];
         form_note(p, form, sizeof form);
-        fprintf(f, "| `%s` | %s | %s%s%s | %s%s%s%s%s |\n", p->key, type_name(p),
-                p->def ? "`" : "", p->def ? (p->def[0] ? p->def : "\"\"") : "-", p->def ? "`" : "",
-                p->help, form[0] ? " (" : "", form, form[0] ? ")" : "",
+        fprintf(f, "| `%s` | %s | %s%s%s | %s%s%s%s%s |\n", p->key, type_name(p), p->def ? "`" : "",
+                p->def ? (p->def[0] ? p->def : "\"\"") : "-", p->def ? "`" : "", p->help,
+                form[0] ? " (" : "", form, form[0] ? ")" : "",
                 p->flags & EV_PF_MULTI ? "; may be given more than once" : "");
     }
 }

@@ -508,7 +508,7 @@ static int apply_string(const ev_setting *s, char **field, json_t *v, const ev_w
     const char *str = json_string_value(v);
     const char *why = s->check ? s->check(str) : NULL;
     if (why) {
-        /* Never echo a target with credentials in it (DESIGN.md §7). */
+        /* Never echo a target with credentials in it (docs/design.md §7.3). */
         if (s->check == check_url && strchr(str, '@'))
             return ev_where_fail(w, s->key, 0, 1, err, "must be %s", why);
         char got[EV_SHOW_SIZE(60)];

@@ -1,4 +1,4 @@
-/* ev_threshold — pass/fail criteria in k6's grammar (DESIGN.md §7).
+/* ev_threshold — pass/fail criteria in k6's grammar (docs/design.md §7.6).
  *
  *   "lost": ["count==0"], "e2e": ["p(95)<3000", "avg<500"],
  *   "publish_errors": ["rate<0.01"]

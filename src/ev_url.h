@@ -1,4 +1,4 @@
-/* ev_url — target URLs (DESIGN.md §7):
+/* ev_url — target URLs (docs/design.md §7.3):
  * scheme://[user[:pass]@]host[:port][,host:port…][/path][?k=v&…]. Percent-decoding is applied to
  * user, password, path and query values. The password is kept only in `password`, for the broker
  * module that logs in; every printable form (`redacted`, ev_url_redact_text) shows "***" instead.

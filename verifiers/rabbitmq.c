@@ -10,7 +10,7 @@
  *   the drain does not end while messages sit in our buffers.
  * - With simulated work the engine sleeps per delivery between recv() and
  *   ack(); recv() then hands out only as many as fit in ~2 s, so library
- *   calls (which run the heartbeats, client notes §1.6) keep coming.
+ *   calls (which run the heartbeats, docs/client-libraries.md §1.6) keep coming.
  * - Acks: the engine acks each batch after processing; deliveries on one
  *   channel are acked in tag order, so one basic.ack(multiple) on the highest
  *   tag settles the batch. With ack_every=N the ack waits until N are due, and

@@ -2,8 +2,8 @@
  * private to src/brokers/bullmq.c, publishers/bullmq.c and verifiers/bullmq.c.
  *
  * Design note. BullMQ is a Node library whose queue lives in Redis keys
- * P:Q:<suffix> (docs/bullmq.md; the data contract is in the shared notes,
- * bullmq-contract.md). evload speaks that contract with its own Lua scripts,
+ * P:Q:<suffix> (docs/bullmq-contract.md has the data contract, docs/bullmq.md
+ * how evload uses it). evload speaks that contract with its own Lua scripts,
  * loaded once per connection with SCRIPT LOAD and called with EVALSHA (a
  * NOSCRIPT reply, e.g. after a SCRIPT FLUSH, reloads and retries once):
  *   add     one standard job: id counter, job hash, wait list (v5: paused list

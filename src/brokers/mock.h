@@ -1,4 +1,4 @@
-/* mock — evload's in-process broker (DESIGN.md §8 "mock://"), private to
+/* mock — evload's in-process broker (docs/design.md §3.5), private to
  * publishers/mock.c, verifiers/mock.c and src/brokers/mock.c.
  *
  * It exists to prove the ledger exact: it injects faults with known

@@ -102,7 +102,7 @@ int ev_rmq_connect(const ev_rmq_cfg *c, int64_t timeout_ns, amqp_connection_stat
     amqp_set_rpc_timeout(conn, &rpc);
 
     /* Capabilities: the library only announces its defaults; connection.blocked
-     * must be asked for (client notes §1.2), consumer_cancel_notify so a queue
+     * must be asked for (docs/client-libraries.md §1.2), consumer_cancel_notify so a queue
      * deleted under a consumer is told rather than silent. */
     amqp_table_entry_t caps[2] = {bool_entry("connection.blocked", 1),
                                   bool_entry("consumer_cancel_notify", 1)};

@@ -131,9 +131,9 @@ static void test_mask(void)
 {
     ev_url *u = NULL;
     ev_err err;
-    CHECK_INT(ev_url_parse("x://me:pw@h/p?queue=q&token=s3cret&header=A%3Ab&token&header=x#f", &u,
-                           &err),
-              ==, 0);
+    CHECK_INT(
+        ev_url_parse("x://me:pw@h/p?queue=q&token=s3cret&header=A%3Ab&token&header=x#f", &u, &err),
+        ==, 0);
     CHECK_INT(ev_params_mask(defs, u, &err), ==, 0);
     CHECK_STR(u->redacted, "x://me:***@h/p?queue=q&token=***&header=***&token&header=***#f");
     ev_url_free(u);

@@ -50,7 +50,7 @@ static int run_in_order(const char *name, uint64_t n, uint64_t reps)
     int64_t total = 0;
     size_t heap = 0;
     for (uint64_t r = 0; r < reps; r++) {
-        ev_ledger *l = ev_ledger_new(1, 1);
+        ev_ledger *l = ev_ledger_new(1, 1, 1);
         if (!l)
             goto oom;
         int64_t t0 = now_ns();
@@ -85,7 +85,7 @@ static int run_gaps(const char *name, uint64_t n)
             q++;
         seqs[i] = q;
     }
-    l = ev_ledger_new(1, 1);
+    l = ev_ledger_new(1, 1, 1);
     if (!l)
         goto out;
     int64_t t0 = now_ns();

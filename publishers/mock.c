@@ -83,8 +83,11 @@ static int mock_pub_send(ev_pub *p, const ev_msg *msg, ev_err *err)
             return ev_err_set(err, EV_EINTERNAL, "out of memory");
         x->visible_at = now + pick_delay(p);
         int corrupted = k->corrupt > 0 && ev_mock_unit(&p->rng) < k->corrupt;
-        if (corrupted)
+        if (corrupted) {
             ev_mock_msg_corrupt(x);
+            x->corrupted = 1;
+            p->truth.corrupted_events++;
+        }
         ev_mock_msg *last = x;
         int64_t n = 1;
         if (k->dup > 0 && ev_mock_unit(&p->rng) < k->dup) {
@@ -97,6 +100,7 @@ static int mock_pub_send(ev_pub *p, const ev_msg *msg, ev_err *err)
             last = y;
             n = 2;
             p->truth.duplicated++;
+            p->truth.duplicated_intact += !corrupted;
         }
         /* Ground truth counts damaged copies: a corrupted event that is also
          * duplicated reaches the verifier damaged twice. */
@@ -120,6 +124,7 @@ static int mock_pub_send(ev_pub *p, const ev_msg *msg, ev_err *err)
             n += hn;
             p->held[g] = NULL;
             p->truth.reordered++;
+            p->truth.reordered_intact += !corrupted && !h->corrupted;
         } else if (k->reorder > 0 && ev_mock_unit(&p->rng) < k->reorder) {
             p->held[g] = x;
             continue;

@@ -54,6 +54,11 @@ typedef struct ev_run_info {
     const ev_url *url;       /* the endpoint's URL (password only in url->password) */
     const ev_params *params; /* its target parameters, checked against the table */
     unsigned roles;          /* EV_ROLE_*: publish into it, verify from it, or both */
+    uint32_t groups;         /* verify role: independent subscriber groups (0: none) */
+    uint32_t consumers;      /* verify role: competing consumers per group */
+    int pipeline;            /* 1: evload publishes here and verifies elsewhere (or the other
+                              * way round): declare nothing the user's service owns unless
+                              * a parameter asks for it */
     const char *run_id;
     uint32_t instance, instances;
     uint32_t lanes;         /* publisher lanes of this instance */
@@ -125,14 +130,17 @@ typedef struct ev_subcommand {
 
 typedef struct ev_broker {
     /* ---- what the core and the help know about the transport ---- */
-    const char *name;                /* key under results.broker; also its file name */
-    const char *const *schemes;      /* URL schemes, NULL-terminated ("redis") */
-    const char *summary;             /* one line for --help ("Redis Pub/Sub") */
-    const char *example;             /* an example URL for --help and errors */
-    const char *doc;                 /* its page under docs/ ("docs/redis.md"), or NULL */
-    unsigned roles;                  /* EV_ROLE_* it can take */
-    const ev_param *params;          /* target parameters; NULL: none */
-    const char *params_hint;         /* appended to unknown-parameter errors, or NULL */
+    const char *name;           /* key under results.broker; also its file name */
+    const char *const *schemes; /* URL schemes, NULL-terminated ("redis") */
+    const char *summary;        /* one line for --help ("Redis Pub/Sub") */
+    const char *example;        /* an example URL for --help and errors */
+    const char *doc;            /* its page under docs/ ("docs/redis.md"), or NULL */
+    unsigned roles;             /* EV_ROLE_* it can take */
+    int durable;             /* as a source it keeps what is not yet consumed (a queue, a log): an
+                              * unknown depth then means "cannot tell", and a final sweep can read
+                              * what remains */
+    const ev_param *params;  /* target parameters; NULL: none */
+    const char *params_hint; /* appended to unknown-parameter errors, or NULL */
     const char *settings_prefix;     /* "kafka": scenario object / --set kafka.X taken verbatim */
     const char *settings_help;       /* help for PREFIX.PROPERTY in `run --help` */
     const char *const *verify_modes; /* verify.mode values, first the default; NULL: none */
@@ -148,6 +156,9 @@ typedef struct ev_broker {
     /* Broker-side backlog summed over groups, or -1 when unknown. Called once a
      * second from the reporter; must be cheap. May be NULL. */
     int64_t (*depth)(void *state);
+    /* Optional: group g's own backlog (-1: unknown), for pending per group.
+     * NULL: depth() stands for every group. */
+    int64_t (*group_depth)(void *state, uint32_t g);
     void (*report)(void *state, json_t *out);
     /* Optional. Called once a second on the reporter thread: adds broker-side
      * backpressure figures for that second (e.g. "omem", "lag", "wait") to

@@ -37,6 +37,7 @@
 #include "ev_metrics.h"
 #include "ev_pacer.h"
 #include "ev_report.h"
+#include "ev_text.h"
 #include "ev_url.h"
 
 #include <errno.h>
@@ -78,6 +79,9 @@ typedef struct lane {
     ev_buf body;          /* the encoded event (structured) */
     ev_ce_binary bin;     /* the encoded event (binary) */
     unsigned unpolled;    /* sends since the last poll */
+    /* The highest seq handed to the transport, written before it is sent:
+     * a consumer that sees a higher one knows it was never published. */
+    _Atomic uint64_t sent_hi;
 
     pthread_mutex_t mu;
     ev_publane pl;
@@ -88,9 +92,32 @@ typedef struct lane {
     ev_err err;
 } lane;
 
+/* One transport endpoint of the run: the target, or an output's source. */
+typedef struct endpoint {
+    ev_endpoint *ep;
+    const ev_broker *br;
+    void *state;
+    int setup_done;
+    ev_run_info ri;
+} endpoint;
+
+/* One place evload verifies (verify.outputs, or the implicit one). */
+typedef struct output {
+    const ev_output *def;
+    endpoint own;    /* its own source */
+    endpoint *at;    /* &own, or the engine's target when it consumes the target */
+    uint32_t group0; /* global index of its first group */
+    uint32_t ngroups, consumers, copies;
+    int ordered;
+    int expects; /* 1: this run's events are expected here (expect all/copies, or
+                  * type == event.type); 0: every arrival is unexpected */
+} output;
+
 typedef struct cons {
     engine *e;
-    uint32_t group, idx;
+    output *o;
+    uint32_t group, idx; /* group within its output, consumer within its group */
+    uint32_t gg;         /* global group index (snapshot ledgers) */
     pthread_t th;
     int started;
     ev_sub *sub;
@@ -122,16 +149,15 @@ typedef struct status_ctx {
 struct engine {
     const ev_plan *plan;
     const ev_run_opts *opts;
-    ev_endpoint *ep;
-    const ev_broker *br;
-    void *state;
-    int setup_done;
-    ev_run_info ri;
+    endpoint tgt;        /* where the lanes publish */
+    const ev_broker *br; /* tgt.br */
+    output *outs;
+    uint32_t nouts;
     char run_id[EV_RUN_ID_MAX + 1];
-    uint32_t nlanes, ngroups, ncons;
+    uint32_t nlanes, ngroups, ncons; /* ngroups: over every output */
     lane *lanes;
     cons *cons;
-    int ordered;
+    atomic_int sweep; /* the final sweep: sightings are late, no simulated work */
     int64_t wall_off;
     int64_t warm_end_wall; /* e2e of events scheduled before this is not recorded */
 
@@ -270,6 +296,7 @@ static int lane_send(lane *l, uint64_t seq, int64_t intended)
         return -1;
     }
     int measured = intended >= e->t0 + l->warm_end_off;
+    atomic_store_explicit(&l->sent_hi, seq, memory_order_release);
     pthread_mutex_lock(&l->mu);
     l->pl.sent = seq;
     l->last_send_mono = sent_mono;
@@ -355,7 +382,7 @@ static void *lane_main(void *arg)
 {
     lane *l = arg;
     engine *e = l->e;
-    int rc = e->br->pub->open(e->state, &e->ri, l->idx, &l->pub, &l->err);
+    int rc = e->br->pub->open(e->tgt.state, &e->tgt.ri, l->idx, &l->pub, &l->err);
     if (rc)
         atomic_store(&l->rc, rc);
     gate_opened(e, rc != 0);
@@ -386,6 +413,7 @@ static void work_sleep(cons *c)
     ev_sleep_until(ev_mono_ns() + w, &c->e->stop_cons);
 }
 
+/* What one message says about the event it carries (see ev_match.h). */
 static void account(cons *c, const ev_delivery *d)
 {
     engine *e = c->e;
@@ -399,19 +427,28 @@ static void account(cons *c, const ev_delivery *d)
         ev_ledger_foreign(c->led);
         return;
     }
-    if (!s.has_identity || s.instance != e->ri.instance) {
-        if (s.status == EV_CE_CORRUPT)
-            ev_ledger_corrupt_unknown(c->led);
-        else
-            ev_ledger_foreign(c->led);
+    /* A damaged copy is corrupted and nothing else: never a sighting. */
+    if (s.status == EV_CE_CORRUPT) {
+        ev_ledger_corrupt_unknown(c->led);
         return;
     }
-    unsigned flags = (d->redelivered ? EV_SEE_REDELIVERED : 0) |
-                     (s.status == EV_CE_CORRUPT ? EV_SEE_CORRUPTED : 0);
+    /* An intact identity this instance never published (another instance's,
+     * a lane it does not have, a seq beyond what the lane sent) is foreign. */
+    if (s.instance != e->tgt.ri.instance || s.lane >= e->nlanes || s.seq == 0 ||
+        s.seq > atomic_load_explicit(&e->lanes[s.lane].sent_hi, memory_order_acquire)) {
+        ev_ledger_foreign(c->led);
+        return;
+    }
+    if (!c->o->expects) {
+        ev_ledger_unexpected(c->led);
+        return;
+    }
+    int late = atomic_load_explicit(&e->sweep, memory_order_relaxed);
+    unsigned flags = (d->redelivered ? EV_SEE_REDELIVERED : 0) | (late ? EV_SEE_LATE : 0);
     int r = ev_ledger_see(c->led, s.lane, s.seq, flags);
-    /* Latency only for intact first sightings after warm-up: a duplicate's
+    /* Latency only for first sightings in time after warm-up: a duplicate's
      * latency says nothing about the path of the original. */
-    if (r == EV_SEE_NEW && s.status == EV_CE_OK && s.sched_ns >= e->warm_end_wall) {
+    if (r == EV_SEE_NEW && !late && s.sched_ns >= e->warm_end_wall) {
         ev_hist_record(c->e2e, now - s.sent_ns);
         ev_hist_record(c->e2e_sched, now - s.sched_ns);
     }
@@ -430,10 +467,12 @@ static int cons_take(cons *c, ev_delivery *d, int n)
         account(c, &d[i]);
     }
     pthread_mutex_unlock(&c->mu);
-    if (e->plan->work_max_ns > 0)
+    /* The final sweep reads what remains, without simulated work. */
+    if (e->plan->work_max_ns > 0 && !atomic_load(&e->sweep))
         for (int i = 0; i < n; i++)
             work_sleep(c);
-    if (e->br->sub->ack && e->br->sub->ack(c->sub, d, n, &c->err) < 0)
+    const ev_broker *br = c->o->at->br;
+    if (br->sub->ack && br->sub->ack(c->sub, d, n, &c->err) < 0)
         return -1;
     pthread_mutex_lock(&c->mu);
     c->processed += (uint64_t)n;
@@ -446,7 +485,8 @@ static void *cons_main(void *arg)
     cons *c = arg;
     engine *e = c->e;
     ev_delivery d[RECV_BATCH];
-    int rc = e->br->sub->open(e->state, &e->ri, c->group, c->idx, &c->sub, &c->err);
+    const endpoint *at = c->o->at;
+    int rc = at->br->sub->open(at->state, &at->ri, c->group, c->idx, &c->sub, &c->err);
     if (rc)
         atomic_store(&c->rc, rc);
     gate_opened(e, rc != 0);
@@ -457,13 +497,13 @@ static void *cons_main(void *arg)
     if (batch < 1)
         batch = 1;
     while (!atomic_load(&e->stop_cons)) {
-        int n = e->br->sub->recv(c->sub, d, batch, 50 * EV_NS_PER_MS, &c->err);
+        int n = at->br->sub->recv(c->sub, d, batch, 50 * EV_NS_PER_MS, &c->err);
         if (n < 0 || (n > 0 && cons_take(c, d, n))) {
             atomic_store(&c->rc, EV_ECONNECT);
             break;
         }
     }
-    e->br->sub->close(c->sub);
+    at->br->sub->close(c->sub);
     c->sub = NULL;
     return NULL;
 }
@@ -491,9 +531,12 @@ static int snap_init(snapshot *s, engine *e)
     s->group = calloc(e->ngroups ? e->ngroups : 1, sizeof *s->group); /* 0: publish only */
     if (!s->pl || !s->group)
         return -1;
-    for (uint32_t g = 0; g < e->ngroups; g++)
-        if (!(s->group[g] = ev_ledger_new(e->nlanes, e->ordered)))
-            return -1;
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        const output *o = &e->outs[i];
+        for (uint32_t g = 0; g < o->ngroups; g++)
+            if (!(s->group[o->group0 + g] = ev_ledger_new(e->nlanes, o->ordered, o->copies)))
+                return -1;
+    }
     ev_hist **hs[] = {&s->e2e,      &s->e2e_sched, &s->ack, &s->sched_lag,
                       &s->prev_e2e, &s->prev_lag,  &s->tmp};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
@@ -541,7 +584,7 @@ static int snap_take(snapshot *s, engine *e, int hists)
     for (uint32_t i = 0; i < e->ncons; i++) {
         cons *c = &e->cons[i];
         pthread_mutex_lock(&c->mu);
-        rc |= ev_ledger_merge(s->group[c->group], c->led);
+        rc |= ev_ledger_merge(s->group[c->gg], c->led);
         if (hists) {
             ev_hist_merge(s->e2e, c->e2e);
             ev_hist_merge(s->e2e_sched, c->e2e_sched);
@@ -554,19 +597,62 @@ static int snap_take(snapshot *s, engine *e, int hists)
     return rc ? -1 : 0;
 }
 
-static uint64_t snap_lost(const snapshot *s, engine *e, int final)
+/* Provisional loss for the status line: gaps behind each lane's highest
+ * sighting (a late or reordered delivery may still fill them). */
+static uint64_t snap_gaps(const snapshot *s, engine *e)
 {
-    uint64_t lost = 0;
-    for (uint32_t g = 0; g < e->ngroups; g++) {
-        if (final) {
-            ev_ledger_counts c;
-            ev_ledger_reconcile(s->group[g], s->pl, &c);
-            lost += c.lost;
-        } else {
-            lost += ev_ledger_gaps(s->group[g], s->pl);
-        }
+    uint64_t gaps = 0;
+    for (uint32_t g = 0; g < e->ngroups; g++)
+        gaps += ev_ledger_gaps(s->group[g], s->pl);
+    return gaps;
+}
+
+/* Copies output o still misses (what the drain waits for). */
+static uint64_t snap_missing(const snapshot *s, const output *o)
+{
+    uint64_t m = 0;
+    for (uint32_t g = 0; o->expects && g < o->ngroups; g++)
+        m += ev_ledger_missing(s->group[o->group0 + g], s->pl);
+    return m;
+}
+
+/* An endpoint's backlog, or -1 when it does not say. */
+static int64_t endpoint_depth(const endpoint *ep)
+{
+    return ep->br->depth ? ep->br->depth(ep->state) : -1;
+}
+
+/* The backlog over every output's source (each endpoint once), or -1 when
+ * one of them does not say. */
+static int64_t outputs_depth(engine *e)
+{
+    int64_t d = 0;
+    for (uint32_t i = 0; i < e->nouts; i++) { /* at most one output consumes the target */
+        int64_t x = endpoint_depth(e->outs[i].at);
+        if (x < 0)
+            return -1;
+        d += x;
     }
-    return lost;
+    return d;
+}
+
+/* The transports' own figures for this second: the target's, and each
+ * separate source's under its output's name. */
+static int sample_point(engine *e, json_t *point)
+{
+    if (e->br->sample)
+        e->br->sample(e->tgt.state, point);
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        const output *o = &e->outs[i];
+        if (o->at != &o->own || !o->own.br->sample)
+            continue;
+        json_t *sub = json_object();
+        if (!sub)
+            return -1;
+        o->own.br->sample(o->own.state, sub);
+        json_object_set_new(point, o->def->name[0] ? o->def->name : "source", sub);
+    }
+    return 0;
 }
 
 static double pct_ms(const ev_hist *h, double p)
@@ -595,9 +681,9 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     tp->acked = s->acked;
     tp->failed = s->failed;
     tp->received = s->received;
-    tp->lost = snap_lost(s, e, 0);
+    tp->lost = snap_gaps(s, e);
     tp->in_flight = s->in_flight;
-    tp->depth = e->br->depth ? e->br->depth(e->state) : -1;
+    tp->depth = e->nouts ? outputs_depth(e) : endpoint_depth(&e->tgt);
     tp->blocked_ns = s->blocked_ns;
     ev_hist_diff(s->tmp, s->e2e, s->prev_e2e);
     tp->e2e_p99_ms = pct_ms(s->tmp, 99.0);
@@ -609,11 +695,10 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
         r->max_in_flight = tp->in_flight;
     if (tp->depth > r->max_depth)
         r->max_depth = tp->depth;
-    if (e->br->sample) {
+    if (e->br->sample || e->nouts) {
         tp->broker = json_object();
-        if (!tp->broker)
+        if (!tp->broker || sample_point(e, tp->broker))
             return -1;
-        e->br->sample(e->state, tp->broker);
         if (!r->bp_broker && !(r->bp_broker = json_object()))
             return -1;
         const char *k;
@@ -713,7 +798,7 @@ static int alloc_lanes(engine *e, ev_err *err)
         ev_ce_params cp = {.type = plan->event_type,
                            .source = plan->event_source,
                            .run = e->run_id,
-                           .instance = e->ri.instance,
+                           .instance = e->tgt.ri.instance,
                            .lane = i,
                            .data_size = (size_t)plan->data_size,
                            .data_template = plan->event_data_json};
@@ -727,52 +812,146 @@ static int alloc_cons(engine *e, ev_err *err)
 {
     if (!(e->cons = calloc(e->ncons ? e->ncons : 1, sizeof *e->cons))) /* 0: publish only */
         return oom(err);
-    for (uint32_t i = 0; i < e->ncons; i++) {
-        cons *c = &e->cons[i];
-        c->e = e;
-        c->group = i / (uint32_t)e->plan->consumers;
-        c->idx = i % (uint32_t)e->plan->consumers;
-        c->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)i << 17) ^ 1;
-        pthread_mutex_init(&c->mu, NULL);
+    uint32_t i = 0;
+    for (uint32_t k = 0; k < e->nouts; k++) {
+        output *o = &e->outs[k];
+        for (uint32_t g = 0; g < o->ngroups; g++)
+            for (uint32_t j = 0; j < o->consumers; j++, i++) {
+                cons *c = &e->cons[i];
+                c->e = e;
+                c->o = o;
+                c->group = g;
+                c->idx = j;
+                c->gg = o->group0 + g;
+                c->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)i << 17) ^ 1;
+                pthread_mutex_init(&c->mu, NULL);
+            }
     }
     return EV_OK;
 }
 
-/* Resolves and configures the target, and allocates every thread's state
- * before any thread starts. */
-static int engine_init(engine *e, ev_err *err)
+/* ri for an endpoint of this run. */
+static ev_run_info run_info(engine *e, const ev_endpoint *ep, unsigned roles, uint32_t groups,
+                            uint32_t consumers, int pipeline)
+{
+    return (ev_run_info){.plan = e->plan,
+                         .url = ep->url,
+                         .params = ep->params,
+                         .roles = roles,
+                         .groups = groups,
+                         .consumers = consumers,
+                         .pipeline = pipeline,
+                         .run_id = e->run_id,
+                         .instance = 0,
+                         .instances = 1,
+                         .lanes = e->nlanes,
+                         .stop = &e->stop_cons};
+}
+
+/* 1 when output o's source is the target itself (the broker test). */
+static int consumes_target(const ev_plan *plan, const ev_output *o)
+{
+    return !o->source || !strcmp(o->source, plan->target);
+}
+
+/* Each output: its source endpoint (the target's, or its own), its groups
+ * and what it expects. */
+static int init_outputs(engine *e, ev_err *err)
 {
     const ev_plan *plan = e->plan;
-    e->started_wall = ev_wall_ns();
-    e->started_mono = ev_mono_ns();
-    e->R.max_depth = -1; /* until the broker reports a depth */
-    unsigned roles = EV_ROLE_PUBLISH | (plan->groups > 0 ? EV_ROLE_VERIFY : 0);
-    int rc = ev_endpoint_open(plan->target, roles, &e->ep, err);
-    if (rc)
-        return rc;
-    e->br = e->ep->br;
+    int pipeline = 0, on_target = 0;
+    e->nouts = (uint32_t)plan->noutputs;
+    if (e->nouts && !(e->outs = calloc(e->nouts, sizeof *e->outs)))
+        return oom(err);
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        output *o = &e->outs[i];
+        o->def = &plan->outputs[i];
+        o->group0 = e->ngroups;
+        o->ngroups = (uint32_t)o->def->groups;
+        o->consumers = (uint32_t)o->def->consumers;
+        o->copies = (uint32_t)o->def->copies;
+        o->expects =
+            o->def->expect == EV_EXPECT_ALL ||
+            (o->def->expect == EV_EXPECT_TYPE && !strcmp(o->def->expect_type, plan->event_type));
+        e->ngroups += o->ngroups;
+        e->ncons += o->ngroups * o->consumers;
+        if (consumes_target(plan, o->def)) {
+            if (on_target++)
+                return ev_err_set(err, EV_EUSAGE,
+                                  "verify.outputs: two outputs consume the target itself; give "
+                                  "one of them its own source");
+            o->at = &e->tgt;
+        } else {
+            o->at = &o->own;
+            pipeline = 1;
+        }
+    }
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        output *o = &e->outs[i];
+        if (o->at == &e->tgt) {
+            e->tgt.ri.roles |= EV_ROLE_VERIFY;
+            e->tgt.ri.groups = o->ngroups;
+            e->tgt.ri.consumers = o->consumers;
+            continue;
+        }
+        int rc = ev_endpoint_open(o->def->source, EV_ROLE_VERIFY, &o->own.ep, err);
+        if (rc) {
+            ev_err_prefix(err, "verify%s%s", o->def->name[0] ? ".outputs." : ".source",
+                          o->def->name);
+            return rc;
+        }
+        o->own.br = o->own.ep->br;
+        o->own.ri = run_info(e, o->own.ep, EV_ROLE_VERIFY, o->ngroups, o->consumers, 1);
+    }
+    e->tgt.ri.pipeline = pipeline;
+    return EV_OK;
+}
+
+/* Resolves the target and every output's source to their transports and
+ * runs every check that needs no connection (`evload check` stops here). */
+static int engine_resolve(engine *e, ev_err *err)
+{
+    const ev_plan *plan = e->plan;
     if (plan->run_id)
         snprintf(e->run_id, sizeof e->run_id, "%s", plan->run_id);
     else
         gen_run_id(e->run_id, sizeof e->run_id);
     e->nlanes = (uint32_t)plan->lanes;
-    e->ngroups = (uint32_t)plan->groups;
-    e->ncons = (uint32_t)(plan->groups * plan->consumers);
-    e->ri = (ev_run_info){.plan = plan,
-                          .url = e->ep->url,
-                          .params = e->ep->params,
-                          .roles = roles,
-                          .run_id = e->run_id,
-                          .instance = 0,
-                          .instances = 1,
-                          .lanes = e->nlanes,
-                          .stop = &e->stop_cons};
-    if ((rc = ev_endpoint_configure(e->ep, &e->ri, err)))
+    /* The target is opened for publishing; an output consuming it adds the
+     * verify role before it is configured. */
+    int rc = ev_endpoint_open(plan->target, EV_ROLE_PUBLISH, &e->tgt.ep, err);
+    if (rc)
         return rc;
-    if ((rc = alloc_lanes(e, err)) || (rc = alloc_cons(e, err)))
+    e->br = e->tgt.br = e->tgt.ep->br;
+    e->tgt.ri = run_info(e, e->tgt.ep, EV_ROLE_PUBLISH, 0, 0, 0);
+    if ((rc = init_outputs(e, err)))
+        return rc;
+    if ((e->tgt.ri.roles & EV_ROLE_VERIFY) && !(e->br->roles & EV_ROLE_VERIFY))
+        return ev_err_set(err, EV_EUSAGE,
+                          "target %s: %s:// cannot be verified from; set verify.source to where "
+                          "your services put the events",
+                          e->tgt.ri.url->redacted, e->tgt.ri.url->scheme);
+    if ((rc = ev_endpoint_configure(e->tgt.ep, &e->tgt.ri, err)))
+        return rc;
+    for (uint32_t i = 0; i < e->nouts; i++)
+        if (e->outs[i].at == &e->outs[i].own &&
+            (rc = ev_endpoint_configure(e->outs[i].own.ep, &e->outs[i].own.ri, err)))
+            return rc;
+    return EV_OK;
+}
+
+/* Resolves and configures (engine_resolve), then allocates every thread's
+ * state before any thread starts. */
+static int engine_init(engine *e, ev_err *err)
+{
+    e->started_wall = ev_wall_ns();
+    e->started_mono = ev_mono_ns();
+    e->R.max_depth = -1; /* until the broker reports a depth */
+    int rc = engine_resolve(e, err);
+    if (rc || (rc = alloc_lanes(e, err)) || (rc = alloc_cons(e, err)))
         return rc;
     ev_err perr;
-    ev_pacer_init(&e->shape, plan, 0, &perr); /* alloc_lanes checked the plan */
+    ev_pacer_init(&e->shape, e->plan, 0, &perr); /* alloc_lanes checked the plan */
     return EV_OK;
 }
 
@@ -800,22 +979,35 @@ static int wait_opened(engine *e, int want, ev_err *err)
     if (interrupts(e))
         return ev_err_set(err, EV_ECONNECT, "interrupted during setup");
     return ev_err_set(err, EV_ECONNECT, "%s: not every connection was ready within %d s",
-                      e->ri.url->redacted, (int)(READY_TIMEOUT_NS / EV_NS_PER_S));
+                      e->tgt.ri.url->redacted, (int)(READY_TIMEOUT_NS / EV_NS_PER_S));
 }
 
-/* The transport's setup, then the consumers (the ready barrier: every group
- * subscribed before anything is published), then the lanes. */
+static int endpoint_setup(endpoint *ep, ev_err *err)
+{
+    int rc = ep->br->setup(&ep->ri, &ep->state, err);
+    ep->setup_done = rc == 0;
+    return rc;
+}
+
+/* The transports' setup (the target, then each output's own source), then
+ * the consumers (the ready barrier: every group subscribed before anything
+ * is published), then the lanes. */
 static int engine_setup(engine *e, ev_err *err)
 {
-    int rc = e->br->setup(&e->ri, &e->state, err);
+    int rc = endpoint_setup(&e->tgt, err);
+    for (uint32_t i = 0; !rc && i < e->nouts; i++) {
+        output *o = &e->outs[i];
+        if (o->at == &o->own)
+            rc = endpoint_setup(&o->own, err);
+        if (!rc)
+            o->ordered = o->at->br->ordered ? o->at->br->ordered(o->at->state, &o->at->ri) : 0;
+    }
     if (rc)
         return rc;
-    e->setup_done = 1;
-    e->ordered = e->br->ordered ? e->br->ordered(e->state, &e->ri) : 0;
     for (uint32_t i = 0; i < e->ncons; i++) {
         cons *c = &e->cons[i];
-        if (!(c->led = ev_ledger_new(e->nlanes, e->ordered)) || !(c->e2e = ev_hist_new()) ||
-            !(c->e2e_sched = ev_hist_new()))
+        if (!(c->led = ev_ledger_new(e->nlanes, c->o->ordered, c->o->copies)) ||
+            !(c->e2e = ev_hist_new()) || !(c->e2e_sched = ev_hist_new()))
             return oom(err);
     }
     if (snap_init(&e->S, e))
@@ -877,41 +1069,93 @@ static int engine_publish(engine *e, ev_err *err)
     return EV_OK;
 }
 
-/* 1 when the drain may end now: every acknowledged event was seen, the
- * broker holds nothing back and the consumers finished the work they took;
- * or the broker can say its backlog is empty and nothing arrived for
- * DRAIN_QUIET_NS (what is missing then is lost: waiting out drain_timeout
- * would not change that). */
-static int drain_done(engine *e, int64_t now, int64_t depth, uint64_t *last_received,
-                      int64_t *quiet_since)
+/* Where the drain stands, from one snapshot. */
+typedef struct drain_state {
+    uint64_t missing;  /* copies still missing over every output */
+    int empty;         /* every output with something missing has a source that says
+                        * it holds nothing and consumes the target (no service
+                        * between: nothing more can come) */
+    int sources_empty; /* every source with something missing says it holds nothing */
+    uint64_t last_received;
+    int64_t quiet_since; /* when deliveries last arrived */
+} drain_state;
+
+/* What output o's source holds: 0 nothing, > 0 that many, -1 cannot tell. A
+ * source that keeps nothing (Pub/Sub) holds nothing whatever its depth. */
+static int64_t source_holds(const output *o)
 {
-    snapshot *s = &e->S;
-    if (snap_lost(s, e, 1) == 0 && depth <= 0 && s->processed == s->received)
-        return 1;
-    if (s->received != *last_received) {
-        *last_received = s->received;
-        *quiet_since = now;
-    }
-    return depth == 0 && s->processed == s->received && now - *quiet_since >= DRAIN_QUIET_NS;
+    int64_t depth = endpoint_depth(o->at);
+    if (depth < 0)
+        return o->at->br->durable ? -1 : 0;
+    return depth;
 }
 
-/* Until every acknowledged event is seen and the broker is empty, or the
+static void drain_look(engine *e, int64_t now, drain_state *d)
+{
+    snapshot *s = &e->S;
+    d->missing = 0;
+    d->empty = d->sources_empty = 1;
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        const output *o = &e->outs[i];
+        uint64_t m = snap_missing(s, o);
+        int64_t holds = source_holds(o);
+        d->missing += m;
+        if (holds != 0)
+            d->sources_empty = 0;
+        if (m && (holds != 0 || o->at != &e->tgt))
+            d->empty = 0;
+    }
+    if (s->received != d->last_received) {
+        d->last_received = s->received;
+        d->quiet_since = now;
+    }
+}
+
+/* 1 when the drain may end now: nothing missing, every source empty and
+ * the consumers done with the work they took; or, for outputs that read the
+ * target itself, the broker says it holds nothing and nothing arrived for
+ * DRAIN_QUIET_NS (what is missing then is lost: waiting would not change
+ * it). A pipeline's source being empty proves nothing: the user's service
+ * may still be carrying events, so its drain waits for them or the timeout. */
+static int drain_done(engine *e, int64_t now, const drain_state *d)
+{
+    const snapshot *s = &e->S;
+    if (s->processed != s->received)
+        return 0;
+    if (d->missing == 0 && d->sources_empty)
+        return 1;
+    return d->empty && now - d->quiet_since >= DRAIN_QUIET_NS;
+}
+
+/* The status line and timeseries during the drain and the sweep. */
+static int drain_tick(engine *e, int64_t now, const char *phase, int64_t from, int64_t span,
+                      ev_err *err)
+{
+    if (now < e->next_tick)
+        return EV_OK;
+    double prog = span > 0 ? (double)(now - from) / (double)span : 1.0;
+    if (push_point(&e->R, &e->S, e, phase, prog, now, &e->shape, &e->st))
+        return oom(err);
+    e->next_tick += EV_NS_PER_S;
+    return EV_OK;
+}
+
+/* Until every acknowledged event is seen and the sources are empty, or the
  * drain timeout (shortened by Ctrl-C; a second one ends it). A publish-only
- * run (no group) has nothing to wait for. */
+ * run (no output) has nothing to wait for. */
 static int engine_drain(engine *e, ev_err *err)
 {
     int64_t drain_ns = e->plan->drain_timeout_ns;
     if (e->R.interrupted && drain_ns > INTERRUPT_DRAIN_NS)
         drain_ns = INTERRUPT_DRAIN_NS;
     int64_t drain_end = e->pub_end + drain_ns;
-    uint64_t last_received = UINT64_MAX;
-    int64_t quiet_since = e->pub_end;
-    while (e->ngroups > 0) {
+    drain_state d = {.last_received = UINT64_MAX, .quiet_since = e->pub_end};
+    while (e->nouts > 0) {
         int64_t now = ev_mono_ns();
         if (snap_take(&e->S, e, now >= e->next_tick))
             return oom(err);
-        int64_t depth = e->br->depth ? e->br->depth(e->state) : -1;
-        if (drain_done(e, now, depth, &last_received, &quiet_since))
+        drain_look(e, now, &d);
+        if (drain_done(e, now, &d))
             break;
         if (interrupts(e) && !e->R.interrupted) {
             e->R.interrupted = 1;
@@ -922,15 +1166,54 @@ static int engine_drain(engine *e, ev_err *err)
             e->R.drain_timed_out = now >= drain_end;
             break;
         }
-        if (now >= e->next_tick) {
-            double prog = drain_ns > 0 ? (double)(now - e->pub_end) / (double)drain_ns : 1.0;
-            if (push_point(&e->R, &e->S, e, "drain", prog, now, &e->shape, &e->st))
-                return oom(err);
-            e->next_tick += EV_NS_PER_S;
-        }
+        int rc = drain_tick(e, now, "drain", e->pub_end, drain_ns, err);
+        if (rc)
+            return rc;
         ev_sleep_until(now + 10 * EV_NS_PER_MS, NULL);
     }
     e->R.settle_s = (double)(ev_mono_ns() - e->t0) / 1e9;
+    return EV_OK;
+}
+
+/* 1 when some output still misses copies and reads a durable source: the
+ * final sweep can tell late from lost there. */
+static int sweep_wanted(engine *e)
+{
+    if (!e->R.drain_timed_out || e->plan->sweep_timeout_ns <= 0 || interrupts(e) >= 2 ||
+        first_thread_error(e, NULL))
+        return 0;
+    for (uint32_t i = 0; i < e->nouts; i++)
+        if (e->outs[i].at->br->durable && e->outs[i].copies == 1 &&
+            snap_missing(&e->S, &e->outs[i]))
+            return 1;
+    return 0;
+}
+
+/* After the drain deadline: read what the durable sources still hold,
+ * without simulated work; what is found is late, not lost. Ends when nothing
+ * is missing, when every source is empty and quiet, or at sweep_timeout. */
+static int engine_sweep(engine *e, ev_err *err)
+{
+    if (!sweep_wanted(e))
+        return EV_OK;
+    int64_t from = ev_mono_ns(), end = from + e->plan->sweep_timeout_ns;
+    atomic_store(&e->sweep, 1);
+    e->R.swept = 1;
+    drain_state d = {.last_received = UINT64_MAX, .quiet_since = from};
+    for (;;) {
+        int64_t now = ev_mono_ns();
+        if (snap_take(&e->S, e, now >= e->next_tick))
+            return oom(err);
+        drain_look(e, now, &d);
+        if (d.missing == 0 || (d.sources_empty && now - d.quiet_since >= DRAIN_QUIET_NS) ||
+            now >= end || interrupts(e) || first_thread_error(e, NULL))
+            break;
+        int rc = drain_tick(e, now, "sweep", from, end - from, err);
+        if (rc)
+            return rc;
+        ev_sleep_until(now + 10 * EV_NS_PER_MS, NULL);
+    }
+    e->R.sweep_s = (double)(ev_mono_ns() - from) / 1e9;
     return EV_OK;
 }
 
@@ -988,31 +1271,95 @@ static void reconcile_publish(engine *e)
     R->blocked_ns = S->blocked_ns;
 }
 
-/* Each group's classes against the lanes' record, and their totals. */
-static int reconcile_groups(engine *e)
+static void counts_add(ev_ledger_counts *t, const ev_ledger_counts *c)
+{
+    t->received += c->received;
+    t->delivered += c->delivered;
+    t->late += c->late;
+    t->pending += c->pending;
+    t->lost += c->lost;
+    t->duplicated += c->duplicated;
+    t->redelivered += c->redelivered;
+    t->unconfirmed += c->unconfirmed;
+    t->recovered += c->recovered;
+    t->reordered += c->reordered;
+    t->corrupted += c->corrupted;
+    t->foreign += c->foreign;
+    t->unexpected += c->unexpected;
+}
+
+/* Copies group g of output o may still hold at the end: the evidence that
+ * turns missing into pending (ev_ledger.h). A source that cannot tell what
+ * it holds makes every missing copy pending: lost is never a guess. */
+static uint64_t may_remain(const output *o, uint32_t g)
+{
+    const endpoint *at = o->at;
+    int64_t d = at->br->group_depth ? at->br->group_depth(at->state, g) : endpoint_depth(at);
+    if (d < 0)
+        return at->br->durable ? UINT64_MAX : 0;
+    return (uint64_t)d;
+}
+
+/* Each output's groups: classes against the lanes' record (an output that
+ * expects none of this run's events against a record of nothing sent), and
+ * the totals per output and over the run. */
+static int reconcile_outputs(engine *e)
 {
     ev_results *R = &e->R;
     R->ngroups = e->ngroups;
-    if (!(R->groups = calloc(R->ngroups ? R->ngroups : 1, sizeof *R->groups)))
+    R->noutputs = e->nouts;
+    if (!(R->groups = calloc(R->ngroups ? R->ngroups : 1, sizeof *R->groups)) ||
+        !(R->outputs = calloc(R->noutputs ? R->noutputs : 1, sizeof *R->outputs)))
         return -1;
-    for (uint32_t g = 0; g < e->ngroups; g++) {
-        if (e->br->group_name)
-            e->br->group_name(e->state, g, R->groups[g].name, sizeof R->groups[g].name);
-        else
-            snprintf(R->groups[g].name, sizeof R->groups[g].name, "g%u", g);
-        ev_ledger_reconcile(e->S.group[g], e->S.pl, &R->groups[g].c);
-        const ev_ledger_counts *c = &R->groups[g].c;
-        R->total.received += c->received;
-        R->total.delivered += c->delivered;
-        R->total.lost += c->lost;
-        R->total.duplicated += c->duplicated;
-        R->total.redelivered += c->redelivered;
-        R->total.unconfirmed += c->unconfirmed;
-        R->total.recovered += c->recovered;
-        R->total.reordered += c->reordered;
-        R->total.corrupted += c->corrupted;
-        R->total.foreign += c->foreign;
+    ev_publane *none = calloc(e->nlanes, sizeof *none);
+    if (!none)
+        return -1;
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        const output *o = &e->outs[i];
+        ev_output_result *orr = &R->outputs[i];
+        orr->def = o->def;
+        orr->source = o->at->ri.url->redacted;
+        orr->group0 = o->group0;
+        orr->ngroups = o->ngroups;
+        orr->integrity = o->def->match == EV_MATCH_ENVELOPE;
+        orr->holds_at_end = source_holds(o);
+        for (uint32_t g = 0; g < o->ngroups; g++) {
+            ev_group_result *gr = &R->groups[o->group0 + g];
+            char name[48];
+            if (o->at->br->group_name)
+                o->at->br->group_name(o->at->state, g, name, sizeof name);
+            else
+                snprintf(name, sizeof name, "g%u", g);
+            snprintf(gr->name, sizeof gr->name, "%s%s%s", o->def->name, o->def->name[0] ? "/" : "",
+                     name);
+            gr->output = i;
+            ev_ledger_reconcile(e->S.group[o->group0 + g], o->expects ? e->S.pl : none,
+                                may_remain(o, g), &gr->c);
+            counts_add(&orr->c, &gr->c);
+            counts_add(&R->total, &gr->c);
+        }
     }
+    free(none);
+    return 0;
+}
+
+/* One endpoint's own latencies (queue_wait, processing) and report into R:
+ * results.broker.<name>, or .<name>@<output> for an output's own source. */
+static int endpoint_report(engine *e, const endpoint *ep, const char *oname)
+{
+    ev_results *R = &e->R;
+    for (int m = 0; ep->br->latency && m < EV_METRIC_COUNT; m++)
+        if (ev_metrics[m].latency && !R->lat[m])
+            R->lat[m] = ep->br->latency(ep->state, m);
+    char key[128];
+    snprintf(key, sizeof key, "%s%s%s", ep->br->name, oname ? "@" : "",
+             oname ? (oname[0] ? oname : "source") : "");
+    json_t *bobj = json_object();
+    if (!bobj)
+        return -1;
+    json_object_set_new(R->broker, key, bobj);
+    if (ep->br->report)
+        ep->br->report(ep->state, bobj);
     return 0;
 }
 
@@ -1027,7 +1374,7 @@ static int engine_reconcile(engine *e, ev_err *err)
         return oom(err);
     R->plan = e->plan;
     memcpy(R->run_id, e->run_id, sizeof e->run_id); /* both EV_RUN_ID_MAX + 1 */
-    R->target = e->ri.url->redacted;
+    R->target = e->tgt.ri.url->redacted;
     R->broker_name = e->br->name;
     R->started_wall_ns = e->started_wall;
     R->duration_s = (double)(ev_mono_ns() - e->started_mono) / 1e9;
@@ -1035,28 +1382,70 @@ static int engine_reconcile(engine *e, ev_err *err)
     if (getrusage(RUSAGE_SELF, &ru) == 0)
         R->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    R->instance = e->ri.instance;
-    R->instances = e->ri.instances;
+    R->instance = e->tgt.ri.instance;
+    R->instances = e->tgt.ri.instances;
     reconcile_publish(e);
-    if (reconcile_groups(e))
+    if (reconcile_outputs(e))
         return oom(err);
     R->lat[EV_METRIC_e2e] = e->S.e2e;
     R->lat[EV_METRIC_e2e_sched] = e->S.e2e_sched;
     R->lat[EV_METRIC_ack] = e->S.ack;
     R->lat[EV_METRIC_sched_lag] = e->S.sched_lag;
     e->S.e2e = e->S.e2e_sched = e->S.ack = e->S.sched_lag = NULL;
-    for (int m = 0; e->br->latency && m < EV_METRIC_COUNT; m++)
-        if (ev_metrics[m].latency && !R->lat[m])
-            R->lat[m] = e->br->latency(e->state, m);
-    json_t *bobj = json_object();
-    if (!(R->broker = json_object()) || !bobj) {
-        json_decref(bobj);
+    if (!(R->broker = json_object()))
         return oom(err);
+    int rc = endpoint_report(e, &e->tgt, NULL);
+    for (uint32_t i = 0; !rc && i < e->nouts; i++)
+        if (e->outs[i].at == &e->outs[i].own)
+            rc = endpoint_report(e, &e->outs[i].own, e->outs[i].def->name);
+    return rc ? oom(err) : EV_OK;
+}
+
+/* The ids of lost and pending events (not seen, expected, acknowledged):
+ * ranges per group and lane into path (when given), and the first few into
+ * R.missing_first for the summary. 0, or -1 when the file cannot be written
+ * or memory runs out (err says which). */
+static int missing_ids(engine *e, ev_err *err)
+{
+    ev_results *R = &e->R;
+    const char *path = e->opts->missing_path;
+    FILE *f = NULL;
+    if (path && !(f = fopen(path, "w")))
+        return ev_err_set(err, EV_EUSAGE, "--missing %s: cannot write (%s)", path, strerror(errno));
+    if (f)
+        fprintf(f,
+                "# evload run %s: events not seen (lost or pending), per group and lane\n"
+                "# GROUP LANE FIRST_ID LAST_ID COUNT   (ids are RUN-INSTANCE-LANE-SEQ)\n",
+                e->run_id);
+    ev_iset m = EV_ISET_INIT;
+    size_t shown = 0, used = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < e->nouts && !rc; i++) {
+        const output *o = &e->outs[i];
+        for (uint32_t g = 0; o->expects && g < o->ngroups && !rc; g++) {
+            const ev_ledger *led = e->S.group[o->group0 + g];
+            for (uint32_t l = 0; l < e->nlanes && !rc; l++) {
+                if ((rc = ev_ledger_missing_set(led, e->S.pl, l, &m)))
+                    break;
+                for (size_t k = 0; k < m.n; k++) {
+                    const ev_ival *v = &m.v[k];
+                    if (f)
+                        fprintf(f, "%s %u %s-0-%u-%llu %s-0-%u-%llu %llu\n",
+                                R->groups[o->group0 + g].name, l, e->run_id, l,
+                                (unsigned long long)v->lo, e->run_id, l, (unsigned long long)v->hi,
+                                (unsigned long long)(v->hi - v->lo + 1));
+                    for (uint64_t q = v->lo; q <= v->hi && shown < 5; q++, shown++)
+                        ev_text_put(R->missing_first, sizeof R->missing_first, &used,
+                                    "%s%s-0-%u-%llu", shown ? ", " : "", e->run_id, l,
+                                    (unsigned long long)q);
+                }
+            }
+        }
     }
-    json_object_set_new(R->broker, e->br->name, bobj);
-    if (e->br->report)
-        e->br->report(e->state, bobj);
-    return EV_OK;
+    ev_iset_clear(&m);
+    if (f && (fclose(f) != 0 || rc))
+        return rc ? oom(err) : ev_err_set(err, EV_EUSAGE, "--missing %s: write failed", path);
+    return rc ? oom(err) : EV_OK;
 }
 
 /* Thresholds, the summary (or the verdict line), the results file; the
@@ -1072,6 +1461,8 @@ static int engine_report(engine *e, int thread_rc, ev_err *err)
     else if (R->interrupted)
         snprintf(R->end_reason, sizeof R->end_reason, "interrupted (Ctrl-C or SIGTERM)");
     int rc = ev_report_evaluate(R, err);
+    if (!rc && (R->total.lost || R->total.pending || o->missing_path))
+        rc = missing_ids(e, err);
     if (rc)
         return rc;
     if (!o->quiet)
@@ -1100,8 +1491,15 @@ static int engine_report(engine *e, int thread_rc, ev_err *err)
 
 static void engine_free(engine *e)
 {
-    if (e->setup_done)
-        e->br->teardown(e->state);
+    for (uint32_t i = 0; e->outs && i < e->nouts; i++) {
+        endpoint *own = &e->outs[i].own;
+        if (own->setup_done)
+            own->br->teardown(own->state);
+        ev_endpoint_free(own->ep);
+    }
+    free(e->outs);
+    if (e->tgt.setup_done)
+        e->br->teardown(e->tgt.state);
     snap_free(&e->S, e->nlanes, e->ngroups);
     ev_results_free(&e->R);
     for (uint32_t i = 0; e->lanes && i < e->nlanes; i++) {
@@ -1123,9 +1521,21 @@ static void engine_free(engine *e)
         pthread_mutex_destroy(&e->cons[i].mu);
     }
     free(e->cons);
-    ev_endpoint_free(e->ep);
+    ev_endpoint_free(e->tgt.ep);
     pthread_mutex_destroy(&e->gate_mu);
     pthread_cond_destroy(&e->gate_cv);
+}
+
+int ev_check(const ev_plan *plan, ev_err *err)
+{
+    engine E, *e = &E;
+    memset(e, 0, sizeof *e);
+    e->plan = plan;
+    pthread_mutex_init(&e->gate_mu, NULL);
+    pthread_cond_init(&e->gate_cv, NULL);
+    int rc = engine_resolve(e, err);
+    engine_free(e);
+    return rc;
 }
 
 int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
@@ -1144,6 +1554,8 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
         rc = engine_publish(e, err);
     if (!rc)
         rc = engine_drain(e, err);
+    if (!rc)
+        rc = engine_sweep(e, err);
     engine_join(e);
     if (!rc) {
         /* A connection that failed for good mid-run still gets its report:

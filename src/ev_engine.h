@@ -17,15 +17,22 @@
 #include <stdatomic.h>
 
 typedef struct ev_run_opts {
-    const char *json_path; /* results file, or NULL */
-    int quiet;             /* no status line, no summary: only errors and the verdict line */
-    int progress;          /* 1: status line even when stderr is not a terminal; 0: auto */
-    json_t **results;      /* if non-NULL: receives the results JSON (caller owns) */
+    const char *json_path;    /* results file, or NULL */
+    const char *missing_path; /* --missing: ids of lost and pending events, or NULL */
+    int quiet;                /* no status line, no summary: only errors and the verdict line */
+    int progress;             /* 1: status line even when stderr is not a terminal; 0: auto */
+    json_t **results;         /* if non-NULL: receives the results JSON (caller owns) */
     /* Ctrl-C/SIGTERM count, kept by the program's signal handler (NULL: none).
      * The first ends the current stage early, drains briefly and still
      * reports; a second skips the drain. */
     const atomic_int *interrupt;
 } ev_run_opts;
+
+/* Everything `evload check` can know about plan without connecting: the
+ * target's and every source's transport, their parameters, and what each
+ * transport can honour (its configure()), exactly as ev_run checks them.
+ * 0, or EV_EUSAGE (EV_EINTERNAL) with one line in err. */
+int ev_check(const ev_plan *plan, ev_err *err);
 
 /* Runs plan (which ev_plan_finish accepted). Returns the process exit code:
  * 0 thresholds passed, 1 a threshold failed, 2 usage, 3 could not connect or

@@ -193,6 +193,66 @@ int ev_iset_union(ev_iset *out, const ev_iset *a, const ev_iset *b)
     return 0;
 }
 
+/* Replaces out's contents by v[0..n) (owned), counting members. */
+static void commit(ev_iset *out, ev_ival *v, size_t n, size_t cap)
+{
+    uint64_t count = 0;
+    for (size_t k = 0; k < n; k++)
+        count += v[k].hi - v[k].lo + 1;
+    free(out->v);
+    out->v = v;
+    out->n = n;
+    out->cap = cap;
+    out->count = count;
+}
+
+int ev_iset_intersect(ev_iset *out, const ev_iset *a, const ev_iset *b)
+{
+    size_t cap = a->n + b->n, w = 0;
+    ev_ival *v = cap ? malloc(cap * sizeof(ev_ival)) : NULL;
+    if (cap && !v)
+        return -1;
+    for (size_t i = 0, j = 0; i < a->n && j < b->n;) {
+        uint64_t lo = a->v[i].lo > b->v[j].lo ? a->v[i].lo : b->v[j].lo;
+        uint64_t hi = a->v[i].hi < b->v[j].hi ? a->v[i].hi : b->v[j].hi;
+        if (lo <= hi)
+            v[w++] = (ev_ival){lo, hi}; /* disjoint and non-adjacent, as a's and b's are */
+        if (a->v[i].hi < b->v[j].hi)
+            i++;
+        else
+            j++;
+    }
+    commit(out, v, w, cap);
+    return 0;
+}
+
+int ev_iset_subtract(ev_iset *out, const ev_iset *a, const ev_iset *b)
+{
+    size_t cap = a->n + b->n, w = 0;
+    ev_ival *v = cap ? malloc(cap * sizeof(ev_ival)) : NULL;
+    if (cap && !v)
+        return -1;
+    size_t j = 0;
+    for (size_t i = 0; i < a->n; i++) {
+        uint64_t lo = a->v[i].lo, hi = a->v[i].hi;
+        while (j < b->n && b->v[j].hi < lo)
+            j++;
+        for (size_t k = j; k < b->n && b->v[k].lo <= hi && lo <= hi; k++) {
+            if (b->v[k].lo > lo)
+                v[w++] = (ev_ival){lo, b->v[k].lo - 1};
+            if (b->v[k].hi >= hi) {
+                lo = 1, hi = 0; /* the rest is covered */
+                break;
+            }
+            lo = b->v[k].hi + 1;
+        }
+        if (lo <= hi)
+            v[w++] = (ev_ival){lo, hi};
+    }
+    commit(out, v, w, cap);
+    return 0;
+}
+
 int ev_iset_merge(ev_iset *dst, const ev_iset *src)
 {
     if (src->n == 0 || src == dst)

@@ -35,6 +35,11 @@ int ev_iset_merge(ev_iset *dst, const ev_iset *src);
  * freed. Returns 0, or -1 when out of memory (out is then unchanged). Lets a
  * caller build several unions before committing any (ev_ledger_merge). */
 int ev_iset_union(ev_iset *out, const ev_iset *a, const ev_iset *b);
+/* out = a ∩ b, and out = a \ b, each in one linear pass. out may alias a or
+ * b; its old contents are freed. Returns 0, or -1 when out of memory (out is
+ * then unchanged). */
+int ev_iset_intersect(ev_iset *out, const ev_iset *a, const ev_iset *b);
+int ev_iset_subtract(ev_iset *out, const ev_iset *a, const ev_iset *b);
 /* Number of members of s that lie in [lo, hi]. */
 uint64_t ev_iset_count_range(const ev_iset *s, uint64_t lo, uint64_t hi);
 /* |a ∩ b|. */

@@ -1,72 +1,80 @@
 /* ev_ledger — per-lane interval sets of seen seqs, and the reconcile that turns
- * them into the classes of docs/design.md §3.1.
+ * them into the classes of docs/design.md §3.1 (see ev_ledger.h).
  *
  * Design notes
  *
- * What is stored. Per lane: the set S of seqs seen (ev_iset), the number of
- * deliveries recorded on the lane (every copy), and how many of those the
- * broker flagged as redeliveries. Per ledger: reordered, corrupted, foreign
- * messages, unreadable corrupted deliveries, and received. Nothing is stored
- * per event, so memory is O(lanes + gaps): 100 M in-order sightings on a lane
- * occupy the same single interval as 1 k (bench/bench_ledger.c measures it).
- * The lane's highest seen seq is ev_iset_max(S): the last interval's hi, O(1).
+ * What is stored. Per lane: k nested layers of seen seqs (S_1 ⊇ … ⊇ S_k, one
+ * per expected copy), the late set L, the number of sightings recorded on the
+ * lane (every copy, late or not), and how many the broker flagged as
+ * redeliveries. Per ledger: reordered, corrupted, foreign, unexpected, and
+ * received. Nothing is stored per event, so memory is O(lanes × copies +
+ * gaps): 100 M in-order sightings on a lane occupy the same single interval
+ * as 1 k (bench/bench_ledger.c measures it).
  *
- * What is derived. Everything else (delivered, lost, duplicated, recovered,
- * unconfirmed, the above-`sent` part of foreign) depends on what the
- * publishers report and on the union over a group's consumers, so it is
- * computed only in ev_ledger_reconcile / ev_ledger_gaps, from interval counts:
- * O(lanes + intervals), never O(events). The arithmetic is the header's;
- * in particular duplicated = deliveries − |S| per lane, which stays exact
- * across ev_ledger_merge because the counters add and the sets unite (a seq
- * seen once by each of two consumers is one duplicate in the group).
+ * What is derived. Every class depends on what the publishers report and on
+ * the union over a group's consumers, so it is computed only in reconcile,
+ * from interval counts: O(lanes + intervals), never O(events).
+ *
+ * Why a corrupted copy is not a sighting: its bytes were changed somewhere,
+ * so its identity is no proof the event arrived, and a forged identity must
+ * not fill a gap, move the lane's maximum (and so make later genuine events
+ * look reordered) or make the genuine copy a duplicate.
  *
  * Why redelivered is min(flagged, duplicated) per lane: a broker may flag a
  * copy whose first delivery this group never recorded (e.g. the consumer died
- * before acking); such a copy is not an extra delivery. The min caps the
- * flagged count at the extras actually observed on that lane.
+ * before acking); such a copy is not an extra delivery.
  *
- * reordered is decided at see() time, against the lane's maximum in this
- * ledger, because order is a property of one consumer's stream; merged
- * ledgers just add the counts (the header says where it is meaningful).
+ * Merging k > 1 layers: the j-th layer of a multiset sum holds the seqs seen
+ * at least j times in all, i.e. ∪ over a + b ≥ j of (S_a ∩ S'_b) with S_0 the
+ * universe; computed with interval intersections, O(k²) set operations per
+ * lane. k = 1 is a plain union.
  *
- * Failure. see() changes nothing unless the sighting was recorded, so an
- * out-of-memory -1 leaves every counter consistent with the sets; merge
- * builds every lane's union first and commits only when all succeeded. */
+ * Failure. see() changes nothing unless the sighting was recorded; merge
+ * builds every lane's new layers first and commits only when all succeeded. */
 #include "ev_ledger.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct ev_lane {
-    ev_iset seen;        /* S: every seq sighted on this lane (>= 1) */
-    uint64_t deliveries; /* sightings recorded, every copy */
+    ev_iset *layer;      /* [copies]: S_1 ⊇ S_2 ⊇ … */
+    ev_iset late;        /* L: seqs sighted in the final sweep (copies == 1) */
+    uint64_t deliveries; /* sightings recorded, every copy, late or not */
     uint64_t flagged;    /* of those, flagged EV_SEE_REDELIVERED */
 } ev_lane;
 
 struct ev_ledger {
-    uint32_t nlanes;
+    uint32_t nlanes, copies;
     int ordered;
-    ev_lane *lanes;     /* owned, nlanes entries; NULL when nlanes == 0 */
-    uint64_t received;  /* every delivery: sightings + foreign + unreadable */
-    uint64_t reordered; /* first sightings below the lane maximum (ordered only) */
-    uint64_t corrupted; /* damaged deliveries, whatever else they counted as */
-    uint64_t foreign;   /* foreign messages and out-of-range identities */
-    uint64_t unknown;   /* corrupted so badly the identity was unreadable */
+    ev_lane *lanes;      /* owned, nlanes entries; NULL when nlanes == 0 */
+    ev_iset *layers;     /* backing store of every lane's layers */
+    uint64_t received;   /* every delivery */
+    uint64_t reordered;  /* first sightings below the lane maximum (ordered only) */
+    uint64_t corrupted;  /* damaged deliveries (never sightings) */
+    uint64_t foreign;    /* foreign messages and out-of-range identities */
+    uint64_t unexpected; /* arrivals the output does not expect */
 };
 
-ev_ledger *ev_ledger_new(uint32_t nlanes, int ordered)
+ev_ledger *ev_ledger_new(uint32_t nlanes, int ordered, uint32_t copies)
 {
     ev_ledger *l = calloc(1, sizeof(*l));
     if (!l)
         return NULL;
     l->nlanes = nlanes;
     l->ordered = ordered != 0;
+    l->copies = copies ? copies : 1;
     if (nlanes > 0) {
         /* calloc: an all-zero ev_iset is a valid empty set. */
         l->lanes = calloc(nlanes, sizeof(ev_lane));
-        if (!l->lanes) {
+        l->layers = calloc((size_t)nlanes * l->copies, sizeof(ev_iset));
+        if (!l->lanes || !l->layers) {
+            free(l->lanes);
+            free(l->layers);
             free(l);
             return NULL;
         }
+        for (uint32_t i = 0; i < nlanes; i++)
+            l->lanes[i].layer = &l->layers[(size_t)i * l->copies];
     }
     return l;
 }
@@ -75,40 +83,55 @@ void ev_ledger_free(ev_ledger *l)
 {
     if (!l)
         return;
-    for (uint32_t i = 0; i < l->nlanes; i++)
-        ev_iset_clear(&l->lanes[i].seen);
+    ev_ledger_reset(l);
     free(l->lanes);
+    free(l->layers);
     free(l);
+}
+
+/* The first layer of ln not holding seq (copies when every one does). */
+static uint32_t first_free(const ev_ledger *l, const ev_lane *ln, uint64_t seq)
+{
+    uint32_t j = 0;
+    while (j < l->copies && ev_iset_contains(&ln->layer[j], seq))
+        j++;
+    return j;
 }
 
 int ev_ledger_see(ev_ledger *l, uint32_t lane, uint64_t seq, unsigned flags)
 {
-    if (lane >= l->nlanes || seq == 0) {
-        /* Not an identity this run published: foreign. A damaged one is
-         * corrupted as well (an attribute); either way it is no sighting. */
+    if (flags & EV_SEE_CORRUPTED) {
         l->received++;
-        l->foreign++;
-        if (flags & EV_SEE_CORRUPTED)
-            l->corrupted++;
+        l->corrupted++;
+        return EV_SEE_CORRUPT;
+    }
+    if (lane >= l->nlanes || seq == 0) {
+        ev_ledger_foreign(l);
         return EV_SEE_FOREIGN;
     }
     ev_lane *ln = &l->lanes[lane];
-    uint64_t prev_max = ev_iset_max(&ln->seen);
-    int r = ev_iset_add(&ln->seen, seq);
-    if (r < 0)
-        return -1; /* nothing counted: counters stay consistent with S */
+    uint64_t prev_max = ev_iset_max(&ln->layer[0]);
+    int r = 0, res = EV_SEE_DUP;
+    if ((flags & EV_SEE_LATE) && l->copies == 1) {
+        /* The final sweep: late unless already seen in time. */
+        if (!ev_iset_contains(&ln->layer[0], seq) && (r = ev_iset_add(&ln->late, seq)) < 0)
+            return -1;
+        res = r == 1 ? EV_SEE_NEW : EV_SEE_DUP;
+    } else {
+        uint32_t j = first_free(l, ln, seq);
+        if (j < l->copies) {
+            if (ev_iset_add(&ln->layer[j], seq) < 0)
+                return -1;
+            res = j == 0 ? EV_SEE_NEW : EV_SEE_COPY;
+        }
+    }
     l->received++;
     ln->deliveries++;
     if (flags & EV_SEE_REDELIVERED)
         ln->flagged++;
-    if (flags & EV_SEE_CORRUPTED)
-        l->corrupted++;
-    if (r == 1) {
-        if (l->ordered && seq < prev_max)
-            l->reordered++;
-        return EV_SEE_NEW;
-    }
-    return EV_SEE_DUP;
+    if (res == EV_SEE_NEW && !(flags & EV_SEE_LATE) && l->ordered && seq < prev_max)
+        l->reordered++;
+    return res;
 }
 
 void ev_ledger_foreign(ev_ledger *l)
@@ -121,83 +144,156 @@ void ev_ledger_corrupt_unknown(ev_ledger *l)
 {
     l->received++;
     l->corrupted++;
-    l->unknown++;
+}
+
+void ev_ledger_unexpected(ev_ledger *l)
+{
+    l->received++;
+    l->unexpected++;
+}
+
+/* out[0..k) = the multiset sum of layers a and b, capped at k (see the notes). */
+static int layers_sum(ev_iset *out, const ev_iset *a, const ev_iset *b, uint32_t k)
+{
+    ev_iset tmp = EV_ISET_INIT;
+    int rc = 0;
+    for (uint32_t j = 1; j <= k && !rc; j++) {
+        ev_iset *m = &out[j - 1];
+        rc = ev_iset_union(m, &a[j - 1], &b[j - 1]);
+        for (uint32_t x = 1; x < j && !rc; x++) {
+            rc = ev_iset_intersect(&tmp, &a[x - 1], &b[j - x - 1]);
+            if (!rc)
+                rc = ev_iset_union(m, m, &tmp);
+        }
+    }
+    ev_iset_clear(&tmp);
+    return rc;
 }
 
 int ev_ledger_merge(ev_ledger *dst, const ev_ledger *src)
 {
-    if (dst == src || dst->nlanes != src->nlanes)
+    if (dst == src || dst->nlanes != src->nlanes || dst->copies != src->copies)
         return -1;
+    uint32_t k = dst->copies;
+    size_t nsets = (size_t)dst->nlanes * (k + 1);
     int rc = -1;
-    ev_iset *u = NULL;
-    if (dst->nlanes > 0) {
-        u = calloc(dst->nlanes, sizeof(ev_iset));
-        if (!u)
+    ev_iset *u = nsets ? calloc(nsets, sizeof(ev_iset)) : NULL;
+    if (nsets && !u)
+        goto out;
+    /* Phase 1: every new set into scratch; nothing of dst changes yet. */
+    for (uint32_t i = 0; i < dst->nlanes; i++) {
+        ev_iset *ui = &u[(size_t)i * (k + 1)];
+        const ev_lane *a = &dst->lanes[i], *b = &src->lanes[i];
+        if ((k == 1 ? ev_iset_union(&ui[0], &a->layer[0], &b->layer[0])
+                    : layers_sum(ui, a->layer, b->layer, k)) < 0 ||
+            ev_iset_union(&ui[k], &a->late, &b->late) < 0)
             goto out;
     }
-    /* Phase 1: every union into scratch sets; nothing of dst changes yet. */
-    for (uint32_t i = 0; i < dst->nlanes; i++)
-        if (ev_iset_union(&u[i], &dst->lanes[i].seen, &src->lanes[i].seen) < 0)
-            goto out;
-    /* Phase 2: commit (cannot fail). The scratch array then holds dst's old
-     * sets, freed below. */
+    /* Phase 2: commit (cannot fail); scratch then holds dst's old sets. */
     for (uint32_t i = 0; i < dst->nlanes; i++) {
-        ev_iset old = dst->lanes[i].seen;
-        dst->lanes[i].seen = u[i];
-        u[i] = old;
-        dst->lanes[i].deliveries += src->lanes[i].deliveries;
-        dst->lanes[i].flagged += src->lanes[i].flagged;
+        ev_iset *ui = &u[(size_t)i * (k + 1)];
+        ev_lane *a = &dst->lanes[i];
+        for (uint32_t j = 0; j < k; j++) {
+            ev_iset old = a->layer[j];
+            a->layer[j] = ui[j];
+            ui[j] = old;
+        }
+        ev_iset old = a->late;
+        a->late = ui[k];
+        ui[k] = old;
+        a->deliveries += src->lanes[i].deliveries;
+        a->flagged += src->lanes[i].flagged;
     }
     dst->received += src->received;
     dst->reordered += src->reordered;
     dst->corrupted += src->corrupted;
     dst->foreign += src->foreign;
-    dst->unknown += src->unknown;
+    dst->unexpected += src->unexpected;
     rc = 0;
 out:
-    if (u) {
-        for (uint32_t i = 0; i < dst->nlanes; i++)
-            ev_iset_clear(&u[i]);
-        free(u);
-    }
+    for (size_t i = 0; u && i < nsets; i++)
+        ev_iset_clear(&u[i]);
+    free(u);
     return rc;
 }
 
 void ev_ledger_reset(ev_ledger *l)
 {
     for (uint32_t i = 0; i < l->nlanes; i++) {
-        ev_iset_clear(&l->lanes[i].seen);
+        for (uint32_t j = 0; j < l->copies; j++)
+            ev_iset_clear(&l->lanes[i].layer[j]);
+        ev_iset_clear(&l->lanes[i].late);
         l->lanes[i].deliveries = l->lanes[i].flagged = 0;
     }
-    l->received = l->reordered = l->corrupted = l->foreign = l->unknown = 0;
+    l->received = l->reordered = l->corrupted = l->foreign = l->unexpected = 0;
 }
 
-void ev_ledger_reconcile(const ev_ledger *l, const ev_publane *pubs, ev_ledger_counts *out)
+/* Per-lane figures of reconcile before pending is decided. */
+typedef struct lane_sums {
+    uint64_t delivered, late, recovered, unconfirmed, missing, duplicated, redelivered, foreign;
+} lane_sums;
+
+static void lane_reconcile(const ev_ledger *l, const ev_lane *ln, const ev_publane *pub,
+                           lane_sums *s)
+{
+    const ev_iset *F = &pub->failed, *S1 = &ln->layer[0];
+    uint64_t sent = pub->sent, k = l->copies, recorded = 0;
+    /* F is clipped to [1, sent]: the lane attempted nothing else. */
+    uint64_t f = ev_iset_count_range(F, 1, sent);
+    memset(s, 0, sizeof *s);
+    for (uint32_t j = 0; j < l->copies; j++) {
+        const ev_iset *Sj = &ln->layer[j];
+        uint64_t sf = ev_iset_count_common_range(Sj, F, 1, sent);
+        s->delivered += ev_iset_count_range(Sj, 1, sent) - sf;
+        s->recovered += sf;
+        recorded += Sj->count;
+    }
+    s->foreign = ev_iset_count_range(S1, sent + 1, UINT64_MAX); /* seqs above sent */
+    if (ln->late.count) {
+        /* L' = L \ S_1: seen only in the sweep (a merge may have brought a
+         * consumer's in-time sighting of a seq another saw late). */
+        ev_iset lo = EV_ISET_INIT;
+        if (ev_iset_subtract(&lo, &ln->late, S1) == 0) {
+            uint64_t lf = ev_iset_count_common_range(&lo, F, 1, sent);
+            s->late = ev_iset_count_range(&lo, 1, sent) - lf;
+            s->recovered += lf;
+            s->foreign += ev_iset_count_range(&lo, sent + 1, UINT64_MAX);
+            recorded += lo.count;
+        }
+        ev_iset_clear(&lo);
+    }
+    s->unconfirmed = k * f - s->recovered;
+    s->missing = k * (sent - f) - s->delivered - s->late;
+    s->duplicated = ln->deliveries - recorded;
+    s->redelivered = ln->flagged < s->duplicated ? ln->flagged : s->duplicated;
+}
+
+void ev_ledger_reconcile(const ev_ledger *l, const ev_publane *pubs, uint64_t may_remain,
+                         ev_ledger_counts *out)
 {
     ev_ledger_counts c = {0};
+    uint64_t missing = 0;
     for (uint32_t i = 0; i < l->nlanes; i++) {
-        const ev_lane *ln = &l->lanes[i];
-        const ev_iset *S = &ln->seen, *F = &pubs[i].failed;
-        uint64_t sent = pubs[i].sent;
-        /* F is clipped to [1, sent]: the lane attempted nothing else. S holds
-         * no 0, so S ∩ [1, sent] is everything seen that the lane sent. */
-        uint64_t f = ev_iset_count_range(F, 1, sent);
-        uint64_t s_in = ev_iset_count_range(S, 1, sent);
-        uint64_t sf = ev_iset_count_common_range(S, F, 1, sent);
-        uint64_t delivered = s_in - sf;
-        uint64_t dup = ln->deliveries - S->count;
-        c.delivered += delivered;
-        c.recovered += sf;
-        c.lost += (sent - f) - delivered;
-        c.unconfirmed += f - sf;
-        c.duplicated += dup;
-        c.redelivered += ln->flagged < dup ? ln->flagged : dup;
-        c.foreign += S->count - s_in; /* seqs seen above sent, once each */
+        lane_sums s;
+        lane_reconcile(l, &l->lanes[i], &pubs[i], &s);
+        c.delivered += s.delivered;
+        c.late += s.late;
+        c.recovered += s.recovered;
+        c.unconfirmed += s.unconfirmed;
+        c.duplicated += s.duplicated;
+        c.redelivered += s.redelivered;
+        c.foreign += s.foreign;
+        missing += s.missing;
     }
+    /* What may still be in the system is pending, not lost: lost is never a
+     * guess (ev_ledger.h). */
+    c.pending = missing < may_remain ? missing : may_remain;
+    c.lost = missing - c.pending;
     c.received = l->received;
     c.reordered = l->reordered;
     c.corrupted = l->corrupted;
     c.foreign += l->foreign;
+    c.unexpected = l->unexpected;
     *out = c;
 }
 
@@ -205,7 +301,7 @@ uint64_t ev_ledger_gaps(const ev_ledger *l, const ev_publane *pubs)
 {
     uint64_t gaps = 0;
     for (uint32_t i = 0; i < l->nlanes; i++) {
-        const ev_iset *S = &l->lanes[i].seen, *F = &pubs[i].failed;
+        const ev_iset *S = &l->lanes[i].layer[0], *F = &pubs[i].failed;
         uint64_t hwm = ev_iset_max(S);
         if (hwm > pubs[i].sent)
             hwm = pubs[i].sent;
@@ -219,6 +315,43 @@ uint64_t ev_ledger_gaps(const ev_ledger *l, const ev_publane *pubs)
     return gaps;
 }
 
+uint64_t ev_ledger_missing(const ev_ledger *l, const ev_publane *pubs)
+{
+    uint64_t missing = 0;
+    for (uint32_t i = 0; i < l->nlanes; i++) {
+        lane_sums s;
+        lane_reconcile(l, &l->lanes[i], &pubs[i], &s);
+        missing += s.missing;
+    }
+    return missing;
+}
+
+int ev_ledger_missing_set(const ev_ledger *l, const ev_publane *pubs, uint32_t lane, ev_iset *out)
+{
+    ev_iset all = EV_ISET_INIT, tmp = EV_ISET_INIT;
+    int rc = -1;
+    if (lane >= l->nlanes)
+        goto out;
+    const ev_lane *ln = &l->lanes[lane];
+    uint64_t sent = pubs[lane].sent;
+    if (sent && ev_iset_add(&all, 1) < 0)
+        goto out;
+    if (sent > 1) { /* [1, sent] as one interval */
+        all.v[0].hi = sent;
+        all.count = sent;
+    }
+    /* An event is missing while its last expected copy is: S_k. */
+    if (ev_iset_subtract(&tmp, &all, &pubs[lane].failed) < 0 ||
+        ev_iset_subtract(&tmp, &tmp, &ln->layer[l->copies - 1]) < 0 ||
+        ev_iset_subtract(out, &tmp, &ln->late) < 0)
+        goto out;
+    rc = 0;
+out:
+    ev_iset_clear(&all);
+    ev_iset_clear(&tmp);
+    return rc;
+}
+
 uint64_t ev_ledger_received(const ev_ledger *l)
 {
     return l->received;
@@ -228,14 +361,17 @@ uint64_t ev_ledger_distinct(const ev_ledger *l)
 {
     uint64_t d = 0;
     for (uint32_t i = 0; i < l->nlanes; i++)
-        d += l->lanes[i].seen.count;
+        d += l->lanes[i].layer[0].count;
     return d;
 }
 
 size_t ev_ledger_heap_bytes(const ev_ledger *l)
 {
-    size_t b = sizeof(*l) + (size_t)l->nlanes * sizeof(ev_lane);
-    for (uint32_t i = 0; i < l->nlanes; i++)
-        b += ev_iset_heap_bytes(&l->lanes[i].seen);
+    size_t b = sizeof(*l) + (size_t)l->nlanes * (sizeof(ev_lane) + l->copies * sizeof(ev_iset));
+    for (uint32_t i = 0; i < l->nlanes; i++) {
+        for (uint32_t j = 0; j < l->copies; j++)
+            b += ev_iset_heap_bytes(&l->lanes[i].layer[j]);
+        b += ev_iset_heap_bytes(&l->lanes[i].late);
+    }
     return b;
 }

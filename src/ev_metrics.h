@@ -27,6 +27,11 @@ enum { EV_SIDE_PUBLISH, EV_SIDE_DELIVER };
 
 #define EV_COUNTER_METRICS(X)                                                                      \
     X(lost, EV_SIDE_DELIVER, total.lost, "acknowledged, never seen, and nothing says it may come") \
+    X(pending, EV_SIDE_DELIVER, total.pending,                                                     \
+      "not seen, but the system still held events at the end")                                     \
+    X(late, EV_SIDE_DELIVER, total.late, "seen only by the final sweep, after the drain deadline") \
+    X(unexpected, EV_SIDE_DELIVER, total.unexpected,                                               \
+      "arrived where the output expects none of them")                                             \
     X(duplicated, EV_SIDE_DELIVER, total.duplicated, "extra copies seen")                          \
     X(redelivered, EV_SIDE_DELIVER, total.redelivered, "extra copies the broker flagged")          \
     X(unconfirmed, EV_SIDE_DELIVER, total.unconfirmed, "publish failed and never seen")            \

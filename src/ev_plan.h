@@ -24,6 +24,31 @@ typedef struct ev_kv {
     char *key, *value;
 } ev_kv;
 
+/* verify.match: how an output message is tied to the published event. */
+typedef enum {
+    EV_MATCH_ENVELOPE,   /* evload's extension attributes, or the CloudEvent id */
+    EV_MATCH_HEADER,     /* a protocol header / attribute holding the published id */
+    EV_MATCH_JSON,       /* an RFC 6901 pointer into the body: the id, or an array of ids */
+    EV_MATCH_TRACEPARENT /* the W3C trace id evload set, propagated by the service */
+} ev_match_kind;
+
+/* verify.outputs[].expect */
+typedef enum { EV_EXPECT_ALL, EV_EXPECT_NONE, EV_EXPECT_TYPE } ev_expect_kind;
+
+/* One place evload verifies: a source URL with what it expects there. */
+typedef struct ev_output {
+    char *name;   /* "" for the one implicit output */
+    char *source; /* URL; NULL: the target */
+    ev_expect_kind expect;
+    char *expect_type; /* EV_EXPECT_TYPE: the CloudEvents type expected */
+    int64_t copies;    /* per event and group, default 1 */
+    ev_match_kind match;
+    char *match_arg;   /* header name or JSON pointer; NULL otherwise */
+    int match_given;   /* match set on the output itself (else verify.match) */
+    int64_t groups;    /* subscriber groups (each sees every event); default verify.groups */
+    int64_t consumers; /* competing consumers per group; default verify.consumers */
+} ev_output;
+
 /* Every string and array is owned by the plan (ev_plan_free). */
 typedef struct ev_plan {
     char *path;        /* scenario file as given, or "" */
@@ -57,6 +82,17 @@ typedef struct ev_plan {
     int64_t work_min_ns, work_max_ns; /* simulated processing per event, default 0 */
     int64_t drain_timeout_ns;         /* default 10s */
     char *verify_mode;                /* broker-specific (e.g. bullmq worker/observer); NULL */
+    char *verify_source;              /* where the implicit output consumes; NULL: the target */
+    char *verify_match;       /* "envelope" (default), "header:N", "json:/P", "traceparent" */
+    int64_t sweep_timeout_ns; /* final sweep of a durable source after drain; 0: none */
+    char *outputs_json;       /* verify.outputs as given (compact JSON), or NULL */
+    char **observe;           /* verify.observe: hops whose depth is watched */
+    size_t nobserve;
+    /* The outputs, after ev_plan_finish: verify.outputs, or one implicit output
+     * from verify.source/match/groups/consumers; none for publish only. */
+    ev_output *outputs;
+    size_t noutputs;
+    int outputs_explicit; /* outputs came from verify.outputs */
 
     int64_t warmup_ns; /* default 0 */
 

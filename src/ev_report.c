@@ -8,6 +8,7 @@
 #include "ev_metrics.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@ void ev_results_free(ev_results *r)
     if (!r)
         return;
     free(r->groups);
+    free(r->outputs);
     for (int m = 0; m < EV_METRIC_COUNT; m++)
         ev_hist_free(r->lat[m]);
     json_decref(r->broker);
@@ -186,15 +188,140 @@ static void latency_row(FILE *f, const char *name, const ev_hist *h)
     fputc('\n', f);
 }
 
-static void counts_row(FILE *f, int width, const char *name, const ev_ledger_counts *c)
+/* The delivery table's columns: received, delivered and lost always; the
+ * others when some row has one. */
+static const struct col {
+    const char *head;
+    size_t off;
+    int always;
+} cols[] = {
+    {"received", offsetof(ev_ledger_counts, received), 1},
+    {"delivered", offsetof(ev_ledger_counts, delivered), 1},
+    {"late", offsetof(ev_ledger_counts, late), 0},
+    {"pending", offsetof(ev_ledger_counts, pending), 0},
+    {"lost", offsetof(ev_ledger_counts, lost), 1},
+    {"dup", offsetof(ev_ledger_counts, duplicated), 0},
+    {"redeliv", offsetof(ev_ledger_counts, redelivered), 0},
+    {"unconf", offsetof(ev_ledger_counts, unconfirmed), 0},
+    {"recov", offsetof(ev_ledger_counts, recovered), 0},
+    {"reord", offsetof(ev_ledger_counts, reordered), 0},
+    {"corrupt", offsetof(ev_ledger_counts, corrupted), 0},
+    {"foreign", offsetof(ev_ledger_counts, foreign), 0},
+    {"unexp", offsetof(ev_ledger_counts, unexpected), 0},
+};
+#define NCOLS (sizeof cols / sizeof cols[0])
+
+static uint64_t col_value(const ev_ledger_counts *c, size_t i)
 {
-    const uint64_t v[] = {c->received,    c->delivered, c->lost,      c->duplicated, c->redelivered,
-                          c->unconfirmed, c->recovered, c->reordered, c->corrupted,  c->foreign};
+    uint64_t v;
+    memcpy(&v, (const char *)c + cols[i].off, sizeof v);
+    return v;
+}
+
+static void counts_row(FILE *f, int width, const char *name, const ev_ledger_counts *c,
+                       const int *show)
+{
     char b[32];
     fprintf(f, "  %-*s", width, name);
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        fprintf(f, " %*s", i < 2 ? 11 : 8, grouped(v[i], b, sizeof b));
+    for (size_t i = 0; i < NCOLS; i++)
+        if (show[i])
+            fprintf(f, " %*s", i < 2 ? 11 : 8, grouped(col_value(c, i), b, sizeof b));
     fputc('\n', f);
+}
+
+static const char *expect_text(const ev_output *d, char *buf, size_t size)
+{
+    if (d->expect == EV_EXPECT_NONE)
+        snprintf(buf, size, "expect none");
+    else if (d->expect == EV_EXPECT_TYPE)
+        snprintf(buf, size, "expect type %s", d->expect_type);
+    else if (d->copies > 1)
+        snprintf(buf, size, "expect %lld copies", (long long)d->copies);
+    else
+        snprintf(buf, size, "expect all");
+    return buf;
+}
+
+static const char *match_text(const ev_output *d, char *buf, size_t size)
+{
+    static const char *const names[] = {"envelope", "header:", "json:", "traceparent"};
+    snprintf(buf, size, "%s%s", names[d->match], d->match_arg ? d->match_arg : "");
+    return buf;
+}
+
+/* One output: where, how, its groups' rows and the headline in words. */
+static void output_block(FILE *f, const ev_results *r, const ev_output_result *o, int width,
+                         const int *show, int named)
+{
+    char e[96], m[96], a[32], b[32];
+    if (named || r->noutputs > 1 || o->def->source)
+        fprintf(f, "  output %s%s%s  (%s, match %s%s)\n", o->def->name[0] ? o->def->name : "",
+                o->def->name[0] ? " at " : "at ", o->source, expect_text(o->def, e, sizeof e),
+                match_text(o->def, m, sizeof m),
+                o->integrity ? "" : "; integrity not checked: the service transforms events");
+    for (uint32_t g = 0; g < o->ngroups; g++)
+        counts_row(f, width, r->groups[o->group0 + g].name, &r->groups[o->group0 + g].c, show);
+    if (o->ngroups > 1)
+        counts_row(f, width, "total", &o->c, show);
+    const ev_ledger_counts *c = &o->c;
+    uint64_t owed = c->delivered + c->late + c->pending + c->lost;
+    if (o->def->expect == EV_EXPECT_NONE || owed == 0) {
+        if (c->unexpected)
+            fprintf(f, "  UNEXPECTED %s events arrived where none should\n",
+                    grouped(c->unexpected, a, sizeof a));
+        else if (o->def->expect == EV_EXPECT_NONE)
+            fprintf(f, "  nothing arrived, as expected\n");
+    } else if (c->lost == 0 && c->pending == 0 && c->late == 0) {
+        fprintf(f, "  nothing lost: every one of %s expected deliveries was seen\n",
+                grouped(owed, a, sizeof a));
+    } else {
+        if (c->lost)
+            fprintf(f, "  LOST %s of %s expected deliveries (%.3f%%)\n",
+                    grouped(c->lost, a, sizeof a), grouped(owed, b, sizeof b),
+                    100.0 * (double)c->lost / (double)owed);
+        else
+            fprintf(f, "  nothing lost\n");
+        if (c->pending)
+            fprintf(f, "  PENDING %s: not seen, but still in the system (%s)\n",
+                    grouped(c->pending, a, sizeof a),
+                    o->holds_at_end > 0   ? "the source still held some at the end"
+                    : o->holds_at_end < 0 ? "the source could not say what it held"
+                                          : "an observed hop still held some");
+        if (c->late)
+            fprintf(f, "  LATE %s: found only by the final sweep, after the drain deadline\n",
+                    grouped(c->late, a, sizeof a));
+        if (c->unexpected)
+            fprintf(f, "  UNEXPECTED %s arrivals of events this output does not expect\n",
+                    grouped(c->unexpected, a, sizeof a));
+    }
+}
+
+static void delivery_section(FILE *f, const ev_results *r)
+{
+    if (r->noutputs == 0) {
+        fprintf(f, "\ndelivery  not verified: verify.groups is 0 (publish only)\n");
+        return;
+    }
+    int width = 8, show[NCOLS];
+    for (size_t g = 0; g < r->ngroups; g++)
+        if ((int)strlen(r->groups[g].name) > width)
+            width = (int)strlen(r->groups[g].name);
+    for (size_t i = 0; i < NCOLS; i++)
+        show[i] = cols[i].always || col_value(&r->total, i) != 0;
+    fprintf(f, "\n%-*s", width + 2, "delivery");
+    for (size_t i = 0; i < NCOLS; i++)
+        if (show[i])
+            fprintf(f, " %*s", i < 2 ? 11 : 8, cols[i].head);
+    fputc('\n', f);
+    for (size_t i = 0; i < r->noutputs; i++)
+        output_block(f, r, &r->outputs[i], width, show, r->plan->outputs_explicit);
+    if (r->swept)
+        fprintf(f, "  final sweep: read the durable sources for %.1f s after the drain deadline\n",
+                r->sweep_s);
+    if (r->missing_first[0])
+        fprintf(f, "  not seen: %s%s\n", r->missing_first,
+                r->total.lost + r->total.pending > 5 ? ", ... (--missing FILE lists them all)"
+                                                     : "");
 }
 
 void ev_report_summary(FILE *f, const ev_results *r)
@@ -217,34 +344,11 @@ void ev_report_summary(FILE *f, const ev_results *r)
         fprintf(f, "         rate %.1f/s achieved over %.1f s (as fast as possible)\n",
                 r->rate_achieved, r->publish_s);
 
-    if (r->ngroups == 0) {
-        fprintf(f, "\ndelivery  not verified: verify.groups is 0 (publish only)\n");
-    } else {
-        int width = 8; /* the group column fits the longest group name */
-        for (size_t g = 0; g < r->ngroups; g++)
-            if ((int)strlen(r->groups[g].name) > width)
-                width = (int)strlen(r->groups[g].name);
-        fprintf(f,
-                "\n%-*s    received   delivered     lost      dup  redeliv   unconf    recov "
-                "   reord  corrupt  foreign\n",
-                width + 2, "delivery");
-        for (size_t g = 0; g < r->ngroups; g++)
-            counts_row(f, width, r->groups[g].name, &r->groups[g].c);
-        if (r->ngroups > 1)
-            counts_row(f, width, "total", &r->total);
-        /* The headline, in words: what was lost out of what the broker took. */
-        uint64_t owed = r->acked * (uint64_t)r->ngroups;
-        char l[32], o[32];
-        if (r->total.lost == 0)
-            fprintf(f, "  nothing lost: every one of %s acknowledged deliveries was seen\n",
-                    grouped(owed, o, sizeof o));
-        else
-            fprintf(f, "  LOST %s of %s acknowledged deliveries (%.3f%%)\n",
-                    grouped(r->total.lost, l, sizeof l), grouped(owed, o, sizeof o),
-                    owed ? 100.0 * (double)r->total.lost / (double)owed : 0.0);
-    }
+    delivery_section(f, r);
     if (r->drain_timed_out)
-        fprintf(f, "  drain timed out after %.1f s: events still missing then are lost\n",
+        fprintf(f,
+                "  drain timed out after %.1f s: what was missing then is pending where the "
+                "system still held events, else lost\n",
                 (double)p->drain_timeout_ns / 1e9);
 
     fprintf(f, "\nlatency ms       p50       p90       p95       p99     p99.9    p99.99       "
@@ -322,6 +426,8 @@ static void counts_json(json_t *o, const ev_ledger_counts *c)
 {
     json_object_set_new(o, "received", json_integer((json_int_t)c->received));
     json_object_set_new(o, "delivered", json_integer((json_int_t)c->delivered));
+    json_object_set_new(o, "late", json_integer((json_int_t)c->late));
+    json_object_set_new(o, "pending", json_integer((json_int_t)c->pending));
     json_object_set_new(o, "lost", json_integer((json_int_t)c->lost));
     json_object_set_new(o, "duplicated", json_integer((json_int_t)c->duplicated));
     json_object_set_new(o, "redelivered", json_integer((json_int_t)c->redelivered));
@@ -330,6 +436,7 @@ static void counts_json(json_t *o, const ev_ledger_counts *c)
     json_object_set_new(o, "reordered", json_integer((json_int_t)c->reordered));
     json_object_set_new(o, "corrupted", json_integer((json_int_t)c->corrupted));
     json_object_set_new(o, "foreign", json_integer((json_int_t)c->foreign));
+    json_object_set_new(o, "unexpected", json_integer((json_int_t)c->unexpected));
 }
 
 static json_t *num_or_null(double v)
@@ -362,13 +469,29 @@ json_t *ev_report_build(const ev_results *r)
                   "attempted", (json_int_t)r->attempted, "acked", (json_int_t)r->acked, "failed",
                   (json_int_t)r->failed, "measured", (json_int_t)r->measured_sent, "rate_target",
                   r->rate_target, "rate_achieved", r->rate_achieved, "duration_s", r->publish_s));
-    json_t *deliver = json_object(), *groups = json_array();
+    json_t *deliver = json_object(), *groups = json_array(), *outs = json_array();
     for (size_t g = 0; g < r->ngroups; g++) {
-        json_t *o = json_pack("{s:s}", "name", r->groups[g].name);
+        const ev_output_result *orr = &r->outputs[r->groups[g].output];
+        json_t *o = json_pack("{s:s, s:s}", "name", r->groups[g].name, "output", orr->def->name);
         counts_json(o, &r->groups[g].c);
         json_array_append_new(groups, o);
     }
+    for (size_t i = 0; i < r->noutputs; i++) {
+        const ev_output_result *orr = &r->outputs[i];
+        char e[96], m[96];
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:I, s:b, s:o}", "name", orr->def->name, "source",
+                      orr->source, "expect", expect_text(orr->def, e, sizeof e), "match",
+                      match_text(orr->def, m, sizeof m), "copies", (json_int_t)orr->def->copies,
+                      "integrity_checked", orr->integrity, "holds_at_end",
+                      orr->holds_at_end >= 0 ? json_integer(orr->holds_at_end) : json_null());
+        counts_json(o, &orr->c);
+        json_array_append_new(outs, o);
+    }
     json_object_set_new(deliver, "groups", groups);
+    json_object_set_new(deliver, "outputs", outs);
+    json_object_set_new(deliver, "swept", json_boolean(r->swept));
+    json_object_set_new(deliver, "sweep_s", json_real(r->sweep_s));
     /* false for a publish-only run (verify.groups 0): the counts are zeros
      * because nothing was looked at, not because nothing was lost. */
     json_object_set_new(deliver, "verified", json_boolean(r->ngroups > 0));

@@ -19,9 +19,20 @@
 #define EV_RESULTS_SCHEMA 1
 
 typedef struct ev_group_result {
-    char name[64];
+    char name[112];  /* "OUTPUT/group", or the transport's group name */
+    uint32_t output; /* index into ev_results.outputs */
     ev_ledger_counts c;
 } ev_group_result;
+
+/* One place verified (ev_plan.outputs). */
+typedef struct ev_output_result {
+    const ev_output *def; /* the plan's */
+    const char *source;   /* redacted URL (the target's when it consumes the target) */
+    uint32_t group0, ngroups;
+    int integrity;        /* the checksum was checked (match envelope) */
+    int64_t holds_at_end; /* what the source still held: 0, > 0, or -1 cannot tell */
+    ev_ledger_counts c;   /* over its groups */
+} ev_output_result;
 
 /* One second of the run. Counters are cumulative since the start; latency
  * figures are for that second alone. */
@@ -59,8 +70,13 @@ typedef struct ev_results {
     int64_t expected; /* events the plan fixes (ev_pacer_planned_events), -1: none */
     double rate_target, rate_achieved;
 
-    ev_group_result *groups; /* owned */
+    ev_group_result *groups; /* owned, every output's in order */
     size_t ngroups;
+    ev_output_result *outputs; /* owned */
+    size_t noutputs;
+    char missing_first[256]; /* the first ids of lost/pending events, "" when none */
+    int swept;               /* the final sweep ran */
+    double sweep_s;          /* how long it read */
     ev_ledger_counts total;
 
     /* Latencies by ev_metric_id (owned, warm-up excluded); NULL: not measured.

@@ -20,6 +20,7 @@
  *   file and --set were applied never matters. */
 #include "ev_scenario.h"
 
+#include "ev_outputs.h"
 #include "ev_settings.h"
 #include "ev_text.h"
 
@@ -96,6 +97,13 @@ void ev_plan_free(ev_plan *p)
     free(p->event_data_json);
     free(p->stages);
     free(p->verify_mode);
+    free(p->verify_source);
+    free(p->verify_match);
+    free(p->outputs_json);
+    ev_outputs_free(p->outputs, p->noutputs);
+    for (size_t i = 0; i < p->nobserve; i++)
+        free(p->observe[i]);
+    free(p->observe);
     free(p->thresholds);
     free(p->sweep_key);
     for (size_t i = 0; i < p->nsweep; i++)
@@ -742,5 +750,13 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
                           "e.g. \"mock://\"",
                           path, path[0] ? ": " : "");
     }
-    return EV_OK;
+    if (p->outputs_explicit && p->groups == 0)
+        return origin_fail(p, "verify.groups", err,
+                           "is 0 (publish only), but verify.outputs names places to verify; "
+                           "drop one of them");
+    if (p->outputs_explicit && p->verify_source)
+        return origin_fail(p, "verify.source", err,
+                           "and verify.outputs are alternatives: with outputs, each names its "
+                           "own source");
+    return ev_outputs_finish(p, err);
 }

@@ -21,7 +21,9 @@
  *   "did you mean" of every unknown name) and the settings printout. */
 #include "ev_settings.h"
 
+#include "ev_outputs.h"
 #include "ev_text.h"
+#include "ev_url.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -38,17 +40,17 @@ static const char *check_nonempty(const char *s)
     return *s ? NULL : "a non-empty string";
 }
 
-#define URL_EXPECTED "a URL SCHEME://..., e.g. \"mock://\"; `evload run --help` lists every target"
-
-/* Only the shape SCHEME:// — the broker modules parse the rest. */
+/* Only the shape SCHEME:// — the transports' tables check the rest. */
 static const char *check_url(const char *s)
 {
-    const char *p = s;
-    if (!isalpha((unsigned char)*p))
-        return URL_EXPECTED;
-    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
-        p++;
-    return strncmp(p, "://", 3) == 0 ? NULL : URL_EXPECTED;
+    return ev_url_shape(s);
+}
+
+static const char *check_match(const char *s)
+{
+    ev_match_kind k;
+    const char *arg;
+    return ev_match_parse(s, &k, &arg);
 }
 
 /* The run id is part of every event id "<run>-<instance>-<lane>-<seq>" and
@@ -132,6 +134,26 @@ const ev_setting ev_settings[] = {
     {"verify.mode", EV_ST_STRING, "", 0, 0, 0, NULL, "(broker's)",
      "Broker-specific consumer mode, e.g. BullMQ worker or observer", OFF(verify_mode), NULL,
      check_nonempty},
+    {"verify.source", EV_ST_STRING, "", 0, 0, 0, NULL, "(the target)",
+     "Where the verifier consumes, when your services carry events from the target there; "
+     "--source overrides it",
+     OFF(verify_source), NULL, check_url},
+    {"verify.match", EV_ST_STRING, "", 0, 0, 0, "envelope", NULL,
+     "How an output message is tied to its event: envelope, header:NAME, json:/POINTER or "
+     "traceparent",
+     OFF(verify_match), NULL, check_match},
+    {"verify.outputs", EV_ST_OUTPUTS, "", 0, 0, 0, NULL, NULL,
+     "Named outputs: {\"NAME\": {\"source\": URL, \"expect\": \"all\"|\"none\"|{\"type\": T}|"
+     "{\"copies\": K}, \"match\": ..., \"groups\": N, \"consumers\": N}}",
+     OFF(outputs), NULL, NULL},
+    {"verify.sweep_timeout", EV_ST_DURATION, "", 0, NO_MAX, 0, "10s", NULL,
+     "After the drain, how long to read what a durable source still holds (found: late); 0: no "
+     "sweep",
+     OFF(sweep_timeout_ns), NULL, NULL},
+    {"verify.observe", EV_ST_URLS, "", 0, 0, 0, NULL, NULL,
+     "Hops to watch (your service's input queue or consumer group): their depth is evidence "
+     "for pending",
+     OFF(observe), NULL, NULL},
 
     {"warmup", EV_ST_DURATION, "", 0, NO_MAX, 0, "0s", NULL,
      "Publish this long first, excluded from the results", OFF(warmup_ns), NULL, NULL},
@@ -500,6 +522,42 @@ static int apply_thresholds(const ev_setting *s, ev_plan *p, json_t *v, const ev
     return EV_OK;
 }
 
+/* An array of URLs (verify.observe). */
+static int apply_urls(const ev_setting *s, ev_plan *p, json_t *v, const ev_where *w, ev_err *err)
+{
+    if (!json_is_array(v) || json_array_size(v) > 16)
+        return ev_where_fail(w, s->key, 0, 1, err,
+                             "must be an array of up to 16 URLs, e.g. [\"amqp://guest:guest@"
+                             "127.0.0.1:5672/%%2f?queue=builds\"]");
+    size_t n = json_array_size(v);
+    char **u = calloc(n ? n : 1, sizeof *u);
+    if (!u)
+        return oom(err);
+    int rc = EV_OK;
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_t *x = json_array_get(v, i);
+        char path[96];
+        snprintf(path, sizeof path, "%s[%zu]", s->key, i);
+        const char *why = json_is_string(x) ? ev_url_shape(json_string_value(x)) : "a URL";
+        if (why)
+            rc = ev_where_fail(w, path, 0, 1, err, "must be %s", why);
+        else if (!(u[i] = strdup(json_string_value(x))))
+            rc = oom(err);
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(u[i]);
+        free(u);
+        return rc;
+    }
+    for (size_t i = 0; i < p->nobserve; i++)
+        free(p->observe[i]);
+    free(p->observe);
+    p->observe = u;
+    p->nobserve = n;
+    return EV_OK;
+}
+
 static int apply_string(const ev_setting *s, char **field, json_t *v, const ev_where *w,
                         ev_err *err)
 {
@@ -585,6 +643,10 @@ int ev_setting_apply(const ev_setting *s, ev_plan *p, json_t *v, const ev_where 
         return apply_work(s, p, v, w, err);
     case EV_ST_THRESHOLDS:
         return apply_thresholds(s, p, v, w, err);
+    case EV_ST_OUTPUTS:
+        return ev_outputs_apply(p, v, w, err);
+    case EV_ST_URLS:
+        return apply_urls(s, p, v, w, err);
     }
     return ev_err_set(err, EV_EINTERNAL, "setting %s has an unknown type", s->key);
 }
@@ -597,6 +659,10 @@ static const char *json_example(const ev_setting *s)
         return "'" STAGE_EXAMPLE "'";
     case EV_ST_THRESHOLDS:
         return "'{\"lost\": [\"count==0\"]}'";
+    case EV_ST_OUTPUTS:
+        return "'{\"out\": {\"source\": \"mock://\"}}'";
+    case EV_ST_URLS:
+        return "'[\"amqp://127.0.0.1/%2f?queue=q\"]'";
     case EV_ST_WORK:
         return "5ms or '{\"min\": \"5ms\", \"max\": \"20ms\"}'";
     default:
@@ -639,7 +705,9 @@ int ev_setting_from_text(const ev_setting *s, const char *text, json_t **out, co
         __attribute__((fallthrough)); /* the object form is JSON */
     case EV_ST_OBJECT:
     case EV_ST_STAGES:
-    case EV_ST_THRESHOLDS: {
+    case EV_ST_THRESHOLDS:
+    case EV_ST_OUTPUTS:
+    case EV_ST_URLS: {
         json_error_t je;
         v = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
         if (!v)
@@ -680,8 +748,10 @@ static const char *type_name(const ev_setting *s)
         return "enum";
     case EV_ST_OBJECT:
     case EV_ST_THRESHOLDS:
+    case EV_ST_OUTPUTS:
         return "object";
     case EV_ST_STAGES:
+    case EV_ST_URLS:
         return "array";
     case EV_ST_WORK:
         return "work";

@@ -17,15 +17,17 @@
 #include <stdio.h>
 
 typedef enum {
-    EV_ST_STRING,    /* char * */
-    EV_ST_INT,       /* int64_t; JSON integers, or reals with no fraction */
-    EV_ST_NUMBER,    /* double */
-    EV_ST_DURATION,  /* int64_t ns, written as a duration string */
-    EV_ST_ENUM,      /* an enum stored as int; `choices` in enum order */
-    EV_ST_OBJECT,    /* char *: any JSON object, kept as compact text */
-    EV_ST_STAGES,    /* ev_plan.stages/nstages */
-    EV_ST_WORK,      /* ev_plan.work_min_ns/work_max_ns */
-    EV_ST_THRESHOLDS /* ev_plan.thresholds/nthresholds */
+    EV_ST_STRING,     /* char * */
+    EV_ST_INT,        /* int64_t; JSON integers, or reals with no fraction */
+    EV_ST_NUMBER,     /* double */
+    EV_ST_DURATION,   /* int64_t ns, written as a duration string */
+    EV_ST_ENUM,       /* an enum stored as int; `choices` in enum order */
+    EV_ST_OBJECT,     /* char *: any JSON object, kept as compact text */
+    EV_ST_STAGES,     /* ev_plan.stages/nstages */
+    EV_ST_WORK,       /* ev_plan.work_min_ns/work_max_ns */
+    EV_ST_THRESHOLDS, /* ev_plan.thresholds/nthresholds */
+    EV_ST_OUTPUTS,    /* ev_plan.outputs/noutputs (ev_outputs.c) */
+    EV_ST_URLS        /* char **, a count beside: an array of URLs */
 } ev_stype;
 
 typedef struct ev_setting {
@@ -45,7 +47,7 @@ typedef struct ev_setting {
 
 /* Upper bound on the table's length (ev_settings.c asserts it at compile time),
  * so a plan can carry one origin per setting without allocating. */
-#define EV_SETTINGS_MAX 48
+#define EV_SETTINGS_MAX 64
 
 extern const ev_setting ev_settings[];
 extern const size_t ev_nsettings;

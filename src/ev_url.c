@@ -230,3 +230,15 @@ fail:
     ev_url_free(u);
     return rc;
 }
+
+const char *ev_url_shape(const char *s)
+{
+    static const char expected[] =
+        "a URL SCHEME://..., e.g. \"mock://\"; `evload run --help` lists every target";
+    const char *p = s;
+    if (!isalpha((unsigned char)*p))
+        return expected;
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' || *p == '.')
+        p++;
+    return strncmp(p, "://", 3) == 0 ? NULL : expected;
+}

@@ -33,6 +33,10 @@ int ev_url_parse(const char *text, ev_url **out, ev_err *err);
 void ev_url_free(ev_url *u); /* NULL is a no-op */
 /* Value of query parameter key (last one wins), or NULL. */
 const char *ev_url_param_get(const ev_url *u, const char *key);
+/* NULL when s has the shape SCHEME://… (scheme: a letter, then letters,
+ * digits, '+', '-', '.'), else what was expected (for settings holding URLs). */
+const char *ev_url_shape(const char *s);
+
 /* Replaces the password in any URL-looking text by *** (for messages that quote
  * a URL the user typed, before it parsed). Writes into buf. */
 void ev_url_redact_text(const char *text, char *buf, size_t size);

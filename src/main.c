@@ -43,9 +43,9 @@ static void usage_top(FILE *f)
             "evload %s — load-test event pipelines and prove what they delivered\n"
             "\n"
             "usage:\n"
-            "  evload run SCENARIO.json [--target URL] [--set KEY=VALUE]... [--json FILE]\n"
-            "             [--quiet] [--progress]\n"
-            "  evload check SCENARIO.json [--target URL] [--set KEY=VALUE]...\n"
+            "  evload run SCENARIO.json [--target URL] [--source URL] [--set KEY=VALUE]...\n"
+            "             [--json FILE] [--missing FILE] [--quiet] [--progress]\n"
+            "  evload check SCENARIO.json [--target URL] [--source URL] [--set KEY=VALUE]...\n"
             "  evload --version\n"
             "  evload COMMAND --help      (`evload run --help` lists every setting and every\n"
             "                             target parameter)\n"
@@ -77,7 +77,8 @@ static void usage_top(FILE *f)
 static void usage_run(FILE *f, int check)
 {
     if (check)
-        fprintf(f, "usage: evload check SCENARIO.json [--target URL] [--set KEY=VALUE]...\n"
+        fprintf(f, "usage: evload check SCENARIO.json [--target URL] [--source URL] "
+                   "[--set KEY=VALUE]...\n"
                    "\n"
                    "Validates the scenario (every key, type and range; unknown keys are errors\n"
                    "with the nearest valid one) and prints the plan: executor, stages, expected\n"
@@ -94,6 +95,10 @@ static void usage_run(FILE *f, int check)
                 "\n"
                 "options:\n"
                 "  -t, --target URL      where to publish (overrides the scenario's \"target\")\n"
+                "  -S, --source URL      where to verify, when your services carry the events\n"
+                "                        from the target there (sets verify.source)\n"
+                "  -m, --missing FILE    write the ids of lost and pending events there, as\n"
+                "                        ranges per lane\n"
                 "  -s, --set KEY=VALUE   override one setting (repeatable), e.g.\n"
                 "                        --set publish.rate=2000 --set verify.groups=4\n"
                 "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
@@ -176,7 +181,7 @@ static void print_plan(const ev_plan *p)
 
 /* The options a run or check was given. */
 typedef struct cli {
-    const char *path, *target;
+    const char *path, *target, *source;
     char **sets;
     int nsets;
 } cli;
@@ -189,12 +194,21 @@ static int load_plan(const cli *c, const char *extra, ev_plan **out)
 {
     ev_err err = {{0}};
     ev_plan *p = NULL;
-    ev_endpoint *ep = NULL;
     int rc = ev_plan_load(c->path, &p, &err);
     for (int i = 0; !rc && i < c->nsets; i++)
         rc = ev_plan_set(p, c->sets[i], &err);
     if (!rc && extra)
         rc = ev_plan_set(p, extra, &err);
+    if (!rc && c->source) {
+        char *set = malloc(strlen(c->source) + 16);
+        if (!set)
+            rc = ev_err_set(&err, EV_EINTERNAL, "out of memory");
+        else {
+            sprintf(set, "verify.source=%s", c->source);
+            rc = ev_plan_set(p, set, &err);
+            free(set);
+        }
+    }
     if (!rc && c->target) {
         char *t = strdup(c->target);
         if (!t)
@@ -206,22 +220,8 @@ static int load_plan(const cli *c, const char *extra, ev_plan **out)
     }
     if (!rc)
         rc = ev_plan_finish(p, &err);
-    if (!rc) {
-        unsigned roles = EV_ROLE_PUBLISH | (p->groups > 0 ? EV_ROLE_VERIFY : 0);
-        rc = ev_endpoint_open(p->target, roles, &ep, &err);
-        if (!rc) {
-            ev_run_info ri = {.plan = p,
-                              .url = ep->url,
-                              .params = ep->params,
-                              .roles = roles,
-                              .run_id = "check",
-                              .instance = 0,
-                              .instances = 1,
-                              .lanes = (uint32_t)p->lanes};
-            rc = ev_endpoint_configure(ep, &ri, &err);
-        }
-        ev_endpoint_free(ep);
-    }
+    if (!rc)
+        rc = ev_check(p, &err);
     if (rc) {
         fprintf(stderr, "evload: %s\n", err.msg);
         ev_plan_free(p);
@@ -239,6 +239,8 @@ static int sweep_loader(void *ud, const char *assignment, ev_plan **out)
 static int cmd_run(int argc, char **argv, int check)
 {
     static const struct option opts[] = {{"target", required_argument, NULL, 't'},
+                                         {"source", required_argument, NULL, 'S'},
+                                         {"missing", required_argument, NULL, 'm'},
                                          {"set", required_argument, NULL, 's'},
                                          {"json", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
@@ -251,10 +253,18 @@ static int cmd_run(int argc, char **argv, int check)
     if (!c.sets)
         return EV_EINTERNAL;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "t:s:j:qph", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "t:S:m:s:j:qph", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             c.target = optarg;
+            break;
+        case 'S':
+            c.source = optarg;
+            break;
+        case 'm':
+            if (check)
+                goto usage;
+            ro.missing_path = optarg;
             break;
         case 's':
             c.sets[c.nsets++] = optarg;

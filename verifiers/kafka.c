@@ -209,7 +209,7 @@ static void sub_free(ev_sub *s)
 
 static int group_stable(ev_sub *s)
 {
-    return atomic_load(&s->gr->assigned_members) == (int)s->k->ri->plan->consumers &&
+    return atomic_load(&s->gr->assigned_members) == (int)s->k->ri->consumers &&
            atomic_load(&s->gr->assigned_parts) == s->k->partitions;
 }
 
@@ -261,7 +261,7 @@ static int kafka_sub_open(void *state, const ev_run_info *ri, uint32_t group, ui
     atomic_fetch_add(&s->gr->joining, 1);
     int64_t deadline = ev_mono_ns() + READY_MAX_NS; /* join wait included */
     int64_t join_by = ev_mono_ns() + JOIN_WAIT_NS;
-    while (atomic_load(&s->gr->joining) < (int)ri->plan->consumers && ev_mono_ns() < join_by &&
+    while (atomic_load(&s->gr->joining) < (int)ri->consumers && ev_mono_ns() < join_by &&
            !*ri->stop)
         ev_sleep_until(ev_mono_ns() + 2 * EV_NS_PER_MS, ri->stop);
     rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
@@ -284,7 +284,7 @@ static int kafka_sub_open(void *state, const ev_run_info *ri, uint32_t group, ui
                               "members assigned, %d of %d partitions); is the cluster at %s "
                               "healthy?",
                               ri->url->redacted, k->g[group].id, (int)(READY_MAX_NS / EV_NS_PER_S),
-                              a, (int)ri->plan->consumers, pa, (int)k->partitions, k->bootstrap);
+                              a, (int)ri->consumers, pa, (int)k->partitions, k->bootstrap);
         }
         rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, 100);
         if (!m)

@@ -624,21 +624,21 @@ static int bq_configure(const ev_run_info *ri, ev_err *err)
                           "job's data is the whole event as JSON; use \"structured\"",
                           where);
     }
-    if (p->groups > 1) {
+    if ((int64_t)ri->groups > 1) {
         ev_plan_origin(p, "verify.groups", where, sizeof where);
         return ev_err_set(err, EV_EUSAGE,
                           "%s: verify.groups=%" PRId64 ": a BullMQ queue is one group; set it to "
                           "1, or 0 to add jobs only (run one evload per queue to test several)",
-                          where, p->groups);
+                          where, (int64_t)ri->groups);
     }
-    if (p->verify_mode && !strcmp(p->verify_mode, "observer") && p->groups == 1 &&
-        p->consumers != 1) {
+    if (p->verify_mode && !strcmp(p->verify_mode, "observer") && (int64_t)ri->groups == 1 &&
+        (int64_t)ri->consumers != 1) {
         ev_plan_origin(p, "verify.consumers", where, sizeof where);
         return ev_err_set(err, EV_EUSAGE,
                           "%s: verify.consumers=%" PRId64 ": in observer mode evload reads the "
                           "queue's events stream with one reader; set it to 1 (your own workers "
                           "set the concurrency)",
-                          where, p->consumers);
+                          where, (int64_t)ri->consumers);
     }
     return EV_OK;
 }
@@ -718,8 +718,8 @@ static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
         snprintf(q->start_id, sizeof q->start_id, "%s", r->element[0]->element[0]->str);
     freeReplyObject(r);
 
-    if (mode == EV_BQ_WORKER && p->groups > 0) { /* 0 groups: adding only */
-        q->nslots = (uint32_t)p->consumers;
+    if (mode == EV_BQ_WORKER && ri->groups > 0) { /* 0 groups: adding only */
+        q->nslots = ri->consumers;
         if (!(q->slots = calloc(q->nslots, sizeof *q->slots)))
             return ev_err_set(err, EV_EINTERNAL, "out of memory");
         for (uint32_t i = 0; i < q->nslots; i++)
@@ -963,7 +963,7 @@ static int bq_ordered(void *state, const ev_run_info *ri)
     ev_bq *q = state;
     /* One evload worker takes jobs in wait-list order (FIFO per lane);
      * completion events from concurrent workers are in no promised order. */
-    return q->mode == EV_BQ_WORKER && ri->plan->consumers == 1;
+    return q->mode == EV_BQ_WORKER && ri->consumers == 1;
 }
 
 static void bq_group_name(void *state, uint32_t g, char *buf, size_t size)
@@ -1103,6 +1103,7 @@ const ev_broker ev_broker_bullmq = {
     .example = "bullmq://127.0.0.1:6379?queue=orders&prefix=bull",
     .doc = "docs/bullmq.md",
     .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .durable = 1,
     .params = bq_params,
     .verify_modes = bq_modes,
     .configure = bq_configure,

@@ -274,11 +274,11 @@ static int parse_target(ev_kafka *k, const ev_url *u, const ev_params *ps, ev_er
     k->leave_member = ev_param_given(ps, "leave") ? ev_param_int(ps, "leave") : -1;
     k->leave_at_ns = ev_param_dur(ps, "leave_at");
     k->leave_mode = ev_param_enum(ps, "leave_mode");
-    if (k->leave_member >= k->ri->plan->consumers)
+    if (k->leave_member >= (int64_t)k->ri->consumers)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: leave=%" PRId64 " but verify.consumers is %" PRId64
                           "; members are numbered from 0",
-                          u->redacted, k->leave_member, k->ri->plan->consumers);
+                          u->redacted, k->leave_member, (int64_t)k->ri->consumers);
     k->down_broker = ev_param_given(ps, "down_broker") ? ev_param_int(ps, "down_broker") : -1;
     if (k->down_broker > k->brokers)
         return ev_err_set(err, EV_EUSAGE,
@@ -463,7 +463,7 @@ static int kafka_setup(const ev_run_info *ri, void **state, ev_err *err)
         k->start[p] = hi;
     }
 
-    k->ngroups = (uint32_t)ri->plan->groups;
+    k->ngroups = ri->groups;
     if (!(k->g = calloc(k->ngroups ? k->ngroups : 1, sizeof *k->g))) /* 0: publish only */
         goto oom;
     for (uint32_t g = 0; g < k->ngroups; g++) {
@@ -718,6 +718,7 @@ const ev_broker ev_broker_kafka = {
     .example = "kafka://127.0.0.1:9092/events  or  kafka://embedded/events",
     .doc = "docs/kafka.md",
     .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .durable = 1,
     .params = kafka_params,
     .params_hint = "librdkafka properties go in --set kafka.PROPERTY=VALUE",
     .settings_prefix = "kafka",

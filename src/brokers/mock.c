@@ -52,7 +52,7 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
     if (!m)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     m->k = k;
-    m->groups = (uint32_t)ri->plan->groups;
+    m->groups = ri->groups;
     m->q = calloc(m->groups ? m->groups : 1, sizeof *m->q); /* 0 groups: publish only */
     if (!m->q) {
         free(m);
@@ -73,7 +73,7 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
 
 static int mock_ordered(void *state, const ev_run_info *ri)
 {
-    return ri->plan->consumers == 1;
+    return ri->consumers == 1;
 }
 
 static int64_t mock_depth(void *state)
@@ -101,6 +101,9 @@ static void mock_report(void *state, json_t *out)
     json_object_set_new(out, "reordered", json_integer((json_int_t)t.reordered));
     json_object_set_new(out, "corrupted", json_integer((json_int_t)t.corrupted));
     json_object_set_new(out, "enqueued", json_integer((json_int_t)t.enqueued));
+    json_object_set_new(out, "corrupted_events", json_integer((json_int_t)t.corrupted_events));
+    json_object_set_new(out, "duplicated_intact", json_integer((json_int_t)t.duplicated_intact));
+    json_object_set_new(out, "reordered_intact", json_integer((json_int_t)t.reordered_intact));
     json_object_set_new(out, "left_in_queues", json_integer((json_int_t)mock_depth(m)));
 }
 
@@ -230,6 +233,9 @@ void ev_mock_add_truth(ev_mock *m, const ev_mock_truth *t)
     m->truth.reordered += t->reordered;
     m->truth.corrupted += t->corrupted;
     m->truth.enqueued += t->enqueued;
+    m->truth.corrupted_events += t->corrupted_events;
+    m->truth.duplicated_intact += t->duplicated_intact;
+    m->truth.reordered_intact += t->reordered_intact;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -240,6 +246,7 @@ const ev_broker ev_broker_mock = {
     .example = "mock://?drop=0.01&dup=0.005&reorder=0.01&delay=20ms..40ms&seed=7",
     .doc = "docs/targets.md",
     .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .durable = 1,
     .params = mock_params,
     .configure = mock_configure,
     .setup = mock_setup,

@@ -12,7 +12,9 @@
  *   nack     the publish fails: outcome nacked, nothing enqueued anywhere
  *   drop     (per group) accepted but never enqueued        → ledger: lost
  *   corrupt  (per group) one byte of `data` changed          → corrupted
- *            (ground truth counts damaged copies, so ×2 when also dup'ed)
+ *            (ground truth counts damaged copies, so ×2 when also dup'ed;
+ *            a damaged copy is never a sighting, so a corrupted event is
+ *            also lost: corrupted_events)
  *   dup      (per group) enqueued twice, back to back         → duplicated
  *   reorder  (per group) held back and enqueued right after the lane's next
  *            enqueued event, so the verifier sees seq n+1 before n → reordered
@@ -38,6 +40,11 @@ typedef struct ev_mock_knobs {
 /* Ground truth: what the mock did. Summed over groups for per-group faults. */
 typedef struct ev_mock_truth {
     uint64_t accepted, nacked, dropped, duplicated, reordered, corrupted, enqueued;
+    /* What the ledger must report, where corruption changes it: events whose
+     * copies were all damaged (lost), duplicates of intact events, and
+     * reorders where both the held event and the one that overtook it were
+     * intact (a damaged copy is no sighting, so it overtakes nothing). */
+    uint64_t corrupted_events, duplicated_intact, reordered_intact;
 } ev_mock_truth;
 
 /* One queued copy. attrs/body point into the same allocation. */
@@ -45,6 +52,7 @@ typedef struct ev_mock_msg {
     struct ev_mock_msg *next;
     int64_t visible_at; /* monotonic ns */
     int binary;
+    int corrupted; /* damaged by the corrupt knob */
     size_t len, nattrs;
     char *body;
     const char *content_type;

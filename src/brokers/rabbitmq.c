@@ -271,14 +271,14 @@ static int parse_cfg(const ev_run_info *ri, ev_rmq_cfg *c, ev_err *err)
         return rc;
     const char *type = ev_param_given(ps, "exchange_type")
                            ? exchange_types[ev_param_enum(ps, "exchange_type")]
-                       : p->groups > 1 ? "fanout"
-                                       : "direct";
+                       : (int64_t)ri->groups > 1 ? "fanout"
+                                                 : "direct";
     snprintf(c->exchange_type, sizeof c->exchange_type, "%s", type);
-    if (!c->exchange[0] && p->groups > 1)
+    if (!c->exchange[0] && (int64_t)ri->groups > 1)
         return ev_err_set(err, EV_EUSAGE,
                           "target %s: the default exchange (exchange=\"\") routes to one queue; "
                           "verify.groups=%" PRId64 " needs a named (fanout) exchange",
-                          u->redacted, p->groups);
+                          u->redacted, (int64_t)ri->groups);
     c->quorum = ev_param_enum(ps, "queue_type") == 1;
     c->durable = ev_param_bool(ps, "durable");
     c->persistent = ev_param_bool(ps, "persistent");
@@ -423,8 +423,8 @@ static int rmq_setup(const ev_run_info *ri, void **state, ev_err *err)
     int rc = parse_cfg(ri, &m->c, err);
     if (rc)
         goto fail;
-    m->groups = (uint32_t)ri->plan->groups;
-    m->consumers = (uint32_t)ri->plan->consumers;
+    m->groups = ri->groups;
+    m->consumers = ri->consumers;
     m->lanes = ri->lanes;
     m->work_max_ns = ri->plan->work_max_ns;
     /* 0 groups (publish only) declares no queue and starts no consumer. */
@@ -465,7 +465,7 @@ fail:
 static int rmq_ordered(void *state, const ev_run_info *ri)
 {
     (void)state;
-    return ri->plan->consumers == 1;
+    return ri->consumers == 1;
 }
 
 /* Refreshes the ready counts (main thread). Holds mgmt_mu. */
@@ -637,6 +637,7 @@ const ev_broker ev_broker_rabbitmq = {
     .example = "amqp://guest:guest@127.0.0.1:5672/%2f?exchange=cloud-events&queue=evload",
     .doc = "docs/rabbitmq.md",
     .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .durable = 1,
     .params = rmq_params,
     .configure = rmq_configure,
     .setup = rmq_setup,

@@ -227,13 +227,13 @@ static int redis_configure(const ev_run_info *ri, ev_err *err)
                           "target %s: cycle must be at least 100ms (or 0: never); expected e.g. "
                           "cycle=2s",
                           u->redacted);
-    if (p->consumers > 1) {
+    if ((int64_t)ri->consumers > 1) {
         ev_plan_origin(p, "verify.consumers", where, sizeof where);
         return ev_err_set(err, EV_EUSAGE,
                           "%s: verify.consumers=%" PRId64 " makes no sense for Redis Pub/Sub: "
                           "every subscriber gets every message, so nothing is shared out; use "
                           "verify.groups=N for N independent subscribers",
-                          where, p->consumers);
+                          where, (int64_t)ri->consumers);
     }
     if (p->mode == EV_MODE_BINARY) {
         ev_plan_origin(p, "event.mode", where, sizeof where);
@@ -268,7 +268,7 @@ static int redis_setup(const ev_run_info *ri, void **state, ev_err *err)
     r->conf.pattern = pattern;
     r->conf.redacted = u->redacted;
     r->conf.run_id = ri->run_id;
-    r->groups = (uint32_t)p->groups;
+    r->groups = ri->groups;
     r->lanes = ri->lanes;
     r->window = p->max_in_flight / (p->lanes > 0 ? p->lanes : 1);
     if (r->window < 1)

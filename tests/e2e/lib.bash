@@ -35,8 +35,12 @@ run_rc() {
 # exact FILE: every ledger class equals the mock's ground truth.
 exact() {
   local f=$1 ctx=$2
-  eq "$ctx lost==mock.dropped" "$(jqv "$f" .deliver.lost)" "$(jqv "$f" .broker.mock.dropped)"
-  eq "$ctx duplicated==mock.duplicated" "$(jqv "$f" .deliver.duplicated)" "$(jqv "$f" .broker.mock.duplicated)"
+  # A damaged copy is never a sighting: a corrupted event is lost too, and
+  # only intact events' copies count as duplicates.
+  eq "$ctx lost==mock.dropped+corrupted_events" "$(jqv "$f" .deliver.lost)" "$(jqv "$f" '.broker.mock.dropped + .broker.mock.corrupted_events')"
+  eq "$ctx pending==0" "$(jqv "$f" .deliver.pending)" 0
+  eq "$ctx late==0" "$(jqv "$f" .deliver.late)" 0
+  eq "$ctx duplicated==mock.duplicated_intact" "$(jqv "$f" .deliver.duplicated)" "$(jqv "$f" .broker.mock.duplicated_intact)"
   eq "$ctx corrupted==mock.corrupted" "$(jqv "$f" .deliver.corrupted)" "$(jqv "$f" .broker.mock.corrupted)"
   eq "$ctx unconfirmed==mock.nacked" "$(jqv "$f" .deliver.unconfirmed)" "$(jqv "$f" .broker.mock.nacked)"
   eq "$ctx publish.failed==mock.nacked" "$(jqv "$f" .publish.failed)" "$(jqv "$f" .broker.mock.nacked)"
@@ -48,7 +52,7 @@ exact() {
   local groups attempted
   groups=$(jqv "$f" '.deliver.groups|length')
   attempted=$(jqv "$f" .publish.attempted)
-  eq "$ctx classes add up" "$(jqv "$f" '.deliver.delivered+.deliver.lost+.deliver.unconfirmed+.deliver.recovered')" \
+  eq "$ctx classes add up" "$(jqv "$f" '.deliver.delivered+.deliver.late+.deliver.pending+.deliver.lost+.deliver.unconfirmed+.deliver.recovered')" \
      "$((attempted * groups))"
 }
 

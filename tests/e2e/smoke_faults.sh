@@ -7,7 +7,7 @@ f=$TMP/r.json
 exact "$f" "smoke seed 7"
 nonzero "lost" "$(jqv "$f" .deliver.lost)"
 nonzero "duplicated" "$(jqv "$f" .deliver.duplicated)"
-eq "reordered==mock.reordered" "$(jqv "$f" .deliver.reordered)" "$(jqv "$f" .broker.mock.reordered)"
+eq "reordered==mock.reordered_intact" "$(jqv "$f" .deliver.reordered)" "$(jqv "$f" .broker.mock.reordered_intact)"
 nonzero "reordered" "$(jqv "$f" .deliver.reordered)"
 eq "verdict" "$(jqv "$f" .verdict)" fail
 eq "lost threshold failed" "$(jqv "$f" '.thresholds[]|select(.metric=="lost")|.pass')" false

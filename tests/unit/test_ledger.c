@@ -12,7 +12,7 @@
 
 static ev_ledger *new_ledger(uint32_t nlanes, int ordered)
 {
-    ev_ledger *l = ev_ledger_new(nlanes, ordered);
+    ev_ledger *l = ev_ledger_new(nlanes, ordered, 1);
     CHECK(l != NULL);
     return l;
 }
@@ -47,7 +47,7 @@ static void check_identities(const ev_ledger_counts *c, const ev_publane *pubs, 
 static void reconcile(const ev_ledger *l, const ev_publane *pubs, uint32_t nlanes, uint64_t unknown,
                       ev_ledger_counts *c)
 {
-    ev_ledger_reconcile(l, pubs, c);
+    ev_ledger_reconcile(l, pubs, 0, c);
     check_identities(c, pubs, nlanes, unknown);
 }
 
@@ -238,7 +238,7 @@ static void test_zero_lanes_and_reset(void)
     ev_ledger *l = new_ledger(0, 0);
     CHECK_INT(ev_ledger_see(l, 0, 1, 0), ==, EV_SEE_FOREIGN);
     ev_ledger_counts c;
-    ev_ledger_reconcile(l, NULL, &c);
+    ev_ledger_reconcile(l, NULL, 0, &c);
     CHECK_U64(c.foreign, ==, 1);
     CHECK_U64(c.received, ==, 1);
     CHECK_U64(ev_ledger_gaps(l, NULL), ==, 0);
@@ -540,7 +540,7 @@ static void model_run(uint64_t seed)
     }
     ev_ledger_counts got, got2;
     reconcile(g1, pubs, NL, nv.unknown, &got);
-    ev_ledger_reconcile(g2, pubs, &got2);
+    ev_ledger_reconcile(g2, pubs, 0, &got2);
     CHECK_U64(got.received, ==, want.received);
     CHECK_U64(got.delivered, ==, want.delivered);
     CHECK_U64(got.lost, ==, want.lost);
@@ -559,7 +559,7 @@ static void model_run(uint64_t seed)
     /* Each consumer alone satisfies the identities and its own gap count. */
     for (int k = 0; k < NC; k++) {
         ev_ledger_counts ck;
-        ev_ledger_reconcile(cons[k], pubs, &ck);
+        ev_ledger_reconcile(cons[k], pubs, 0, &ck);
         uint64_t sent = 0, failed = 0;
         for (int i = 0; i < NL; i++) {
             sent += pubs[i].sent;

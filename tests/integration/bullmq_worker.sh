@@ -89,7 +89,8 @@ eq "long work: locks lost at renewal" "$(jqv "$R" .broker.bullmq.worker.locks_lo
 ge "long work: lock renewals" "$(jqv "$R" .broker.bullmq.worker.lock_renewals)" 6
 
 # bullmq_version=5 while the queue is paused: jobs go to the paused list
-# (a v5 resume RENAMEs it over wait); the observer sees nothing complete.
+# (a v5 resume RENAMEs it over wait); the observer sees nothing complete, and
+# the queue's depth says they are all still there.
 rq DEL "bull:$Q:events" "bull:$Q:marker" >/dev/null
 rq HSET "bull:$Q:meta" paused 1 >/dev/null
 scenario "$TMP/v5.json" '{ "rate": 100, "duration": "1s" }' '{ "mode": "observer", "drain_timeout": "1s" }'
@@ -99,7 +100,9 @@ ge "v5 acked" "$P" 50
 eq "v5: paused list" "$(rq LLEN "bull:$Q:paused")" "$P"
 eq "v5: wait untouched" "$(rq LLEN "bull:$Q:wait")" 0
 eq "v5: no marker while paused" "$(rq ZCARD "bull:$Q:marker")" 0
-eq "v5: lost (nobody processes)" "$(jqv "$TMP/v5.out.json" .deliver.lost)" "$P"
+# Nobody processes them, but they are still in the queue: pending, not lost.
+eq "v5: pending (nobody processes)" "$(jqv "$TMP/v5.out.json" .deliver.pending)" "$P"
+eq "v5: nothing lost" "$(jqv "$TMP/v5.out.json" .deliver.lost)" 0
 eq "v5: sample has paused" "$(jqv "$TMP/v5.out.json" '.backpressure.broker.paused')" "$P"
 
 # Errors: clear message, right exit code, no hang.

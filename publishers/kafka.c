@@ -174,7 +174,14 @@ static int kafka_pub_send(ev_pub *p, const ev_msg *m, ev_err *err)
             vu[n].u.header.val = b->content_type;
             vu[n++].u.header.size = -1;
         }
-    } else {
+    }
+    if (m->traceparent) {
+        vu[n].vtype = RD_KAFKA_VTYPE_HEADER;
+        vu[n].u.header.name = "traceparent";
+        vu[n].u.header.val = m->traceparent;
+        vu[n++].u.header.size = -1;
+    }
+    if (!m->bin) {
         vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
         vu[n].u.mem.ptr = (void *)(uintptr_t)m->body; /* copied: MSG_F_COPY */
         vu[n].u.mem.size = m->len;

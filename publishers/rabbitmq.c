@@ -76,7 +76,8 @@ typedef struct slot {
     int64_t deadline; /* confirm timeout, monotonic */
     ev_buf body;
     ev_buf hstore; /* header names (AMQP binding prefix + attr) and values */
-    amqp_table_entry_t hdr[EV_CE_MAX_ATTRS + 1]; /* + the republished mark */
+    amqp_table_entry_t hdr[EV_CE_MAX_ATTRS + 2]; /* + the republished mark, traceparent */
+    char trace[EV_TRACEPARENT_LEN + 1];          /* "" when none */
     size_t nhdr;
     char ct[96];
 } slot;
@@ -396,6 +397,13 @@ static void flush(ev_pub *p)
                 e->value.kind = AMQP_FIELD_KIND_UTF8;
                 e->value.value.bytes = amqp_cstring_bytes("1");
             }
+            if (s->trace[0]) {
+                amqp_table_entry_t *e = &s->hdr[nh++];
+                memset(e, 0, sizeof *e);
+                e->key = amqp_cstring_bytes("traceparent");
+                e->value.kind = AMQP_FIELD_KIND_UTF8;
+                e->value.value.bytes = amqp_cstring_bytes(s->trace);
+            }
             if (nh) {
                 props._flags |= AMQP_BASIC_HEADERS_FLAG;
                 props.headers = (amqp_table_t){.num_entries = (int)nh, .entries = s->hdr};
@@ -634,6 +642,7 @@ static int fill_slot(ev_pub *p, slot *s, const ev_msg *m)
     s->deadline = ev_mono_ns() + p->m->c.confirm_timeout_ns;
     ev_buf_reset(&s->body);
     s->nhdr = 0;
+    snprintf(s->trace, sizeof s->trace, "%s", m->traceparent ? m->traceparent : "");
     if (!m->bin) {
         s->binary = 0;
         snprintf(s->ct, sizeof s->ct, "%s", EV_CE_CONTENT_TYPE);

@@ -72,6 +72,9 @@ typedef struct ev_msg {
     const char *body;
     size_t len;
     const ev_ce_binary *bin;
+    /* W3C trace context to send as a plain `traceparent` protocol header
+     * where the transport has headers (services propagate it), or NULL. */
+    const char *traceparent;
 } ev_msg;
 
 /* Outcome callback: ok = 1 acknowledged by the broker, 0 nacked/failed. */
@@ -103,9 +106,13 @@ typedef struct ev_delivery {
     const ev_ce_attr *attrs; /* binary mode, prefix already stripped */
     size_t nattrs;
     const char *content_type; /* may be NULL */
-    int redelivered;          /* the broker flagged it as a redelivery */
-    int64_t recv_wall_ns;     /* when it came off the socket; 0: the engine stamps it */
-    uint64_t tag;             /* module-private, for ack */
+    /* Every protocol header with a text value, raw names (for verify.match
+     * header:NAME and traceparent); NULL for transports without headers. */
+    const ev_ce_attr *headers;
+    size_t nheaders;
+    int redelivered;      /* the broker flagged it as a redelivery */
+    int64_t recv_wall_ns; /* when it came off the socket; 0: the engine stamps it */
+    uint64_t tag;         /* module-private, for ack */
 } ev_delivery;
 
 typedef struct ev_sub ev_sub;

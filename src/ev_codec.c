@@ -1877,6 +1877,8 @@ struct ev_ce_template {
     piece id_prefix, source, type, run, lane;
     size_t data_size;
     size_t max_structured, max_data;
+    int trace;             /* add traceparent */
+    char trace_prefix[20]; /* "00-" + run hash, instance, lane: 19 hex/dash chars */
 };
 
 #define DATA_HEAD "{\"seq\":"
@@ -1884,6 +1886,7 @@ struct ev_ce_template {
 #define S_SCHED "\",\"evloadsched\":\""
 #define S_SENT "\",\"evloadsent\":\""
 #define S_CRC "\",\"evloadcrc\":\""
+#define S_TRACE "\",\"traceparent\":\""
 #define S_DATA "\",\"data\":"
 
 /* Writes data for seq at q (room for t->max_data); returns its length. */
@@ -1900,6 +1903,108 @@ static size_t write_data(const ev_ce_template *t, uint64_t seq, char *q)
     }
     q = put(q, LIT(DATA_TAIL));
     return (size_t)(q - b);
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* v as n lowercase hex digits. */
+static char *put_hexn(char *q, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 4)
+        q[i] = hexdig[v & 15];
+    return q + n;
+}
+
+/* The traceparent of seq after the template's prefix: "SSSS…-SSSS…-01". */
+static char *put_trace(char *q, const ev_ce_template *t, uint64_t seq)
+{
+    q = put(q, t->trace_prefix, 19);
+    q = put_hexn(q, seq, 16);
+    *q++ = '-';
+    q = put_hexn(q, seq, 16);
+    return put(q, "-01", 3);
+}
+
+static uint32_t fnv1a32(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void trace_prefix(const char *run, uint32_t instance, uint32_t lane, char *out)
+{
+    char *q = put(out, "00-", 3);
+    q = put_hexn(q, fnv1a32(run), 8);
+    q = put_hexn(q, instance & 0xffff, 4);
+    q = put_hexn(q, lane & 0xffff, 4);
+    *q = '\0';
+}
+
+void ev_ce_traceparent(const char *run, uint32_t instance, uint32_t lane, uint64_t seq, char *buf)
+{
+    ev_ce_template t;
+    trace_prefix(run, instance, lane, t.trace_prefix);
+    *put_trace(buf, &t, seq) = '\0';
+}
+
+/* n hex digits of v into *out; 0, or -1 when one is not lowercase hex. */
+static int get_hexn(const char *v, int n, uint64_t *out)
+{
+    uint64_t x = 0;
+    for (int i = 0; i < n; i++) {
+        const char *d = strchr(hexdig, v[i]);
+        if (!v[i] || !d)
+            return -1;
+        x = x << 4 | (uint64_t)(d - hexdig);
+    }
+    *out = x;
+    return 0;
+}
+
+int ev_ce_traceparent_parse(const char *v, size_t len, const char *run, uint32_t *instance,
+                            uint32_t *lane, uint64_t *seq)
+{
+    uint64_t h, in, ln, sq, flags;
+    if (len != EV_TRACEPARENT_LEN || memcmp(v, "00-", 3) || v[35] != '-' || v[52] != '-' ||
+        get_hexn(v + 3, 8, &h) || get_hexn(v + 11, 4, &in) || get_hexn(v + 15, 4, &ln) ||
+        get_hexn(v + 19, 16, &sq) || get_hexn(v + 53, 2, &flags) || h != fnv1a32(run) || sq == 0)
+        return 0;
+    *instance = (uint32_t)in;
+    *lane = (uint32_t)ln;
+    *seq = sq;
+    return 1;
+}
+
+int ev_ce_id_parse(const char *v, size_t len, const char *run, uint32_t *instance, uint32_t *lane,
+                   uint64_t *seq)
+{
+    size_t rl = strlen(run);
+    if (len <= rl + 1 || memcmp(v, run, rl) || v[rl] != '-')
+        return 0;
+    uint64_t part[3] = {0, 0, 0};
+    size_t i = rl + 1;
+    for (int k = 0; k < 3; k++) {
+        size_t start = i;
+        while (i < len && v[i] >= '0' && v[i] <= '9' && i - start < 20) {
+            uint64_t d = (uint64_t)(v[i] - '0');
+            if (part[k] > (UINT64_MAX - d) / 10)
+                return 0;
+            part[k] = part[k] * 10 + d;
+            i++;
+        }
+        if (i == start || (k < 2 && (i >= len || v[i] != '-')))
+            return 0;
+        if (k < 2)
+            i++;
+    }
+    if (i != len || part[0] > UINT32_MAX || part[1] > UINT32_MAX || part[2] == 0)
+        return 0;
+    *instance = (uint32_t)part[0];
+    *lane = (uint32_t)part[1];
+    *seq = part[2];
+    return 1;
 }
 
 int ev_ce_encode_structured(const ev_ce_template *t, uint64_t seq, int64_t sched_ns,
@@ -1919,6 +2024,10 @@ int ev_ce_encode_structured(const ev_ce_template *t, uint64_t seq, int64_t sched
     q = put_i64(q, sched_ns);
     q = put(q, LIT(S_SENT));
     q = put_i64(q, sent_ns);
+    if (t->trace) {
+        q = put(q, LIT(S_TRACE));
+        q = put_trace(q, t, seq);
+    }
     q = put(q, LIT(S_CRC));
     char *crc_hole = q;
     q += CRC_HEX_LEN;
@@ -1948,12 +2057,13 @@ int ev_ce_encode_binary(const ev_ce_template *t, uint64_t seq, int64_t sched_ns,
      * because only now is the store's address final. */
     ev_buf_reset(&out->store);
     size_t need = t->id_prefix.n + t->source.n + t->type.n + t->run.n + t->lane.n + TIME_LEN +
-                  CRC_HEX_LEN + 3 * EV_FMT_U64_MAX + 2 * (EV_FMT_U64_MAX + 1) + 3 + 11;
+                  CRC_HEX_LEN + 3 * EV_FMT_U64_MAX + 2 * (EV_FMT_U64_MAX + 1) + 3 + 12 +
+                  EV_TRACEPARENT_LEN;
     if (ev_buf_reserve(&out->store, need) != 0)
         return -1;
     static const char *const names[] = {"id",          "source",     "specversion", "type",
                                         "time",        "evloadrun",  "evloadlane",  "evloadseq",
-                                        "evloadsched", "evloadsent", "evloadcrc"};
+                                        "evloadsched", "evloadsent", "evloadcrc",   "traceparent"};
     enum { NV = sizeof names / sizeof names[0] };
     size_t off[NV], len[NV];
     char *b = out->store.p, *q = b;
@@ -1995,16 +2105,21 @@ int ev_ce_encode_binary(const ev_ce_template *t, uint64_t seq, int64_t sched_ns,
     put_hex32(q, crc);
     q += CRC_HEX_LEN;
     END(10);
+    BEGIN(11);
+    if (t->trace)
+        q = put_trace(q, t, seq);
+    END(11);
 #undef BEGIN
 #undef END
     out->store.len = (size_t)(q - b) - 1; /* the last NUL is the buffer's own */
-    for (size_t k = 0; k < NV; k++) {
+    size_t nv = t->trace ? NV : NV - 1;
+    for (size_t k = 0; k < nv; k++) {
         out->attrs[k].name = names[k];
         out->attrs[k].name_len = strlen(names[k]);
         out->attrs[k].value = b + off[k];
         out->attrs[k].value_len = len[k];
     }
-    out->nattrs = NV;
+    out->nattrs = nv;
     out->content_type = EV_CE_DATA_CONTENT_TYPE;
     return 0;
 }
@@ -2102,6 +2217,8 @@ int ev_ce_template_new(const ev_ce_params *p, ev_ce_template **out, ev_err *err)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
     t->data_size = p->data_size;
+    t->trace = p->traceparent != 0;
+    trace_prefix(p->run, p->instance, p->lane, t->trace_prefix);
 
     /* Build every piece into t->mem, remembering offsets; pointers are set at
      * the end, once the buffer no longer moves. */
@@ -2171,7 +2288,8 @@ int ev_ce_template_new(const ev_ce_params *p, ev_ce_template **out, ev_err *err)
     t->max_data = (t->data_size > min_data ? t->data_size : min_data);
     t->max_structured = t->p0.n + t->p1.n + t->p2.n + 2 * EV_FMT_U64_MAX + TIME_LEN +
                         sizeof(S_SCHED) + sizeof(S_SENT) + 2 * (EV_FMT_U64_MAX + 1) +
-                        sizeof(S_CRC) + CRC_HEX_LEN + sizeof(S_DATA) + t->max_data + 1;
+                        sizeof(S_CRC) + CRC_HEX_LEN + sizeof(S_DATA) + t->max_data + 1 +
+                        (t->trace ? sizeof(S_TRACE) + EV_TRACEPARENT_LEN : 0);
     *out = t;
     return rc;
 }

@@ -42,6 +42,7 @@ typedef struct ev_ce_params {
     uint32_t instance, lane;   /* lane index within the instance */
     size_t data_size;          /* target serialized size of `data` in bytes; see below */
     const char *data_template; /* JSON object text whose members go into data, or NULL */
+    int traceparent;           /* 1: add a W3C traceparent encoding the event (see below) */
 } ev_ce_params;
 
 typedef struct ev_ce_template ev_ce_template;
@@ -139,6 +140,26 @@ int ev_ce_json_scan_check(const char *body, size_t len);
  * String (UTF-8, no controls/noncharacters); a repeated name is CORRUPT. */
 void ev_ce_decode_binary(const ev_ce_attr *attrs, size_t nattrs, const char *content_type,
                          const char *body, size_t len, const char *expect_run, ev_ce_seen *out);
+
+/* W3C trace context. With ev_ce_params.traceparent, every event carries the
+ * CloudEvents distributed-tracing extension attribute `traceparent`,
+ *   00-RRRRRRRRIIIILLLLSSSSSSSSSSSSSSSS-SSSSSSSSSSSSSSSS-01
+ * whose trace-id is the run id's FNV-1a 32-bit hash (R), the instance (I),
+ * the lane (L, 16 bits each) and the seq (S, 64 bits), lowercase hex, and
+ * whose parent-id is the seq. A service that propagates trace context keeps
+ * it even when it mints a new event id, so evload can tie its output back. */
+#define EV_TRACEPARENT_LEN 55
+/* Writes the traceparent of (run, instance, lane, seq) into buf (at least
+ * EV_TRACEPARENT_LEN + 1 bytes, NUL-terminated). */
+void ev_ce_traceparent(const char *run, uint32_t instance, uint32_t lane, uint64_t seq, char *buf);
+/* Reads a traceparent value (exactly the form above, any flags). 1 and the
+ * identity when its trace-id belongs to run `run`, 0 otherwise. */
+int ev_ce_traceparent_parse(const char *v, size_t len, const char *run, uint32_t *instance,
+                            uint32_t *lane, uint64_t *seq);
+/* Reads a published event id "<run>-<instance>-<lane>-<seq>". 1 and the
+ * identity when it is one of run `run`'s, 0 otherwise. */
+int ev_ce_id_parse(const char *v, size_t len, const char *run, uint32_t *instance, uint32_t *lane,
+                   uint64_t *seq);
 
 /* Strict CloudEvents 1.0 validation of a structured (JSON) event, for tests and
  * for interop checks; returns 0 when valid, else EV_EUSAGE with the first

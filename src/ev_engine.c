@@ -34,6 +34,7 @@
 #include "ev_codec.h"
 #include "ev_hist.h"
 #include "ev_ledger.h"
+#include "ev_match.h"
 #include "ev_metrics.h"
 #include "ev_pacer.h"
 #include "ev_report.h"
@@ -61,6 +62,10 @@
 #define INTERRUPT_DRAIN_NS (3 * EV_NS_PER_S)
 #define DRAIN_QUIET_NS (EV_NS_PER_S / 2)
 #define READY_TIMEOUT_NS (30 * EV_NS_PER_S)
+#define STORE_SHIFT 16
+#define STORE_CHUNK ((uint64_t)1 << STORE_SHIFT)
+#define STORE_CHUNKS ((uint64_t)1 << 16) /* 2^32 events a lane */
+#define MATCH_MAX 64                     /* ids one message may carry (json: arrays) */
 
 typedef struct engine engine;
 
@@ -82,6 +87,13 @@ typedef struct lane {
     /* The highest seq handed to the transport, written before it is sent:
      * a consumer that sees a higher one knows it was never published. */
     _Atomic uint64_t sent_hi;
+    ev_pacer sched; /* the schedule as initialised: intended times, read by consumers */
+    int trace;      /* events carry traceparent (an output matches by it) */
+    /* Actual send times (wall ns) by seq, for outputs matched by something
+     * else than the envelope, which carries its own: STORE_CHUNK seqs a
+     * chunk, chunks allocated by the lane as it goes; NULL when no output
+     * needs them. Consumers read them with atomics. */
+    _Atomic(_Atomic int64_t *) *store;
 
     pthread_mutex_t mu;
     ev_publane pl;
@@ -126,8 +138,9 @@ typedef struct cons {
     pthread_mutex_t mu;
     ev_ledger *led;
     ev_hist *e2e, *e2e_sched;
-    uint64_t processed; /* deliveries whose (simulated) work is done and acked */
-    atomic_int rc;      /* set once, after err: the consumer failed */
+    uint64_t processed;  /* deliveries whose (simulated) work is done and acked */
+    uint64_t no_latency; /* first sightings whose send time evload had no record of */
+    atomic_int rc;       /* set once, after err: the consumer failed */
     ev_err err;
 } cons;
 
@@ -137,7 +150,7 @@ typedef struct snapshot {
     ev_ledger **group; /* [ngroups] merged */
     ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
     ev_hist *prev_e2e, *prev_lag, *tmp;
-    uint64_t sent, acked, failed, measured_sent, received, processed;
+    uint64_t sent, acked, failed, measured_sent, received, processed, no_latency;
     int64_t in_flight, blocked_ns, last_send_mono;
 } snapshot;
 
@@ -272,6 +285,32 @@ static int lane_wait_window(lane *l)
     return lane_stopped(l) ? -1 : 0;
 }
 
+/* Records seq's send time (lane thread only). -1 when out of memory. */
+static int store_put(lane *l, uint64_t seq, int64_t sent_wall)
+{
+    uint64_t c = seq >> STORE_SHIFT;
+    if (c >= STORE_CHUNKS)
+        return 0; /* beyond 2^32 events: no latency for matched outputs */
+    _Atomic int64_t *chunk = atomic_load_explicit(&l->store[c], memory_order_relaxed);
+    if (!chunk) {
+        if (!(chunk = calloc(STORE_CHUNK, sizeof *chunk)))
+            return -1;
+        atomic_store_explicit(&l->store[c], chunk, memory_order_release);
+    }
+    atomic_store_explicit(&chunk[seq & (STORE_CHUNK - 1)], sent_wall, memory_order_relaxed);
+    return 0;
+}
+
+/* seq's send time (wall ns), or 0 when not recorded (any thread). */
+static int64_t store_get(const lane *l, uint64_t seq)
+{
+    uint64_t c = seq >> STORE_SHIFT;
+    if (!l->store || c >= STORE_CHUNKS)
+        return 0;
+    _Atomic int64_t *chunk = atomic_load_explicit(&l->store[c], memory_order_acquire);
+    return chunk ? atomic_load_explicit(&chunk[seq & (STORE_CHUNK - 1)], memory_order_relaxed) : 0;
+}
+
 /* Encodes and sends event seq intended at mono time `intended`. Returns -1
  * when the lane must stop. */
 static int lane_send(lane *l, uint64_t seq, int64_t intended)
@@ -280,6 +319,11 @@ static int lane_send(lane *l, uint64_t seq, int64_t intended)
     int64_t sent_mono = ev_mono_ns();
     int64_t sched_wall = intended + e->wall_off, sent_wall = sent_mono + e->wall_off;
     ev_msg m = {.seq = seq};
+    char trace[EV_TRACEPARENT_LEN + 1];
+    if (l->trace) {
+        ev_ce_traceparent(e->run_id, e->tgt.ri.instance, l->idx, seq, trace);
+        m.traceparent = trace;
+    }
     int erc;
     if (e->plan->mode == EV_MODE_BINARY) {
         erc = ev_ce_encode_binary(l->tpl, seq, sched_wall, sent_wall, &l->bin);
@@ -296,6 +340,11 @@ static int lane_send(lane *l, uint64_t seq, int64_t intended)
         return -1;
     }
     int measured = intended >= e->t0 + l->warm_end_off;
+    if (l->store && store_put(l, seq, sent_wall)) {
+        ev_err_set(&l->err, EV_EINTERNAL, "out of memory recording send times");
+        atomic_store(&l->rc, EV_EINTERNAL);
+        return -1;
+    }
     atomic_store_explicit(&l->sent_hi, seq, memory_order_release);
     pthread_mutex_lock(&l->mu);
     l->pl.sent = seq;
@@ -413,9 +462,69 @@ static void work_sleep(cons *c)
     ev_sleep_until(ev_mono_ns() + w, &c->e->stop_cons);
 }
 
-/* What one message says about the event it carries (see ev_match.h). */
+/* One sighting of (lane, seq) of this instance, checked against what the
+ * lanes sent and what the output expects; latency from evload's own record
+ * (the send-time store and the schedule), never from what the service kept.
+ * The caller holds c->mu. */
+static void account_id(cons *c, const ev_match_id *id, int redelivered, int64_t now)
+{
+    engine *e = c->e;
+    if (id->instance != e->tgt.ri.instance || id->lane >= e->nlanes || id->seq == 0 ||
+        id->seq > atomic_load_explicit(&e->lanes[id->lane].sent_hi, memory_order_acquire)) {
+        ev_ledger_foreign(c->led);
+        return;
+    }
+    if (!c->o->expects) {
+        ev_ledger_unexpected(c->led);
+        return;
+    }
+    int late = atomic_load_explicit(&e->sweep, memory_order_relaxed);
+    unsigned flags = (redelivered ? EV_SEE_REDELIVERED : 0) | (late ? EV_SEE_LATE : 0);
+    if (ev_ledger_see(c->led, id->lane, id->seq, flags) != EV_SEE_NEW || late)
+        return;
+    const lane *l = &e->lanes[id->lane];
+    int64_t off = ev_pacer_intended(&l->sched, id->seq);
+    int64_t sent = store_get(l, id->seq);
+    int64_t sched = off >= 0 ? e->t0 + off + e->wall_off : sent;
+    if (sched && sched < e->warm_end_wall)
+        return;
+    if (!sent) {
+        c->no_latency++;
+        return;
+    }
+    ev_hist_record(c->e2e, now - sent);
+    ev_hist_record(c->e2e_sched, now - sched);
+}
+
+/* A message matched by header, JSON pointer or traceparent (ev_match.h). */
+static void account_matched(cons *c, const ev_delivery *d, int64_t now)
+{
+    const ev_output *def = c->o->def;
+    ev_msg_view v = {.binary = d->binary,
+                     .body = d->body,
+                     .len = d->len,
+                     .attrs = d->attrs,
+                     .nattrs = d->nattrs,
+                     .headers = d->headers,
+                     .nheaders = d->nheaders};
+    ev_match_id ids[MATCH_MAX];
+    int n = ev_match_ids(def->match, def->match_arg, &v, c->e->run_id, ids, MATCH_MAX);
+    if (n <= 0) {
+        ev_ledger_foreign(c->led);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        account_id(c, &ids[i], d->redelivered, now);
+}
+
+/* What one message says about the event it carries: the envelope (its
+ * checksum checked), or, for outputs matched otherwise, ev_match. */
 static void account(cons *c, const ev_delivery *d)
 {
+    if (c->o->def->match != EV_MATCH_ENVELOPE) {
+        account_matched(c, d, d->recv_wall_ns ? d->recv_wall_ns : ev_wall_ns());
+        return;
+    }
     engine *e = c->e;
     ev_ce_seen s;
     if (d->binary)
@@ -424,7 +533,17 @@ static void account(cons *c, const ev_delivery *d)
         ev_ce_decode_structured(d->body, d->len, e->run_id, &s);
     int64_t now = d->recv_wall_ns ? d->recv_wall_ns : ev_wall_ns();
     if (s.status == EV_CE_FOREIGN) {
-        ev_ledger_foreign(c->led);
+        /* The service may have rebuilt the event keeping only its id. */
+        ev_msg_view v = {.binary = d->binary,
+                         .body = d->body,
+                         .len = d->len,
+                         .attrs = d->attrs,
+                         .nattrs = d->nattrs};
+        ev_match_id id;
+        if (ev_match_ids(EV_MATCH_ENVELOPE, NULL, &v, e->run_id, &id, 1) == 1)
+            account_id(c, &id, d->redelivered, now);
+        else
+            ev_ledger_foreign(c->led);
         return;
     }
     /* A damaged copy is corrupted and nothing else: never a sighting. */
@@ -553,6 +672,7 @@ static int snap_take(snapshot *s, engine *e, int hists)
 {
     int rc = 0;
     s->sent = s->acked = s->failed = s->measured_sent = s->received = s->processed = 0;
+    s->no_latency = 0;
     s->in_flight = s->blocked_ns = s->last_send_mono = 0;
     if (hists) {
         ev_hist_reset(s->ack);
@@ -590,6 +710,7 @@ static int snap_take(snapshot *s, engine *e, int hists)
             ev_hist_merge(s->e2e_sched, c->e2e_sched);
         }
         s->processed += c->processed;
+        s->no_latency += c->no_latency;
         pthread_mutex_unlock(&c->mu);
     }
     for (uint32_t g = 0; g < e->ngroups; g++)
@@ -770,6 +891,11 @@ static int first_thread_error(engine *e, ev_err *err)
 static int alloc_lanes(engine *e, ev_err *err)
 {
     const ev_plan *plan = e->plan;
+    int needs_store = 0, trace = 0;
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        needs_store |= e->outs[i].def->match != EV_MATCH_ENVELOPE;
+        trace |= e->outs[i].def->match == EV_MATCH_TRACEPARENT;
+    }
     uint64_t window = (uint64_t)(plan->max_in_flight / plan->lanes);
     if (window < 1)
         window = 1;
@@ -795,13 +921,18 @@ static int alloc_lanes(engine *e, ev_err *err)
         int rc = ev_pacer_init(&l->pacer, plan, i, err);
         if (rc)
             return rc;
+        l->sched = l->pacer;
+        l->trace = trace;
+        if (needs_store && !(l->store = calloc(STORE_CHUNKS, sizeof *l->store)))
+            return oom(err);
         ev_ce_params cp = {.type = plan->event_type,
                            .source = plan->event_source,
                            .run = e->run_id,
                            .instance = e->tgt.ri.instance,
                            .lane = i,
                            .data_size = (size_t)plan->data_size,
-                           .data_template = plan->event_data_json};
+                           .data_template = plan->event_data_json,
+                           .traceparent = trace};
         if ((rc = ev_ce_template_new(&cp, &l->tpl, err)))
             return rc;
     }
@@ -1387,6 +1518,7 @@ static int engine_reconcile(engine *e, ev_err *err)
     reconcile_publish(e);
     if (reconcile_outputs(e))
         return oom(err);
+    R->no_latency = e->S.no_latency;
     R->lat[EV_METRIC_e2e] = e->S.e2e;
     R->lat[EV_METRIC_e2e_sched] = e->S.e2e_sched;
     R->lat[EV_METRIC_ack] = e->S.ack;
@@ -1511,6 +1643,9 @@ static void engine_free(engine *e)
         ev_hist_free(l->sched_lag);
         ev_buf_free(&l->body);
         ev_ce_binary_free(&l->bin);
+        for (uint64_t c = 0; l->store && c < STORE_CHUNKS; c++)
+            free((void *)(uintptr_t)atomic_load(&l->store[c])); /* no thread runs now */
+        free((void *)(uintptr_t)l->store);
         pthread_mutex_destroy(&l->mu);
     }
     free(e->lanes);

@@ -155,9 +155,9 @@ static int parse_one(ev_output *o, const char *name, json_t *v, const ev_where *
         } else if (!strcmp(k, "expect")) {
             rc = parse_expect(o, x, sub, w, err);
         } else if (!strcmp(k, "match")) {
-            const char *arg = NULL, *why = json_is_string(x)
-                                               ? ev_match_parse(json_string_value(x), &o->match, &arg)
-                                               : "one of " MATCH_FORMS;
+            const char *arg = NULL, *why = json_is_string(x) ? ev_match_parse(json_string_value(x),
+                                                                              &o->match, &arg)
+                                                             : "one of " MATCH_FORMS;
             if (why)
                 return ev_where_fail(w, sub, 0, 1, err, "must be %s", why);
             if (arg && !(o->match_arg = strdup(arg)))

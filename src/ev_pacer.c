@@ -113,6 +113,25 @@ int64_t ev_pacer_next(ev_pacer *p, int64_t now_off_ns)
     return (int64_t)llround(t * 1e9);
 }
 
+int64_t ev_pacer_intended(const ev_pacer *p, uint64_t seq)
+{
+    if (p->unpaced || seq == 0)
+        return -1;
+    double k = (double)p->lane + (double)(seq - 1) * (double)p->lanes;
+    if (k >= p->total)
+        return -1;
+    int lo = 0, hi = p->nseg - 1; /* the segment holding event k */
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (p->seg[mid].n0 <= k)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    const ev_pacer_seg *s = &p->seg[lo];
+    return (int64_t)llround((s->t0 + seg_time(s, k - s->n0)) * 1e9);
+}
+
 int64_t ev_pacer_planned_events(const ev_plan *plan)
 {
     if (plan->executor == EV_EXEC_MAX)

@@ -49,6 +49,11 @@ int64_t ev_pacer_next(ev_pacer *p, int64_t now_off_ns);
  * the plan does not fix the number (max-throughput for a duration). A run that
  * was not cut short attempts exactly this many. */
 int64_t ev_pacer_planned_events(const ev_plan *plan);
+/* The intended offset in ns from the schedule's start of this lane's event
+ * seq (1-based), from the schedule alone; -1 for unpaced executors (whose
+ * events are due when sent) or past the schedule's end. p must be as
+ * ev_pacer_init left it or any later state (only the segments are read). */
+int64_t ev_pacer_intended(const ev_pacer *p, uint64_t seq);
 /* Target rate (events/s, all lanes) at offset t_ns, for the status line. */
 double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns);
 /* Events due (all lanes) by offset t_ns. */

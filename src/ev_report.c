@@ -356,6 +356,9 @@ void ev_report_summary(FILE *f, const ev_results *r)
     for (int m = 0; m < EV_METRIC_COUNT; m++)
         if (r->lat[m])
             latency_row(f, ev_metrics[m].name, r->lat[m]);
+    if (r->no_latency)
+        fprintf(f, "  (%s events had no latency: evload had no record of their send time)\n",
+                grouped(r->no_latency, a, sizeof a));
 
     fprintf(f, "\nbackpressure  max in-flight %lld", (long long)r->max_in_flight);
     if (r->max_depth >= 0)
@@ -491,6 +494,7 @@ json_t *ev_report_build(const ev_results *r)
     json_object_set_new(deliver, "groups", groups);
     json_object_set_new(deliver, "outputs", outs);
     json_object_set_new(deliver, "swept", json_boolean(r->swept));
+    json_object_set_new(deliver, "no_latency", json_integer((json_int_t)r->no_latency));
     json_object_set_new(deliver, "sweep_s", json_real(r->sweep_s));
     /* false for a publish-only run (verify.groups 0): the counts are zeros
      * because nothing was looked at, not because nothing was lost. */

@@ -75,6 +75,7 @@ typedef struct ev_results {
     ev_output_result *outputs; /* owned */
     size_t noutputs;
     char missing_first[256]; /* the first ids of lost/pending events, "" when none */
+    uint64_t no_latency;     /* first sightings without a send time on record (matched outputs) */
     int swept;               /* the final sweep ran */
     double sweep_s;          /* how long it read */
     ev_ledger_counts total;

@@ -44,6 +44,7 @@
 #define JOIN_WAIT_NS (5 * EV_NS_PER_S)
 #define LAG_EVERY_NS (50 * EV_NS_PER_MS)
 #define PEND_MAX 4096
+#define RAW_MAX 32 /* protocol headers kept per delivery */
 
 typedef struct part {
     int assigned;
@@ -66,6 +67,7 @@ struct ev_sub {
     rd_kafka_message_t **pend; /* received while waiting for the group */
     int npend;
     ev_ce_headers *hdrs; /* [capbatch]: each delivery's attributes */
+    ev_ce_attr *raw;     /* [capbatch * RAW_MAX]: each delivery's headers (verify.match) */
     int64_t last_lag;
     int fatal;
     char fatal_msg[256];
@@ -204,6 +206,7 @@ static void sub_free(ev_sub *s)
     free(s->batch);
     free(s->pend);
     free(s->hdrs);
+    free(s->raw);
     free(s);
 }
 
@@ -327,6 +330,10 @@ static int grow(ev_sub *s, int max)
     if (!h)
         return -1;
     s->hdrs = h;
+    ev_ce_attr *r = realloc(s->raw, (size_t)max * RAW_MAX * sizeof *r);
+    if (!r)
+        return -1;
+    s->raw = r;
     s->capbatch = max;
     return 0;
 }
@@ -368,14 +375,19 @@ static void fill(ev_sub *s, rd_kafka_message_t *m, ev_delivery *d, int i)
         s->ps[p].consumed_next = o + 1;
     }
     ev_ce_headers *ch = &s->hdrs[i];
+    ev_ce_attr *raw = &s->raw[(size_t)i * RAW_MAX];
+    size_t nraw = 0;
     ev_ce_headers_init(ch, EV_CE_BIND_KAFKA);
     rd_kafka_headers_t *h = NULL;
     if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h) {
         const char *name;
         const void *val;
         size_t size;
-        for (size_t j = 0; !rd_kafka_header_get_all(h, j, &name, &val, &size); j++)
+        for (size_t j = 0; !rd_kafka_header_get_all(h, j, &name, &val, &size); j++) {
             ev_ce_headers_add(ch, name, strlen(name), val, val ? size : 0);
+            if (nraw < RAW_MAX)
+                raw[nraw++] = (ev_ce_attr){name, strlen(name), val ? val : "", val ? size : 0};
+        }
     }
     const char *body = m->payload ? (const char *)m->payload : "";
     int binary = ev_ce_headers_binary(ch);
@@ -386,6 +398,8 @@ static void fill(ev_sub *s, rd_kafka_message_t *m, ev_delivery *d, int i)
         .attrs = binary ? ch->attrs : NULL,
         .nattrs = binary ? ch->nattrs : 0,
         .content_type = ch->content_type,
+        .headers = raw,
+        .nheaders = nraw,
         .redelivered = redelivered,
         .tag = (uint64_t)i,
     };

@@ -47,7 +47,8 @@
 
 typedef struct out_slot {
     ev_ce_headers h;
-    char num[ATTR_MAX][22]; /* native integer header values as text */
+    char num[ATTR_MAX][22];    /* native integer header values as text */
+    ev_ce_attr hdrs[ATTR_MAX]; /* every header with a text value (verify.match) */
 } out_slot;
 
 struct ev_sub {
@@ -367,11 +368,16 @@ static void to_delivery(ev_sub *s, const amqp_envelope_t *e, out_slot *o, ev_del
                                   : NULL;
             if (num && val == num)
                 nums++;
-            if (val)
-                ev_ce_headers_add(h, t->key.bytes, t->key.len, val, vl);
+            if (!val)
+                continue;
+            ev_ce_headers_add(h, t->key.bytes, t->key.len, val, vl);
+            if (d->nheaders < ATTR_MAX)
+                o->hdrs[d->nheaders++] = (ev_ce_attr){
+                    .name = t->key.bytes, .name_len = t->key.len, .value = val, .value_len = vl};
         }
     }
     d->content_type = h->content_type;
+    d->headers = o->hdrs;
     if (!ev_ce_headers_binary(h)) {
         d->binary = 0;
         return;

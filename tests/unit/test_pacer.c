@@ -127,8 +127,49 @@ static void test_max_throughput(void)
     CHECK_INT(ev_pacer_next(&pc, 1000), ==, EV_PACER_END);
 }
 
+/* ev_pacer_intended(seq) is exactly the offset ev_pacer_next handed out for
+ * that seq, for every lane of a warm-up + ramp schedule; and the planned
+ * count is what the lanes send. */
+static void test_intended_matches_next(void)
+{
+    ev_plan p = base();
+    ev_stage st[] = {{3 * 1000000000LL, 250}, {2 * 1000000000LL, 250}, {2 * 1000000000LL, 40}};
+    p.executor = EV_EXEC_RAMPING;
+    p.start_rate = 10;
+    p.stages = st;
+    p.nstages = 3;
+    p.lanes = 3;
+    p.warmup_ns = 500000000LL;
+    int64_t total = 0;
+    for (uint32_t lane = 0; lane < 3; lane++) {
+        ev_pacer pc, copy;
+        ev_err err;
+        CHECK_INT(ev_pacer_init(&pc, &p, lane, &err), ==, 0);
+        copy = pc;
+        int64_t off;
+        uint64_t seq = 0;
+        while ((off = ev_pacer_next(&pc, 0)) >= 0) {
+            seq++;
+            CHECK_INT(ev_pacer_intended(&copy, seq), ==, off);
+            CHECK_INT(ev_pacer_intended(&pc, seq), ==, off); /* any later state too */
+        }
+        CHECK_INT(ev_pacer_intended(&copy, seq + 1), ==, -1);
+        CHECK_INT(ev_pacer_intended(&copy, 0), ==, -1);
+        total += (int64_t)seq;
+    }
+    CHECK_INT(ev_pacer_planned_events(&p), ==, total);
+    p.executor = EV_EXEC_MAX;
+    p.count = 10;
+    ev_pacer pc;
+    ev_err err;
+    CHECK_INT(ev_pacer_init(&pc, &p, 0, &err), ==, 0);
+    CHECK_INT(ev_pacer_intended(&pc, 1), ==, -1); /* unpaced: due when sent */
+    CHECK_INT(ev_pacer_planned_events(&p), ==, 10);
+}
+
 int main(void)
 {
+    EV_RUN(test_intended_matches_next);
     EV_RUN(test_constant_exact);
     EV_RUN(test_lanes_interleave);
     EV_RUN(test_ramp);

@@ -45,7 +45,13 @@
 #include <stdint.h>
 
 /* What a transport is asked to do in a run. */
-enum { EV_ROLE_PUBLISH = 1u << 0, EV_ROLE_VERIFY = 1u << 1 };
+enum {
+    EV_ROLE_PUBLISH = 1u << 0, /* evload publishes into it */
+    EV_ROLE_VERIFY = 1u << 1,  /* evload consumes and verifies from it */
+    EV_ROLE_OBSERVE = 1u << 2  /* evload only watches its depth (verify.observe: a hop inside
+                                * the user's pipeline); setup declares nothing, depth() says
+                                * what the hop holds */
+};
 
 /* What every module call may read about the run. Owned by the engine (or by
  * `evload check`); valid from configure/setup to teardown. */

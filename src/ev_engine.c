@@ -166,6 +166,8 @@ struct engine {
     const ev_broker *br; /* tgt.br */
     output *outs;
     uint32_t nouts;
+    endpoint *hops; /* verify.observe: hops inside the user's pipeline, watched only */
+    uint32_t nhops;
     char run_id[EV_RUN_ID_MAX + 1];
     uint32_t nlanes, ngroups, ncons; /* ngroups: over every output */
     lane *lanes;
@@ -773,6 +775,12 @@ static int sample_point(engine *e, json_t *point)
         o->own.br->sample(o->own.state, sub);
         json_object_set_new(point, o->def->name[0] ? o->def->name : "source", sub);
     }
+    for (uint32_t i = 0; i < e->nhops; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "hop%u_depth", i);
+        int64_t d = endpoint_depth(&e->hops[i]);
+        json_object_set_new(point, key, d >= 0 ? json_integer(d) : json_null());
+    }
     return 0;
 }
 
@@ -816,7 +824,7 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
         r->max_in_flight = tp->in_flight;
     if (tp->depth > r->max_depth)
         r->max_depth = tp->depth;
-    if (e->br->sample || e->nouts) {
+    if (e->br->sample || e->nouts || e->nhops) {
         tp->broker = json_object();
         if (!tp->broker || sample_point(e, tp->broker))
             return -1;
@@ -1038,6 +1046,41 @@ static int init_outputs(engine *e, ev_err *err)
     return EV_OK;
 }
 
+/* verify.observe: each hop opened for watching, configured. */
+static int init_hops(engine *e, ev_err *err)
+{
+    const ev_plan *plan = e->plan;
+    e->nhops = (uint32_t)plan->nobserve;
+    if (e->nhops && !(e->hops = calloc(e->nhops, sizeof *e->hops)))
+        return oom(err);
+    for (uint32_t i = 0; i < e->nhops; i++) {
+        endpoint *h = &e->hops[i];
+        int rc = ev_endpoint_open(plan->observe[i], EV_ROLE_OBSERVE, &h->ep, err);
+        if (rc) {
+            ev_err_prefix(err, "verify.observe[%u]", i);
+            return rc;
+        }
+        h->br = h->ep->br;
+        h->ri = run_info(e, h->ep, EV_ROLE_OBSERVE, 0, 0, 1);
+        if ((rc = ev_endpoint_configure(h->ep, &h->ri, err)))
+            return rc;
+    }
+    return EV_OK;
+}
+
+/* What the watched hops hold now: the sum, or -1 when one cannot say. */
+static int64_t hops_depth(engine *e)
+{
+    int64_t d = 0;
+    for (uint32_t i = 0; i < e->nhops; i++) {
+        int64_t x = endpoint_depth(&e->hops[i]);
+        if (x < 0)
+            return -1;
+        d += x;
+    }
+    return d;
+}
+
 /* Resolves the target and every output's source to their transports and
  * runs every check that needs no connection (`evload check` stops here). */
 static int engine_resolve(engine *e, ev_err *err)
@@ -1068,7 +1111,7 @@ static int engine_resolve(engine *e, ev_err *err)
         if (e->outs[i].at == &e->outs[i].own &&
             (rc = ev_endpoint_configure(e->outs[i].own.ep, &e->outs[i].own.ri, err)))
             return rc;
-    return EV_OK;
+    return init_hops(e, err);
 }
 
 /* Resolves and configures (engine_resolve), then allocates every thread's
@@ -1126,6 +1169,8 @@ static int endpoint_setup(endpoint *ep, ev_err *err)
 static int engine_setup(engine *e, ev_err *err)
 {
     int rc = endpoint_setup(&e->tgt, err);
+    for (uint32_t i = 0; !rc && i < e->nhops; i++)
+        rc = endpoint_setup(&e->hops[i], err);
     for (uint32_t i = 0; !rc && i < e->nouts; i++) {
         output *o = &e->outs[i];
         if (o->at == &o->own)
@@ -1422,13 +1467,18 @@ static void counts_add(ev_ledger_counts *t, const ev_ledger_counts *c)
 /* Copies group g of output o may still hold at the end: the evidence that
  * turns missing into pending (ev_ledger.h). A source that cannot tell what
  * it holds makes every missing copy pending: lost is never a guess. */
-static uint64_t may_remain(const output *o, uint32_t g)
+static uint64_t may_remain(engine *e, const output *o, uint32_t g)
 {
     const endpoint *at = o->at;
     int64_t d = at->br->group_depth ? at->br->group_depth(at->state, g) : endpoint_depth(at);
-    if (d < 0)
-        return at->br->durable ? UINT64_MAX : 0;
-    return (uint64_t)d;
+    if (d < 0 && at->br->durable)
+        return UINT64_MAX;
+    uint64_t held = d > 0 ? (uint64_t)d : 0;
+    /* Events still in a watched hop of the user's pipeline may yet come out. */
+    int64_t h = hops_depth(e);
+    if (h < 0)
+        return UINT64_MAX;
+    return held + (uint64_t)h;
 }
 
 /* Each output's groups: classes against the lanes' record (an output that
@@ -1454,6 +1504,7 @@ static int reconcile_outputs(engine *e)
         orr->ngroups = o->ngroups;
         orr->integrity = o->def->match == EV_MATCH_ENVELOPE;
         orr->holds_at_end = source_holds(o);
+        orr->hops_at_end = e->nhops ? hops_depth(e) : 0;
         for (uint32_t g = 0; g < o->ngroups; g++) {
             ev_group_result *gr = &R->groups[o->group0 + g];
             char name[48];
@@ -1465,7 +1516,7 @@ static int reconcile_outputs(engine *e)
                      name);
             gr->output = i;
             ev_ledger_reconcile(e->S.group[o->group0 + g], o->expects ? e->S.pl : none,
-                                may_remain(o, g), &gr->c);
+                                may_remain(e, o, g), &gr->c);
             counts_add(&orr->c, &gr->c);
             counts_add(&R->total, &gr->c);
         }
@@ -1630,6 +1681,12 @@ static void engine_free(engine *e)
         ev_endpoint_free(own->ep);
     }
     free(e->outs);
+    for (uint32_t i = 0; e->hops && i < e->nhops; i++) {
+        if (e->hops[i].setup_done)
+            e->hops[i].br->teardown(e->hops[i].state);
+        ev_endpoint_free(e->hops[i].ep);
+    }
+    free(e->hops);
     if (e->tgt.setup_done)
         e->br->teardown(e->tgt.state);
     snap_free(&e->S, e->nlanes, e->ngroups);

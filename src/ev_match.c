@@ -86,8 +86,9 @@ int ev_match_ids(ev_match_kind kind, const char *arg, const ev_msg_view *m, cons
 {
     if (max <= 0)
         return 0;
-    const char *name = kind == EV_MATCH_HEADER ? arg : kind == EV_MATCH_TRACEPARENT ? "traceparent"
-                                                                                   : "id";
+    const char *name = kind == EV_MATCH_HEADER        ? arg
+                       : kind == EV_MATCH_TRACEPARENT ? "traceparent"
+                                                      : "id";
     /* Headers and attributes first: no parsing. */
     if (kind != EV_MATCH_JSON) {
         const ev_ce_attr *h = kind == EV_MATCH_ENVELOPE ? NULL : find_header(m, name);

@@ -286,7 +286,8 @@ static void output_block(FILE *f, const ev_results *r, const ev_output_result *o
                     grouped(c->pending, a, sizeof a),
                     o->holds_at_end > 0   ? "the source still held some at the end"
                     : o->holds_at_end < 0 ? "the source could not say what it held"
-                                          : "an observed hop still held some");
+                    : o->hops_at_end < 0  ? "a watched hop could not say what it held"
+                                          : "a watched hop (verify.observe) still held some");
         if (c->late)
             fprintf(f, "  LATE %s: found only by the final sweep, after the drain deadline\n",
                     grouped(c->late, a, sizeof a));
@@ -488,6 +489,8 @@ json_t *ev_report_build(const ev_results *r)
                       match_text(orr->def, m, sizeof m), "copies", (json_int_t)orr->def->copies,
                       "integrity_checked", orr->integrity, "holds_at_end",
                       orr->holds_at_end >= 0 ? json_integer(orr->holds_at_end) : json_null());
+        json_object_set_new(o, "hops_at_end",
+                            orr->hops_at_end >= 0 ? json_integer(orr->hops_at_end) : json_null());
         counts_json(o, &orr->c);
         json_array_append_new(outs, o);
     }

@@ -31,6 +31,7 @@ typedef struct ev_output_result {
     uint32_t group0, ngroups;
     int integrity;        /* the checksum was checked (match envelope) */
     int64_t holds_at_end; /* what the source still held: 0, > 0, or -1 cannot tell */
+    int64_t hops_at_end;  /* what the watched hops (verify.observe) held, -1 cannot tell */
     ev_ledger_counts c;   /* over its groups */
 } ev_output_result;
 

@@ -283,7 +283,11 @@ static int parse_cfg(const ev_run_info *ri, ev_rmq_cfg *c, ev_err *err)
     c->durable = ev_param_bool(ps, "durable");
     c->persistent = ev_param_bool(ps, "persistent");
     c->mandatory = ev_param_bool(ps, "mandatory");
-    c->declare = ev_param_bool(ps, "declare");
+    /* In a pipeline the exchange and queues are the user's: declared only
+     * when asked; watching a hop never declares. */
+    c->declare = (ri->roles & EV_ROLE_OBSERVE)   ? 0
+                 : ev_param_given(ps, "declare") ? ev_param_bool(ps, "declare")
+                                                 : !ri->pipeline;
     c->cleanup = ev_param_bool(ps, "cleanup");
     c->confirm_timeout_ns = ev_param_dur(ps, "confirm_timeout");
     c->connect_timeout_ns = ev_param_dur(ps, "connect_timeout");
@@ -413,6 +417,8 @@ lost:
 
 static void rmq_teardown(void *state);
 
+static void refresh(ev_rmq *m);
+
 static int rmq_setup(const ev_run_info *ri, void **state, ev_err *err)
 {
     ev_rmq *m = calloc(1, sizeof *m);
@@ -425,6 +431,10 @@ static int rmq_setup(const ev_run_info *ri, void **state, ev_err *err)
         goto fail;
     m->groups = ri->groups;
     m->consumers = ri->consumers;
+    if (ri->roles & EV_ROLE_OBSERVE) { /* watch one queue: `queue` itself */
+        m->groups = 1;
+        m->consumers = 1; /* no consumer runs: its unacked count stays 0 */
+    }
     m->lanes = ri->lanes;
     m->work_max_ns = ri->plan->work_max_ns;
     /* 0 groups (publish only) declares no queue and starts no consumer. */
@@ -443,10 +453,20 @@ static int rmq_setup(const ev_run_info *ri, void **state, ev_err *err)
     m->depth_cached = -1;
     if ((rc = ev_rmq_connect(&m->c, m->c.connect_timeout_ns, &m->mgmt, err)))
         goto fail;
-    if ((rc = declare_topology(m, m->mgmt, err)))
+    if (!(ri->roles & EV_ROLE_OBSERVE) && (rc = declare_topology(m, m->mgmt, err)))
         goto fail;
     struct timeval tv = ev_rmq_tv(MGMT_RPC_NS);
     amqp_set_rpc_timeout(m->mgmt, &tv);
+    if (ri->roles & EV_ROLE_OBSERVE) {
+        refresh(m); /* a hop that is not there is a mistake, not an unknown depth */
+        if (m->depth_cached < 0) {
+            rc = ev_err_set(err, EV_ECONNECT,
+                            "%s: queue \"%s\" cannot be watched (it is not there, or the broker "
+                            "refused to say how many messages it holds)",
+                            m->c.redacted, m->c.queue);
+            goto fail;
+        }
+    }
     *state = m;
     return EV_OK;
 fail:
@@ -512,6 +532,18 @@ unknown:
     for (uint32_t g = 0; g < m->groups; g++)
         m->ready[g] = m->consumer_n[g] = -1;
     m->depth_cached = -1;
+}
+
+static int64_t rmq_group_depth(void *state, uint32_t g)
+{
+    ev_rmq *m = state;
+    pthread_mutex_lock(&m->mgmt_mu);
+    refresh(m);
+    int64_t d = g < m->groups ? m->ready[g] : -1;
+    for (uint32_t i = 0; d >= 0 && i < m->consumers; i++)
+        d += atomic_load(&m->live[g * m->consumers + i].unacked);
+    pthread_mutex_unlock(&m->mgmt_mu);
+    return d;
 }
 
 static int64_t rmq_depth(void *state)
@@ -636,8 +668,9 @@ const ev_broker ev_broker_rabbitmq = {
     .summary = "RabbitMQ over AMQP 0-9-1 (publisher confirms, acknowledging consumers)",
     .example = "amqp://guest:guest@127.0.0.1:5672/%2f?exchange=cloud-events&queue=evload",
     .doc = "docs/rabbitmq.md",
-    .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY,
+    .roles = EV_ROLE_PUBLISH | EV_ROLE_VERIFY | EV_ROLE_OBSERVE,
     .durable = 1,
+    .group_depth = rmq_group_depth,
     .params = rmq_params,
     .configure = rmq_configure,
     .setup = rmq_setup,

@@ -42,9 +42,9 @@ static void test_id(void)
     CHECK_INT(ev_ce_id_parse("abc-0-3-17", 10, "abc", &in, &lane, &seq), ==, 1);
     CHECK_INT(lane, ==, 3);
     CHECK_U64(seq, ==, 17);
-    static const char *const bad[] = {"abc-0-3-0",  "abc-0-3-",    "abc-0--17", "abd-0-3-17",
-                                      "abc-0-3-17x", "abc-0-3-1-7", "abcd-0-3-17",
-                                      "abc-0-3-99999999999999999999"};
+    static const char *const bad[] = {
+        "abc-0-3-0",   "abc-0-3-",    "abc-0--17",   "abd-0-3-17",
+        "abc-0-3-17x", "abc-0-3-1-7", "abcd-0-3-17", "abc-0-3-99999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         CHECK_INT(ev_ce_id_parse(bad[i], strlen(bad[i]), "abc", &in, &lane, &seq), ==, 0);
 }
@@ -101,8 +101,8 @@ static void test_header_and_trace(void)
     CHECK_INT(ids(EV_MATCH_HEADER, "nope", &b, id), ==, 0);
     /* Structured: a top-level member. */
     char body[200];
-    snprintf(body, sizeof body, "{\"id\": \"new-1\", \"traceparent\": \"%s\", \"src\": \"r9-0-0-6\"}",
-             tp);
+    snprintf(body, sizeof body,
+             "{\"id\": \"new-1\", \"traceparent\": \"%s\", \"src\": \"r9-0-0-6\"}", tp);
     ev_msg_view s = {.body = body, .len = strlen(body)};
     CHECK_INT(ids(EV_MATCH_TRACEPARENT, NULL, &s, id), ==, 1);
     CHECK_INT(ids(EV_MATCH_HEADER, "src", &s, id), ==, 1);

@@ -15,6 +15,12 @@
  * the union over a group's consumers, so it is computed only in reconcile,
  * from interval counts: O(lanes + intervals), never O(events).
  *
+ * Seqs above what the lane sent. The caller refuses them before see(), but
+ * the ledger does not know sent until reconcile and records them like any
+ * other: there each recorded copy of such a seq (every layer, and L \ S_1)
+ * is foreign and copies beyond k are duplicates, so every sighting still
+ * lands in exactly one class.
+ *
  * Why a corrupted copy is not a sighting: its bytes were changed somewhere,
  * so its identity is no proof the event arrived, and a forged identity must
  * not fill a gap, move the lane's maximum (and so make later genuine events
@@ -243,12 +249,17 @@ static void lane_reconcile(const ev_ledger *l, const ev_lane *ln, const ev_publa
     memset(s, 0, sizeof *s);
     for (uint32_t j = 0; j < l->copies; j++) {
         const ev_iset *Sj = &ln->layer[j];
+        uint64_t in = ev_iset_count_range(Sj, 1, sent);
         uint64_t sf = ev_iset_count_common_range(Sj, F, 1, sent);
-        s->delivered += ev_iset_count_range(Sj, 1, sent) - sf;
+        s->delivered += in - sf;
         s->recovered += sf;
+        /* Every recorded copy of a seq above sent is foreign, not only the
+         * first: S_1 alone would leave the others in no class. Seq 0 is never
+         * recorded, so that is the count minus [1, sent] (sent + 1 could
+         * wrap). */
+        s->foreign += Sj->count - in;
         recorded += Sj->count;
     }
-    s->foreign = ev_iset_count_range(S1, sent + 1, UINT64_MAX); /* seqs above sent */
     if (ln->late.count) {
         /* L' = L \ S_1: seen only in the sweep (a merge may have brought a
          * consumer's in-time sighting of a seq another saw late). */

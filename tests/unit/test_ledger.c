@@ -494,6 +494,29 @@ static void test_late_merge(void)
         ev_ledger_free(b);
         ev_ledger_free(g);
     }
+    /* The same with failed seqs: 2 seen in time by a and late by b is
+     * recovered once (L ∩ S_1 ∩ F is no late copy); 3 seen late only is
+     * recovered; 4, failed and seen in time only, too. reconcile counts L \ S_1
+     * without building it, so this is the three-set count. */
+    ev_publane f = {.sent = 4};
+    pub_fail(&f, 2);
+    pub_fail(&f, 3);
+    pub_fail(&f, 4);
+    ev_ledger *a = new_ledger(1, 0, 1), *b = new_ledger(1, 0, 1);
+    see_range(a, 0, 1, 2, 0, EV_SEE_NEW);
+    see_range(a, 0, 4, 4, 0, EV_SEE_NEW);
+    see_range(b, 0, 2, 3, EV_SEE_LATE, EV_SEE_NEW);
+    CHECK_INT(ev_ledger_merge(a, b), ==, 0);
+    ev_ledger_counts c;
+    reconcile(a, &f, 1, 1, 0, &c);
+    CHECK_U64(c.delivered, ==, 1);
+    CHECK_U64(c.recovered, ==, 3);
+    CHECK_U64(c.late + c.lost + c.unconfirmed, ==, 0);
+    CHECK_U64(c.duplicated, ==, 1);
+    CHECK_U64(c.received, ==, 5);
+    ev_iset_clear(&f.failed);
+    ev_ledger_free(a);
+    ev_ledger_free(b);
 }
 
 /* With k > 1, late sightings fill the layers like any other: late is 0. */

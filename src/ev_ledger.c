@@ -13,7 +13,15 @@
  *
  * What is derived. Every class depends on what the publishers report and on
  * the union over a group's consumers, so it is computed only in reconcile,
- * from interval counts: O(lanes + intervals), never O(events).
+ * from interval counts: O(lanes × copies + intervals), never O(events).
+ * The late-only set L \ S_1 is counted (L's counts minus L ∩ S_1's) rather
+ * than built, so reconcile, missing and gaps never allocate and cannot fail.
+ *
+ * Seqs above what the lane sent. The caller refuses them before see(), but
+ * the ledger does not know sent until reconcile and records them like any
+ * other: there each recorded copy of such a seq (every layer, and L \ S_1)
+ * is foreign and copies beyond k are duplicates, so every sighting still
+ * lands in exactly one class.
  *
  * Why a corrupted copy is not a sighting: its bytes were changed somewhere,
  * so its identity is no proof the event arrived, and a forged identity must
@@ -233,34 +241,65 @@ typedef struct lane_sums {
     uint64_t delivered, late, recovered, unconfirmed, missing, duplicated, redelivered, foreign;
 } lane_sums;
 
+/* |a ∩ b ∩ c ∩ [lo, hi]|, without allocating: the merge walk of a and b
+ * (as ev_iset_count_common_range), each common piece counted in c. */
+static uint64_t count_common3(const ev_iset *a, const ev_iset *b, const ev_iset *c, uint64_t lo,
+                              uint64_t hi)
+{
+    uint64_t n = 0;
+    for (size_t i = 0, j = 0; lo <= hi && i < a->n && j < b->n;) {
+        const ev_ival *x = &a->v[i], *y = &b->v[j];
+        uint64_t s = x->lo > y->lo ? x->lo : y->lo, e = x->hi < y->hi ? x->hi : y->hi;
+        if (s > hi)
+            break; /* every later piece starts later still */
+        if (s < lo)
+            s = lo;
+        if (e > hi)
+            e = hi;
+        if (s <= e)
+            n += ev_iset_count_range(c, s, e);
+        if (x->hi < y->hi)
+            i++;
+        else
+            j++;
+    }
+    return n;
+}
+
+/* Counts only, never allocates: reconcile cannot fail. Seq 0 is never in a
+ * layer or in L (see() refuses it), so a set's members above sent are its
+ * count minus those in [1, sent] (sent + 1 could wrap). */
 static void lane_reconcile(const ev_ledger *l, const ev_lane *ln, const ev_publane *pub,
                            lane_sums *s)
 {
-    const ev_iset *F = &pub->failed, *S1 = &ln->layer[0];
+    const ev_iset *F = &pub->failed, *S1 = &ln->layer[0], *L = &ln->late;
     uint64_t sent = pub->sent, k = l->copies, recorded = 0;
     /* F is clipped to [1, sent]: the lane attempted nothing else. */
     uint64_t f = ev_iset_count_range(F, 1, sent);
     memset(s, 0, sizeof *s);
     for (uint32_t j = 0; j < l->copies; j++) {
         const ev_iset *Sj = &ln->layer[j];
+        uint64_t in = ev_iset_count_range(Sj, 1, sent);
         uint64_t sf = ev_iset_count_common_range(Sj, F, 1, sent);
-        s->delivered += ev_iset_count_range(Sj, 1, sent) - sf;
+        s->delivered += in - sf;
         s->recovered += sf;
+        /* Every recorded copy of a seq above sent is foreign, not only the
+         * first: S_1 alone would leave the others in no class. */
+        s->foreign += Sj->count - in;
         recorded += Sj->count;
     }
-    s->foreign = ev_iset_count_range(S1, sent + 1, UINT64_MAX); /* seqs above sent */
-    if (ln->late.count) {
+    if (L->count) {
         /* L' = L \ S_1: seen only in the sweep (a merge may have brought a
-         * consumer's in-time sighting of a seq another saw late). */
-        ev_iset lo = EV_ISET_INIT;
-        if (ev_iset_subtract(&lo, &ln->late, S1) == 0) {
-            uint64_t lf = ev_iset_count_common_range(&lo, F, 1, sent);
-            s->late = ev_iset_count_range(&lo, 1, sent) - lf;
-            s->recovered += lf;
-            s->foreign += ev_iset_count_range(&lo, sent + 1, UINT64_MAX);
-            recorded += lo.count;
-        }
-        ev_iset_clear(&lo);
+         * consumer's in-time sighting of a seq another saw late). Counted as
+         * L minus L ∩ S_1, range by range, rather than built: building it
+         * could fail, and reconcile has no way to say so. */
+        uint64_t all = L->count - ev_iset_count_common(L, S1);
+        uint64_t in = ev_iset_count_range(L, 1, sent) - ev_iset_count_common_range(L, S1, 1, sent);
+        uint64_t lf = ev_iset_count_common_range(L, F, 1, sent) - count_common3(L, S1, F, 1, sent);
+        s->late = in - lf;
+        s->recovered += lf;
+        s->foreign += all - in;
+        recorded += all;
     }
     s->unconfirmed = k * f - s->recovered;
     s->missing = k * (sent - f) - s->delivered - s->late;

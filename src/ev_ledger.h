@@ -117,8 +117,10 @@ uint64_t ev_ledger_missing(const ev_ledger *l, const ev_publane *pubs);
 uint64_t ev_ledger_received(const ev_ledger *l);
 /* Σ over lanes of |S_1| (distinct (lane, seq) sighted, whatever `sent` is). */
 uint64_t ev_ledger_distinct(const ev_ledger *l);
-/* The seqs of lane that are acked and missing (not in S_1 ∪ L), into out (its
- * old contents replaced), for --missing. 0, or -1 when out of memory. */
+/* The seqs of lane that are acked and missing a copy (not in S_k ∪ L; with
+ * k = 1, seen neither in time nor late), into out (its old contents
+ * replaced), for --missing. 0, or -1 when out of memory or lane >= nlanes
+ * (out is then unchanged). */
 int ev_ledger_missing_set(const ev_ledger *l, const ev_publane *pubs, uint32_t lane, ev_iset *out);
 size_t ev_ledger_heap_bytes(const ev_ledger *l);
 

@@ -1,7 +1,9 @@
 /* Unit tests for ev_iset: the hand-made cases of each add() path and of the
- * queries, then a randomized model test that replays seeded operations on an
- * ev_iset and on a naive bitmap and compares every query and the invariants
- * after every mutation. */
+ * queries and of the set operations (union, intersect, subtract, with their
+ * aliasings), then a randomized model test that replays seeded operations on
+ * two ev_isets and on naive bitmaps (adds, union, merge, intersect and
+ * subtract into a third set or in place as out == a and out == b, copy,
+ * clear) and compares every query and the invariants after every step. */
 #include "ev_iset.h"
 #include "ev_test.h"
 
@@ -296,6 +298,138 @@ static void test_copy(void)
     ev_iset_clear(&b);
 }
 
+/* Builds s from lo, hi pairs (s's old contents are kept). */
+static void add_ivals(ev_iset *s, const uint64_t *iv, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (uint64_t q = iv[2 * i];; q++) {
+            CHECK_INT(ev_iset_add(s, q), >=, 0);
+            if (q == iv[2 * i + 1])
+                break;
+        }
+}
+
+static void test_intersect(void)
+{
+    ev_iset a = EV_ISET_INIT, b = EV_ISET_INIT, e = EV_ISET_INIT, out = EV_ISET_INIT;
+    uint64_t av[] = {1, 5, 10, 20, 30, 30, 40, 45, 60, 70};
+    uint64_t bv[] = {3, 12, 15, 15, 20, 31, 46, 50, 55, 60, 70, 80};
+    add_ivals(&a, av, 5);
+    add_ivals(&b, bv, 6);
+    /* Partial overlaps on either side, one interval inside another, single
+     * points where ends touch, and an interval of b between two of a. */
+    uint64_t want[] = {3, 5, 10, 12, 15, 15, 20, 20, 30, 30, 60, 60, 70, 70};
+    CHECK_INT(ev_iset_intersect(&out, &a, &b), ==, 0);
+    check_ivals(&out, want, 7);
+    CHECK_U64(out.count, ==, 3 + 3 + 1 + 1 + 1 + 1 + 1);
+    CHECK_U64(out.count, ==, ev_iset_count_common(&a, &b));
+    CHECK_INT(ev_iset_intersect(&out, &b, &a), ==, 0); /* old contents replaced */
+    check_ivals(&out, want, 7);
+    /* With the empty set and with itself. */
+    CHECK_INT(ev_iset_intersect(&out, &a, &e), ==, 0);
+    check_ivals(&out, NULL, 0);
+    CHECK_INT(ev_iset_intersect(&out, &e, &b), ==, 0);
+    check_ivals(&out, NULL, 0);
+    CHECK_INT(ev_iset_intersect(&out, &e, &e), ==, 0);
+    check_ivals(&out, NULL, 0);
+    CHECK_INT(ev_iset_intersect(&out, &a, &a), ==, 0);
+    check_ivals(&out, av, 5);
+    /* Disjoint sets. */
+    ev_iset c = EV_ISET_INIT;
+    uint64_t cv[] = {6, 9, 21, 29, 31, 39};
+    add_ivals(&c, cv, 3);
+    CHECK_INT(ev_iset_intersect(&out, &a, &c), ==, 0);
+    check_ivals(&out, NULL, 0);
+    /* out may alias a, b or both. */
+    ev_iset a2 = EV_ISET_INIT, b2 = EV_ISET_INIT;
+    CHECK_INT(ev_iset_copy(&a2, &a), ==, 0);
+    CHECK_INT(ev_iset_copy(&b2, &b), ==, 0);
+    CHECK_INT(ev_iset_intersect(&a2, &a2, &b), ==, 0);
+    check_ivals(&a2, want, 7);
+    CHECK_INT(ev_iset_intersect(&b2, &a, &b2), ==, 0);
+    check_ivals(&b2, want, 7);
+    CHECK_INT(ev_iset_copy(&a2, &a), ==, 0);
+    CHECK_INT(ev_iset_intersect(&a2, &a2, &a2), ==, 0);
+    check_ivals(&a2, av, 5);
+    /* The ends of the range. */
+    ev_iset x = EV_ISET_INIT, y = EV_ISET_INIT;
+    uint64_t xv[] = {0, 3, UINT64_MAX - 5, UINT64_MAX};
+    uint64_t yv[] = {2, 10, UINT64_MAX, UINT64_MAX};
+    add_ivals(&x, xv, 2);
+    add_ivals(&y, yv, 2);
+    uint64_t xy[] = {2, 3, UINT64_MAX, UINT64_MAX};
+    CHECK_INT(ev_iset_intersect(&out, &x, &y), ==, 0);
+    check_ivals(&out, xy, 2);
+    CHECK_U64(out.count, ==, 3);
+    ev_iset *all[] = {&a, &b, &c, &e, &out, &a2, &b2, &x, &y};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        ev_iset_clear(all[i]);
+}
+
+static void test_subtract(void)
+{
+    ev_iset a = EV_ISET_INIT, b = EV_ISET_INIT, e = EV_ISET_INIT, out = EV_ISET_INIT;
+    uint64_t av[] = {1, 5, 10, 20, 30, 30, 40, 45, 60, 70};
+    uint64_t bv[] = {3, 12, 15, 15, 20, 31, 46, 50, 55, 60, 70, 80};
+    add_ivals(&a, av, 5);
+    add_ivals(&b, bv, 6);
+    /* a \ b: a cut on the right, on the left, split in two, untouched, and
+     * trimmed at both ends. */
+    uint64_t amb[] = {1, 2, 13, 14, 16, 19, 40, 45, 61, 69};
+    CHECK_INT(ev_iset_subtract(&out, &a, &b), ==, 0);
+    check_ivals(&out, amb, 5);
+    CHECK_U64(out.count, ==, a.count - ev_iset_count_common(&a, &b));
+    uint64_t bma[] = {6, 9, 21, 29, 31, 31, 46, 50, 55, 59, 71, 80};
+    CHECK_INT(ev_iset_subtract(&out, &b, &a), ==, 0); /* old contents replaced */
+    check_ivals(&out, bma, 6);
+    /* With the empty set and with itself. */
+    CHECK_INT(ev_iset_subtract(&out, &a, &e), ==, 0);
+    check_ivals(&out, av, 5);
+    CHECK_INT(ev_iset_subtract(&out, &e, &a), ==, 0);
+    check_ivals(&out, NULL, 0);
+    CHECK_INT(ev_iset_subtract(&out, &a, &a), ==, 0);
+    check_ivals(&out, NULL, 0);
+    /* One interval of b covering all of a; many of b inside one of a. */
+    ev_iset big = EV_ISET_INIT, holes = EV_ISET_INIT, one = EV_ISET_INIT;
+    uint64_t bigv[] = {0, 100};
+    add_ivals(&big, bigv, 1);
+    CHECK_INT(ev_iset_subtract(&out, &a, &big), ==, 0);
+    check_ivals(&out, NULL, 0);
+    for (uint64_t q = 10; q <= 90; q += 10)
+        CHECK_INT(ev_iset_add(&holes, q), ==, 1);
+    uint64_t onev[] = {5, 95};
+    add_ivals(&one, onev, 1);
+    uint64_t split[] = {5,  9,  11, 19, 21, 29, 31, 39, 41, 49,
+                        51, 59, 61, 69, 71, 79, 81, 89, 91, 95};
+    CHECK_INT(ev_iset_subtract(&out, &one, &holes), ==, 0);
+    check_ivals(&out, split, 10);
+    CHECK_U64(out.count, ==, 91 - 9);
+    /* out may alias a, b or both. */
+    ev_iset a2 = EV_ISET_INIT, b2 = EV_ISET_INIT;
+    CHECK_INT(ev_iset_copy(&a2, &a), ==, 0);
+    CHECK_INT(ev_iset_copy(&b2, &b), ==, 0);
+    CHECK_INT(ev_iset_subtract(&a2, &a2, &b), ==, 0);
+    check_ivals(&a2, amb, 5);
+    CHECK_INT(ev_iset_subtract(&b2, &a, &b2), ==, 0);
+    check_ivals(&b2, amb, 5);
+    CHECK_INT(ev_iset_copy(&a2, &a), ==, 0);
+    CHECK_INT(ev_iset_subtract(&a2, &a2, &a2), ==, 0);
+    check_ivals(&a2, NULL, 0);
+    /* The ends of the range. */
+    ev_iset x = EV_ISET_INIT, y = EV_ISET_INIT;
+    uint64_t xv[] = {0, 3, UINT64_MAX - 5, UINT64_MAX};
+    uint64_t yv[] = {0, 0, 2, 2, UINT64_MAX - 1, UINT64_MAX - 1};
+    add_ivals(&x, xv, 2);
+    add_ivals(&y, yv, 3);
+    uint64_t xmy[] = {1, 1, 3, 3, UINT64_MAX - 5, UINT64_MAX - 2, UINT64_MAX, UINT64_MAX};
+    CHECK_INT(ev_iset_subtract(&out, &x, &y), ==, 0);
+    check_ivals(&out, xmy, 4);
+    CHECK_U64(out.count, ==, 1 + 1 + 4 + 1);
+    ev_iset *all[] = {&a, &b, &e, &out, &big, &holes, &one, &a2, &b2, &x, &y};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        ev_iset_clear(all[i]);
+}
+
 /* ---- randomized model test ------------------------------------------------ */
 
 #define UNIVERSE 1500
@@ -386,6 +520,35 @@ static void model_check(const model *a, const model *b)
     CHECK_U64(ev_iset_count_common(&b->s, &a->s), ==, common);
 }
 
+/* x = a ∩ b or a \ b with the bitmap model, in every aliasing: into a third
+ * set (checked there), or in place as x = x op y or x = y op x. */
+static unsigned setops[2][3]; /* runs per [subtract][how], so none goes untested */
+
+static void model_setop(model *m, model *x)
+{
+    model *y = &m[x == &m[0]];
+    int sub = (int)rng_below(2);
+    uint64_t how = rng_below(3);
+    setops[sub][how]++;
+    static model r;
+    memset(&r, 0, sizeof r);
+    const model *a = how == 2 ? y : x, *b = how == 2 ? x : y;
+    for (uint64_t q = 0; q < UNIVERSE; q++)
+        r.bit[q] = sub ? a->bit[q] & !b->bit[q] : a->bit[q] & b->bit[q];
+    if (how == 0) { /* a third set, with old contents to replace */
+        ev_iset out = EV_ISET_INIT;
+        CHECK_INT(ev_iset_add(&out, rng_below(UNIVERSE)), ==, 1);
+        CHECK_INT((sub ? ev_iset_subtract : ev_iset_intersect)(&out, &x->s, &y->s), ==, 0);
+        r.s = out;
+        model_check(&r, y);
+        ev_iset_clear(&r.s);
+        return;
+    }
+    /* how 1: out == a (x = x op y); how 2: out == b (x = y op x). */
+    CHECK_INT((sub ? ev_iset_subtract : ev_iset_intersect)(&x->s, &a->s, &b->s), ==, 0);
+    memcpy(x->bit, r.bit, UNIVERSE);
+}
+
 static void model_run(uint64_t seed)
 {
     rng_state = seed;
@@ -395,9 +558,9 @@ static void model_run(uint64_t seed)
     for (int op = 0; op < 4000; op++) {
         model *x = &m[rng_below(2)];
         uint64_t k = rng_below(100);
-        if (k < 90) {
+        if (k < 86) {
             model_mutate(x);
-        } else if (k < 94) {
+        } else if (k < 90) {
             /* Union of the two, checked against the bitmap, into a third set
              * so the two models keep evolving independently. */
             ev_iset u = EV_ISET_INIT;
@@ -409,17 +572,19 @@ static void model_run(uint64_t seed)
             mu.s = u;
             model_check(&mu, x);
             ev_iset_clear(&mu.s);
-        } else if (k < 96) {
+        } else if (k < 92) {
             /* merge in place, the other way round too */
             model *y = &m[x == &m[0]];
             CHECK_INT(ev_iset_merge(&x->s, &y->s), ==, 0);
             for (uint64_t q = 0; q < UNIVERSE; q++)
                 x->bit[q] |= y->bit[q];
         } else if (k < 97) {
+            model_setop(m, x);
+        } else if (k < 98) {
             model *y = &m[x == &m[0]];
             CHECK_INT(ev_iset_copy(&x->s, &y->s), ==, 0);
             memcpy(x->bit, y->bit, UNIVERSE);
-        } else if (k < 98) {
+        } else if (k < 99) {
             ev_iset_clear(&x->s);
             memset(x->bit, 0, UNIVERSE);
         }
@@ -433,6 +598,9 @@ static void test_model(void)
 {
     for (uint64_t seed = 1; seed <= 12; seed++)
         model_run(seed * 7919);
+    for (int sub = 0; sub < 2; sub++)
+        for (int how = 0; how < 3; how++)
+            CHECK_U64(setops[sub][how], >=, 100);
 }
 
 int main(void)
@@ -447,6 +615,8 @@ int main(void)
     EV_RUN(test_count_common);
     EV_RUN(test_merge_interleaved);
     EV_RUN(test_copy);
+    EV_RUN(test_intersect);
+    EV_RUN(test_subtract);
     EV_RUN(test_model);
     EV_DONE();
 }

@@ -89,6 +89,23 @@ for t in "redis://u:$PW_AT%zz@127.0.0.1:6379?channel=c|bad percent-escape in the
   no_leak "${t#*|}" "$PW_ALL" "$TMP/out" "$TMP/err"
 done
 
+# kafka.* pass-through settings may carry a secret too (ssl.key.password):
+# ${VAR} works there, and a refused setting names its key, not its value.
+run_rc 2 run scenarios/kafka-smoke.json --target kafka://embedded/t --set publish.duration=1s \
+  --set "kafka.ssl.key.pasword=$PW_ALL"
+one_line "kafka.* misspelt"
+grep -qF 'kafka.ssl.key.pasword: No such configuration property' "$TMP/err" || fail "kafka.*: $(cat "$TMP/err")"
+no_leak "kafka.* misspelt" "$PW_ALL" "$TMP/out" "$TMP/err"
+env -u EVLOAD_T_PASS "$EVLOAD" run scenarios/kafka-smoke.json --target kafka://embedded/t \
+  --set publish.duration=1s --set 'kafka.ssl.key.password=${EVLOAD_T_PASS}' >"$TMP/out" 2>"$TMP/err" \
+  && fail "kafka.* unset: exit 0"
+one_line "kafka.* unset"
+grep -qF 'kafka.ssl.key.password: environment variable EVLOAD_T_PASS is not set' "$TMP/err" \
+  || fail "kafka.* unset: $(cat "$TMP/err")"
+EVLOAD_T_PASS=all run_rc 2 run scenarios/kafka-smoke.json --target kafka://embedded/t \
+  --set publish.duration=1s --set 'kafka.acks=${EVLOAD_T_PASS}' --set 'kafka.linger.ms=${EVLOAD_T_PASS}'
+grep -qF 'kafka.linger.ms: Invalid value' "$TMP/err" || fail "kafka.* expanded: $(cat "$TMP/err")"
+
 # 3. evload run against 127.0.0.1 on a port where nothing listens: exit 3, one
 #    line naming the redacted address. (Kafka waits 10 s for a broker: once.)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')

@@ -1,8 +1,10 @@
-/* ev_url — a small, strict URL splitter for broker targets. Brokers validate
- * their own parameters; this module only splits and decodes. */
+/* ev_url — a small, strict URL splitter for broker targets: splits, expands
+ * ${NAME} and percent-decodes, and hides the password (see ev_url.h). Brokers
+ * validate their own parameters. */
 #include "ev_url.h"
 
-#include "ev_text.h"
+#include "ev_buf.h"
+#include "ev_env.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -29,40 +31,14 @@ static int hexval(int c)
     return -1;
 }
 
-/* Percent-decodes s[0..n) into a new string; '+' stays '+'. NULL on a bad
- * escape or out of memory (*bad tells which). */
-static char *pct_decode(const char *s, size_t n, int *bad)
-{
-    char *out = malloc(n + 1), *o = out;
-    *bad = 0;
-    if (!out)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%') {
-            int a = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int b = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
-            if (a < 0 || b < 0) {
-                free(out);
-                *bad = 1;
-                return NULL;
-            }
-            int h = a * 16 + b;
-            *o++ = (char)h;
-            i += 2;
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 void ev_url_free(ev_url *u)
 {
     if (!u)
         return;
     free(u->scheme);
     free(u->user);
+    if (u->password)
+        explicit_bzero(u->password, strlen(u->password));
     free(u->password);
     free(u->hosts);
     free(u->host);
@@ -85,29 +61,181 @@ const char *ev_url_param_get(const ev_url *u, const char *key)
     return v;
 }
 
+/* ---- where the secret is ------------------------------------------------- */
+
+/* The one split that decides where the userinfo, and so the password, is: used
+ * by ev_url_parse (to connect and to build `redacted`) and by
+ * ev_url_redact_text (for text that did not parse), so that what is hidden is
+ * exactly what would be sent as the password.
+ *
+ * - The authority starts after the first "://" when what precedes it is a
+ *   valid scheme; otherwise (no scheme, or a mangled one) at the start of the
+ *   text, so that "guest:pw@host" typed without a scheme is still redacted.
+ * - It ends at the first '/', '?' or '#' after its start (or at the end).
+ * - The userinfo ends at the LAST '@' of the authority, so a password may
+ *   hold '@' unencoded; the password is what follows the userinfo's first ':'
+ *   (a user name cannot hold ':' unencoded; a password can).
+ * - An '@' after the end of the authority makes the text ambiguous: either
+ *   the userinfo holds an unencoded '/', '?' or '#' (then the real authority
+ *   runs to that '@'), or the path or query holds an '@'. Both readings are
+ *   possible ("amqp://u:1?x@h" is user u, password "1?x", or host u, port 1,
+ *   parameter "x@h"), so ev_url_parse refuses the text and every printable
+ *   form hides everything from the start of the authority to the last '@'.
+ *   The price is that an '@' in a path or a parameter must be written %40. */
+typedef struct url_split {
+    const char *auth;     /* start of the authority */
+    const char *auth_end; /* first '/', '?' or '#' after auth, or the NUL */
+    const char *at;       /* the '@' that ends the userinfo; NULL if none */
+    const char *colon;    /* first ':' of the userinfo (the password follows); NULL if none */
+    int ambiguous;        /* an '@' after auth_end: hide auth..at, parse nothing */
+} url_split;
+
+static int is_scheme(const char *s, size_t n)
+{
+    if (n == 0 || !isalpha((unsigned char)s[0]))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '-' && s[i] != '.')
+            return 0;
+    return 1;
+}
+
+static void split_url(const char *text, url_split *sp)
+{
+    const char *sep = strstr(text, "://");
+    sp->auth = sep && is_scheme(text, (size_t)(sep - text)) ? sep + 3 : text;
+    sp->auth_end = sp->auth + strcspn(sp->auth, "/?#");
+    sp->at = strrchr(sp->auth, '@');
+    sp->ambiguous = sp->at && sp->at > sp->auth_end;
+    sp->colon =
+        sp->at && !sp->ambiguous ? memchr(sp->auth, ':', (size_t)(sp->at - sp->auth)) : NULL;
+}
+
+/* The printable form of text split as sp, into buf (snprintf's contract: the
+ * length it needed). The password becomes "***" unless it is written only as
+ * ${NAME} references (then it shows as written: names are not secrets); an
+ * ambiguous userinfo becomes "***" whole. The user name and everything after
+ * the '@' stay as written, ${NAME} included: nothing expanded is ever shown. */
+static int render(const char *text, const url_split *sp, char *buf, size_t size)
+{
+    const char *pw = sp->colon ? sp->colon + 1 : NULL;
+    if (!sp->at || (!sp->ambiguous && (!pw || ev_env_refs_only(pw, (size_t)(sp->at - pw)))))
+        return snprintf(buf, size, "%s", text);
+    const char *keep = sp->ambiguous ? sp->auth : pw;
+    return snprintf(buf, size, "%.*s***%s", (int)(keep - text), text, sp->at);
+}
+
 void ev_url_redact_text(const char *text, char *buf, size_t size)
 {
+    url_split sp;
     if (size == 0)
         return;
-    const char *sep = strstr(text, "://");
-    const char *at = sep ? strchr(sep + 3, '@') : NULL;
-    const char *slash = sep ? strpbrk(sep + 3, "/?#") : NULL;
-    const char *colon = sep ? memchr(sep + 3, ':', at ? (size_t)(at - sep - 3) : 0) : NULL;
-    if (!at || (slash && slash < at) || !colon) {
-        snprintf(buf, size, "%s", text);
-        return;
-    }
-    snprintf(buf, size, "%.*s:***%s", (int)(colon - text), text, at);
+    split_url(text, &sp);
+    render(text, &sp, buf, size);
 }
+
+static char *redact_alloc(const char *text, const url_split *sp)
+{
+    int n = render(text, sp, NULL, 0);
+    char *p = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (p)
+        render(text, sp, p, (size_t)n + 1);
+    return p;
+}
+
+/* ---- components ---------------------------------------------------------- */
+
+/* One component written as s[0..n) (user, password, host list, path, a query
+ * key or value), after the split: literal text is percent-decoded when
+ * `decode`, each ${NAME} is replaced by the variable's value verbatim (never
+ * decoded, never split: expansion comes after the split, so a value may hold
+ * '@', ':', '/', '%', anything). *out is a new string. Errors quote `shown`
+ * and name the part (`what`), never its text; an unset variable is named
+ * unless `secret` and the part has literal text too (the printable form shows
+ * "***" then, and the name might be part of a literal password). */
+static int component(const char *s, size_t n, int decode, int secret, const char *what,
+                     const char *shown, char **out, ev_err *err)
+{
+    ev_buf b = EV_BUF_INIT;
+    size_t pos = 0, len = 0;
+    const char *p = NULL, *v = NULL;
+    int rc = EV_OK;
+    *out = NULL;
+    for (;;) {
+        ev_env_kind k = ev_env_next(s, n, &pos, &p, &len);
+        if (k == EV_ENV_END)
+            break;
+        if (k == EV_ENV_BAD) {
+            rc = ev_err_set(err, EV_EUSAGE,
+                            "target \"%s\": a \"${\" in the %s does not begin a reference "
+                            "${NAME} (NAME: letters, digits, '_'); write $${ for a literal ${",
+                            shown, what);
+            goto out;
+        }
+        if (k == EV_ENV_REF) {
+            if ((rc = ev_env_get(p, len, &v, err))) {
+                if (secret && !ev_env_refs_only(s, n))
+                    ev_err_set(err, rc,
+                               "target \"%s\": a variable named in the %s is not set "
+                               "(write $${ for a literal ${)",
+                               shown, what);
+                else
+                    ev_err_set(err, rc,
+                               "target \"%s\": environment variable %.*s (in the %s) is not set",
+                               shown, (int)len, p, what);
+                goto out;
+            }
+            if (ev_buf_puts(&b, v))
+                goto oom;
+            continue;
+        }
+        if (ev_buf_reserve(&b, len))
+            goto oom;
+        for (size_t i = 0; i < len; i++) {
+            int c = (unsigned char)p[i];
+            if (decode && c == '%') {
+                int hi = i + 1 < len ? hexval((unsigned char)p[i + 1]) : -1;
+                int lo = i + 2 < len ? hexval((unsigned char)p[i + 2]) : -1;
+                if (hi < 0 || lo < 0) {
+                    rc = ev_err_set(err, EV_EUSAGE,
+                                    "target \"%s\": bad percent-escape in the %s; expected %%XY "
+                                    "with hex digits (a literal '%%' is %%25)%s",
+                                    shown, what,
+                                    secret ? ", or give the password raw through ${VAR}" : "");
+                    goto out;
+                }
+                c = hi * 16 + lo;
+                i += 2;
+            }
+            b.p[b.len++] = (char)c;
+        }
+        b.p[b.len] = '\0';
+    }
+    if (!b.p && ev_buf_append(&b, "", 0))
+        goto oom;
+    *out = b.p;
+    b.p = NULL;
+    goto out;
+oom:
+    rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
+out:
+    if (secret && b.p)
+        explicit_bzero(b.p, b.cap);
+    ev_buf_free(&b);
+    return rc;
+}
+
+/* ---- the parse ----------------------------------------------------------- */
 
 int ev_url_parse(const char *text, ev_url **out, ev_err *err)
 {
-    int rc = EV_EINTERNAL, bad = 0;
+    int rc = EV_OK;
     ev_url *u = calloc(1, sizeof *u);
-    char shown[512];
-    ev_url_redact_text(text, shown, sizeof shown);
-    if (!u)
-        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    url_split sp;
+    split_url(text, &sp);
+    if (!u || !(u->redacted = redact_alloc(text, &sp)))
+        goto oom;
+    const char *shown = u->redacted;
 
     const char *sep = strstr(text, "://");
     if (!sep || sep == text) {
@@ -117,34 +245,40 @@ int ev_url_parse(const char *text, ev_url **out, ev_err *err)
                         shown);
         goto fail;
     }
-    for (const char *c = text; c < sep; c++)
-        if (!isalnum((unsigned char)*c) && *c != '+' && *c != '-' && *c != '.') {
-            rc = ev_err_set(err, EV_EUSAGE, "target \"%s\": bad character in the scheme", shown);
-            goto fail;
-        }
+    if (sp.auth != sep + 3) {
+        rc = ev_err_set(err, EV_EUSAGE, "target \"%s\": bad character in the scheme", shown);
+        goto fail;
+    }
+    if (sp.ambiguous) {
+        rc = ev_err_set(
+            err, EV_EUSAGE,
+            "target \"%s\": cannot tell where the password ends (an '@' follows a '/', '?' "
+            "or '#'): percent-encode '/', '?', '#' "
+            "and '@' in a user name or password (%%2F %%3F %%23 %%40) and '@' in "
+            "the path or parameters (%%40), or give the password through ${VAR}",
+            shown);
+        goto fail;
+    }
     if (!(u->scheme = dup_range(text, (size_t)(sep - text))))
         goto oom;
     for (char *c = u->scheme; *c; c++)
         *c = (char)tolower((unsigned char)*c);
 
-    const char *auth = sep + 3;
-    const char *auth_end = auth + strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *c = auth; c < auth_end; c++)
-        if (*c == '@')
-            at = c;
-    const char *hp = auth;
-    if (at) {
-        const char *colon = memchr(auth, ':', (size_t)(at - auth));
-        const char *uend = colon ? colon : at;
-        if (!(u->user = pct_decode(auth, (size_t)(uend - auth), &bad)))
-            goto decode_fail;
-        if (colon && !(u->password = pct_decode(colon + 1, (size_t)(at - colon - 1), &bad)))
-            goto decode_fail;
-        hp = at + 1;
+    const char *hp = sp.auth;
+    if (sp.at) {
+        const char *uend = sp.colon ? sp.colon : sp.at;
+        if ((rc = component(sp.auth, (size_t)(uend - sp.auth), 1, 0, "user name", shown, &u->user,
+                            err)))
+            goto fail;
+        if (sp.colon && (rc = component(sp.colon + 1, (size_t)(sp.at - sp.colon - 1), 1, 1,
+                                        "password", shown, &u->password, err)))
+            goto fail;
+        hp = sp.at + 1;
     }
-    if (!(u->hosts = dup_range(hp, (size_t)(auth_end - hp))))
-        goto oom;
+    /* The host list is not percent-decoded; a variable may give all of it
+     * ("kafka://${BROKERS}/topic"), so it is parsed after expansion. */
+    if ((rc = component(hp, (size_t)(sp.auth_end - hp), 0, 0, "host", shown, &u->hosts, err)))
+        goto fail;
     {
         size_t first = strcspn(u->hosts, ",");
         const char *h = u->hosts;
@@ -176,19 +310,19 @@ int ev_url_parse(const char *text, ev_url **out, ev_err *err)
             u->port = (int)port;
         }
     }
-    const char *rest = auth_end;
-    const char *q = strchr(rest, '?');
-    const char *frag = strchr(rest, '#');
-    const char *path_end = q ? q : (frag ? frag : rest + strlen(rest));
+    /* After the authority: [/path][?query][#fragment]; the fragment is ignored. */
+    const char *rest = sp.auth_end;
+    const char *path_end = rest + strcspn(rest, "?#");
     if (*rest == '/') {
-        if (!(u->path = pct_decode(rest + 1, (size_t)(path_end - rest - 1), &bad)))
-            goto decode_fail;
+        if ((rc = component(rest + 1, (size_t)(path_end - rest - 1), 1, 0, "path", shown, &u->path,
+                            err)))
+            goto fail;
     } else if (!(u->path = dup_range("", 0))) {
         goto oom;
     }
-    if (q) {
-        const char *p = q + 1;
-        const char *qend = frag && frag > q ? frag : q + strlen(q);
+    if (*path_end == '?') {
+        const char *p = path_end + 1;
+        const char *qend = p + strcspn(p, "#");
         while (p < qend) {
             const char *amp = memchr(p, '&', (size_t)(qend - p));
             const char *e = amp ? amp : qend;
@@ -199,31 +333,26 @@ int ev_url_parse(const char *text, ev_url **out, ev_err *err)
                     goto oom;
                 u->params = np;
                 ev_url_param *par = &u->params[u->nparams];
-                par->key = pct_decode(p, eq ? (size_t)(eq - p) : (size_t)(e - p), &bad);
-                par->value = par->key ? (eq ? pct_decode(eq + 1, (size_t)(e - eq - 1), &bad)
-                                            : dup_range("", 0))
-                                      : NULL;
-                if (!par->key || !par->value) {
+                par->key = par->value = NULL;
+                rc = component(p, (size_t)((eq ? eq : e) - p), 1, 0, "parameters", shown, &par->key,
+                               err);
+                if (!rc)
+                    rc = eq ? component(eq + 1, (size_t)(e - eq - 1), 1, 0, "parameters", shown,
+                                        &par->value, err)
+                            : component("", 0, 0, 0, "parameters", shown, &par->value, err);
+                if (rc) {
                     free(par->key);
                     free(par->value);
-                    goto decode_fail;
+                    goto fail;
                 }
                 u->nparams++;
             }
             p = e + 1;
         }
     }
-    if (!(u->redacted = dup_range(shown, strlen(shown))))
-        goto oom;
     *out = u;
     return EV_OK;
 
-decode_fail:
-    if (bad) {
-        rc = ev_err_set(err, EV_EUSAGE,
-                        "target \"%s\": bad percent-escape; expected %%XY with hex digits", shown);
-        goto fail;
-    }
 oom:
     rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
 fail:

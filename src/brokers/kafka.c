@@ -27,6 +27,7 @@
 #include "brokers/kafka.h"
 
 #include "ev_clock.h"
+#include "ev_env.h"
 #include "ev_text.h"
 
 #include <errno.h>
@@ -121,6 +122,25 @@ static int conf_put(rd_kafka_conf_t *c, const char *key, const char *val, ev_err
     return EV_OK;
 }
 
+/* A pass-through kafka.* setting: may carry a secret (ssl.key.password,
+ * sasl.password, …), so ${NAME} is expanded (ev_env.h) and the value is never
+ * echoed (librdkafka quotes a value it refuses only for typed properties,
+ * none of them secret). */
+static int conf_put_extra(rd_kafka_conf_t *c, const char *key, const char *written, ev_err *err)
+{
+    char es[256], *val = NULL;
+    int rc = ev_env_expand(written, &val, err);
+    if (rc) {
+        ev_err_prefix(err, "kafka.%s", key);
+        return rc;
+    }
+    if (rd_kafka_conf_set(c, key, val, es, sizeof es) != RD_KAFKA_CONF_OK)
+        rc = ev_err_set(err, EV_EUSAGE, "kafka.%s: %s", key, es);
+    explicit_bzero(val, strlen(val));
+    free(val);
+    return rc;
+}
+
 int ev_kafka_conf(const ev_kafka *k, int consumer, rd_kafka_conf_t **out, ev_err *err)
 {
     rd_kafka_conf_t *c = rd_kafka_conf_new();
@@ -172,7 +192,7 @@ int ev_kafka_conf(const ev_kafka *k, int consumer, rd_kafka_conf_t **out, ev_err
     const ev_plan *p = k->ri ? k->ri->plan : NULL;
     for (size_t i = 0; !rc && p && i < p->nextra; i++)
         if (strncmp(p->extra[i].key, "kafka.", 6) == 0)
-            rc = conf_put(c, p->extra[i].key + 6, p->extra[i].value, err);
+            rc = conf_put_extra(c, p->extra[i].key + 6, p->extra[i].value, err);
     if (rc) {
         rd_kafka_conf_destroy(c);
         return rc;

@@ -68,4 +68,24 @@ kmock_start() {
   [ -n "$servers" ] || fail "kafka-mock printed nothing ($(cat "$TMP/mock.err"))"
 }
 
+# enc TEXT: TEXT percent-encoded for a URL (all but letters, digits, -_.~).
+enc() { jq -rn --arg s "$1" '$s|@uri'; }
+
+# no_leak NAME SECRET FILES...: no 3-byte piece of SECRET in any FILE (a
+# missing FILE is skipped: callers check that the files they expect exist).
+# Choose secrets whose pieces cannot occur in evload's own texts.
+no_leak() {
+  local name=$1 pw=$2; shift 2
+  local LC_ALL=C i piece f files=()
+  for f in "$@"; do [ -e "$f" ] && files+=("$f"); done
+  [ ${#files[@]} -gt 0 ] || fail "$name: none of $* exists"
+  for ((i = 0; i + 3 <= ${#pw}; i++)); do
+    piece=${pw:i:3}
+    CHECKS=$((CHECKS+1))
+    if grep -F -n -- "$piece" "${files[@]}"; then
+      fail "$name: \"$piece\" of the password shows (above)"
+    fi
+  done
+}
+
 done_ok() { echo "ok: $CHECKS checks"; }

@@ -116,12 +116,50 @@ static void usage_run(FILE *f, int check)
     ev_broker_print_targets(f, 0);
 }
 
+/* A URL as every output prints it: password and secret parameters hidden
+ * (the transport's table says which parameters are secret). */
+static void shown_url(const char *url, unsigned roles, char *buf, size_t size)
+{
+    ev_endpoint *ep = NULL;
+    if (url && ev_endpoint_open(url, roles, &ep, NULL) == 0)
+        snprintf(buf, size, "%s", ep->url->redacted);
+    else
+        ev_url_redact_text(url ? url : "", buf, size);
+    ev_endpoint_free(ep);
+}
+
+/* verify's lines of the plan: the outputs (or the one implicit output) and
+ * the watched hops. */
+static void print_outputs(const ev_plan *p)
+{
+    char red[512];
+    static const char *const match[] = {"envelope", "header:", "json:", "traceparent"};
+    for (size_t i = 0; i < p->noutputs; i++) {
+        const ev_output *o = &p->outputs[i];
+        if (!o->source && !p->outputs_explicit && o->match == EV_MATCH_ENVELOPE)
+            continue; /* the target itself: the broker test */
+        shown_url(o->source ? o->source : p->target, EV_ROLE_VERIFY, red, sizeof red);
+        printf("          output %s%s%s  %lld group%s × %lld consumer%s  expect %s%s  match %s%s\n",
+               o->name, o->name[0] ? " at " : "at ", red, (long long)o->groups,
+               o->groups == 1 ? "" : "s", (long long)o->consumers, o->consumers == 1 ? "" : "s",
+               o->expect == EV_EXPECT_NONE   ? "none"
+               : o->expect == EV_EXPECT_TYPE ? "type "
+                                             : (o->copies > 1 ? "copies " : "all"),
+               o->expect == EV_EXPECT_TYPE ? o->expect_type : "", match[o->match],
+               o->match_arg ? o->match_arg : "");
+    }
+    for (size_t i = 0; i < p->nobserve; i++) {
+        shown_url(p->observe[i], EV_ROLE_OBSERVE, red, sizeof red);
+        printf("          watch  %s\n", red);
+    }
+}
+
 static void print_plan(const ev_plan *p)
 {
     static const char *const exec[] = {"constant-arrival-rate", "ramping-arrival-rate",
                                        "max-throughput"};
     char d[32], red[512];
-    ev_url_redact_text(p->target ? p->target : "", red, sizeof red);
+    shown_url(p->target, EV_ROLE_PUBLISH, red, sizeof red);
     printf("scenario  %s%s%s\n", p->name, p->description[0] ? " — " : "", p->description);
     printf("target    %s\n", red);
     printf("event     type %s  source %s  data %lld bytes  %s mode\n", p->event_type,
@@ -168,6 +206,7 @@ static void print_plan(const ev_plan *p)
         ev_format_duration(p->work_max_ns, b, sizeof b);
         printf("          work %s..%s per event\n", a, b);
     }
+    print_outputs(p);
     for (size_t i = 0; i < p->nthresholds; i++)
         printf("%s %s %s\n", i ? "         " : "threshold", p->thresholds[i].metric,
                p->thresholds[i].expr);

@@ -118,6 +118,7 @@ typedef struct ev_delivery {
     size_t nheaders;
     int redelivered;      /* the broker flagged it as a redelivery */
     int64_t recv_wall_ns; /* when it came off the socket; 0: the engine stamps it */
+    uint32_t group;       /* open_groups subs: the group it arrived for, from g0 */
     uint64_t tag;         /* module-private, for ack */
 } ev_delivery;
 
@@ -125,6 +126,14 @@ typedef struct ev_sub ev_sub;
 typedef struct ev_sub_ops {
     int (*open)(void *state, const ev_run_info *ri, uint32_t group, uint32_t consumer, ev_sub **out,
                 ev_err *err);
+    /* Optional, for event-loop transports (SSE, WebSocket) where a group is one
+     * subscriber connection and thousands must be routine: one sub serving
+     * groups [g0, g0 + n) from one thread, each group its own connection.
+     * When present and the output has one consumer per group, the engine opens
+     * a few of these instead of a thread per group, and recv() sets each
+     * delivery's `group` (0..n-1). Returns only once every group is subscribed. */
+    int (*open_groups)(void *state, const ev_run_info *ri, uint32_t g0, uint32_t n, ev_sub **out,
+                       ev_err *err);
     /* Waits up to timeout_ns; fills d[0..max) and returns the count (0 on
      * timeout), or -1 with err when the connection failed beyond repair. */
     int (*recv)(ev_sub *s, ev_delivery *d, int max, int64_t timeout_ns, ev_err *err);

@@ -66,6 +66,8 @@
 #define STORE_CHUNK ((uint64_t)1 << STORE_SHIFT)
 #define STORE_CHUNKS ((uint64_t)1 << 16) /* 2^32 events a lane */
 #define MATCH_MAX 64                     /* ids one message may carry (json: arrays) */
+#define MUX_THREADS 4 /* consumer threads of an open_groups output (SSE, WebSocket) */
+#define MUX_MIN 8     /* fewer groups than this get a thread each */
 
 typedef struct engine engine;
 
@@ -125,18 +127,30 @@ typedef struct output {
                   * type == event.type); 0: every arrival is unexpected */
 } output;
 
+/* Consumer threads an output gets: one per (group, consumer), or, for a
+ * transport with open_groups, one consumer per group and at least MUX_MIN
+ * groups, at most MUX_THREADS threads each serving a run of groups. */
+static uint32_t output_threads(const output *o)
+{
+    if (!o->at->br->sub->open_groups || o->consumers != 1 || o->ngroups < MUX_MIN)
+        return o->ngroups * o->consumers;
+    return o->ngroups < MUX_THREADS ? o->ngroups : MUX_THREADS;
+}
+
 typedef struct cons {
     engine *e;
     output *o;
-    uint32_t group, idx; /* group within its output, consumer within its group */
-    uint32_t gg;         /* global group index (snapshot ledgers) */
+    uint32_t group, idx; /* (first) group within its output, consumer within its group */
+    uint32_t gg;         /* global index of its (first) group (snapshot ledgers) */
+    uint32_t ngr;        /* groups it serves: 1, or several with open_groups */
     pthread_t th;
     int started;
     ev_sub *sub;
     uint64_t rng;
 
     pthread_mutex_t mu;
-    ev_ledger *led;
+    ev_ledger **leds; /* [ngr]: a ledger per group served */
+    ev_ledger *led;   /* the one the current delivery is accounted in */
     ev_hist *e2e, *e2e_sched;
     uint64_t processed;  /* deliveries whose (simulated) work is done and acked */
     uint64_t no_latency; /* first sightings whose send time evload had no record of */
@@ -585,6 +599,7 @@ static int cons_take(cons *c, ev_delivery *d, int n)
     for (int i = 0; i < n; i++) {
         if (!d[i].recv_wall_ns)
             d[i].recv_wall_ns = now;
+        c->led = c->leds[d[i].group < c->ngr ? d[i].group : 0];
         account(c, &d[i]);
     }
     pthread_mutex_unlock(&c->mu);
@@ -607,7 +622,9 @@ static void *cons_main(void *arg)
     engine *e = c->e;
     ev_delivery d[RECV_BATCH];
     const endpoint *at = c->o->at;
-    int rc = at->br->sub->open(at->state, &at->ri, c->group, c->idx, &c->sub, &c->err);
+    int rc = c->ngr > 1 || output_threads(c->o) < c->o->ngroups
+                 ? at->br->sub->open_groups(at->state, &at->ri, c->group, c->ngr, &c->sub, &c->err)
+                 : at->br->sub->open(at->state, &at->ri, c->group, c->idx, &c->sub, &c->err);
     if (rc)
         atomic_store(&c->rc, rc);
     gate_opened(e, rc != 0);
@@ -706,7 +723,8 @@ static int snap_take(snapshot *s, engine *e, int hists)
     for (uint32_t i = 0; i < e->ncons; i++) {
         cons *c = &e->cons[i];
         pthread_mutex_lock(&c->mu);
-        rc |= ev_ledger_merge(s->group[c->gg], c->led);
+        for (uint32_t k = 0; k < c->ngr; k++)
+            rc |= ev_ledger_merge(s->group[c->gg + k], c->leds[k]);
         if (hists) {
             ev_hist_merge(s->e2e, c->e2e);
             ev_hist_merge(s->e2e_sched, c->e2e_sched);
@@ -949,22 +967,35 @@ static int alloc_lanes(engine *e, ev_err *err)
 
 static int alloc_cons(engine *e, ev_err *err)
 {
+    e->ncons = 0;
+    for (uint32_t k = 0; k < e->nouts; k++)
+        e->ncons += output_threads(&e->outs[k]);
     if (!(e->cons = calloc(e->ncons ? e->ncons : 1, sizeof *e->cons))) /* 0: publish only */
         return oom(err);
     uint32_t i = 0;
     for (uint32_t k = 0; k < e->nouts; k++) {
         output *o = &e->outs[k];
-        for (uint32_t g = 0; g < o->ngroups; g++)
-            for (uint32_t j = 0; j < o->consumers; j++, i++) {
-                cons *c = &e->cons[i];
-                c->e = e;
-                c->o = o;
-                c->group = g;
-                c->idx = j;
-                c->gg = o->group0 + g;
-                c->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)i << 17) ^ 1;
-                pthread_mutex_init(&c->mu, NULL);
+        uint32_t nt = output_threads(o), per = o->consumers;
+        int mux = nt < o->ngroups * o->consumers;
+        for (uint32_t t = 0; t < nt; t++, i++) {
+            cons *c = &e->cons[i];
+            c->e = e;
+            c->o = o;
+            if (mux) { /* groups [g0, g1) */
+                uint32_t g0 = (uint32_t)((uint64_t)o->ngroups * t / nt);
+                uint32_t g1 = (uint32_t)((uint64_t)o->ngroups * (t + 1) / nt);
+                c->group = g0;
+                c->ngr = g1 - g0;
+                c->idx = 0;
+            } else {
+                c->group = t / per;
+                c->idx = t % per;
+                c->ngr = 1;
             }
+            c->gg = o->group0 + c->group;
+            c->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)i << 17) ^ 1;
+            pthread_mutex_init(&c->mu, NULL);
+        }
     }
     return EV_OK;
 }
@@ -1013,7 +1044,6 @@ static int init_outputs(engine *e, ev_err *err)
             o->def->expect == EV_EXPECT_ALL ||
             (o->def->expect == EV_EXPECT_TYPE && !strcmp(o->def->expect_type, plan->event_type));
         e->ngroups += o->ngroups;
-        e->ncons += o->ngroups * o->consumers;
         if (consumes_target(plan, o->def)) {
             if (on_target++)
                 return ev_err_set(err, EV_EUSAGE,
@@ -1182,9 +1212,13 @@ static int engine_setup(engine *e, ev_err *err)
         return rc;
     for (uint32_t i = 0; i < e->ncons; i++) {
         cons *c = &e->cons[i];
-        if (!(c->led = ev_ledger_new(e->nlanes, c->o->ordered, c->o->copies)) ||
-            !(c->e2e = ev_hist_new()) || !(c->e2e_sched = ev_hist_new()))
+        if (!(c->leds = calloc(c->ngr, sizeof *c->leds)) || !(c->e2e = ev_hist_new()) ||
+            !(c->e2e_sched = ev_hist_new()))
             return oom(err);
+        for (uint32_t k = 0; k < c->ngr; k++)
+            if (!(c->leds[k] = ev_ledger_new(e->nlanes, c->o->ordered, c->o->copies)))
+                return oom(err);
+        c->led = c->leds[0];
     }
     if (snap_init(&e->S, e))
         return oom(err);
@@ -1707,7 +1741,9 @@ static void engine_free(engine *e)
     }
     free(e->lanes);
     for (uint32_t i = 0; e->cons && i < e->ncons; i++) {
-        ev_ledger_free(e->cons[i].led);
+        for (uint32_t k = 0; e->cons[i].leds && k < e->cons[i].ngr; k++)
+            ev_ledger_free(e->cons[i].leds[k]);
+        free(e->cons[i].leds);
         ev_hist_free(e->cons[i].e2e);
         ev_hist_free(e->cons[i].e2e_sched);
         pthread_mutex_destroy(&e->cons[i].mu);

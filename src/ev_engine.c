@@ -163,7 +163,7 @@ typedef struct snapshot {
     ev_publane *pl;    /* [nlanes] */
     ev_ledger **group; /* [ngroups] merged */
     ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
-    ev_hist *prev_e2e, *prev_lag, *tmp;
+    ev_hist *prev_e2e, *prev_lag, *prev_ack, *tmp;
     uint64_t sent, acked, failed, measured_sent, received, processed, no_latency;
     int64_t in_flight, blocked_ns, last_send_mono;
 } snapshot;
@@ -657,7 +657,8 @@ static void snap_free(snapshot *s, uint32_t nlanes, uint32_t ngroups)
         for (uint32_t g = 0; g < ngroups; g++)
             ev_ledger_free(s->group[g]);
     free(s->group);
-    ev_hist *hs[] = {s->e2e, s->e2e_sched, s->ack, s->sched_lag, s->prev_e2e, s->prev_lag, s->tmp};
+    ev_hist *hs[] = {s->e2e,      s->e2e_sched, s->ack,      s->sched_lag,
+                     s->prev_e2e, s->prev_lag,  s->prev_ack, s->tmp};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         ev_hist_free(hs[i]);
 }
@@ -675,8 +676,8 @@ static int snap_init(snapshot *s, engine *e)
             if (!(s->group[o->group0 + g] = ev_ledger_new(e->nlanes, o->ordered, o->copies)))
                 return -1;
     }
-    ev_hist **hs[] = {&s->e2e,      &s->e2e_sched, &s->ack, &s->sched_lag,
-                      &s->prev_e2e, &s->prev_lag,  &s->tmp};
+    ev_hist **hs[] = {&s->e2e,      &s->e2e_sched, &s->ack,      &s->sched_lag,
+                      &s->prev_e2e, &s->prev_lag,  &s->prev_ack, &s->tmp};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (!(*hs[i] = ev_hist_new()))
             return -1;
@@ -807,6 +808,38 @@ static double pct_ms(const ev_hist *h, double p)
     return ev_hist_count(h) ? (double)ev_hist_percentile(h, p) / 1e6 : 0.0;
 }
 
+/* Adds one second's histogram (ack: 0 e2e, 1 ack) to the stage tp belongs
+ * to, opening a new stage when tp's phase differs from the last one's (the
+ * e2e call comes first for each point, so it opens it). -1 on OOM. */
+static int stage_add(ev_results *r, const ev_tpoint *tp, const ev_hist *h, int ack)
+{
+    ev_stage_result *st = r->nstages ? &r->stages[r->nstages - 1] : NULL;
+    /* The final point closes the last stage rather than opening its own. */
+    if (!ack && (!st || (strcmp(st->name, tp->phase) && strcmp(tp->phase, "end")))) {
+        ev_stage_result *ns = realloc(r->stages, (r->nstages + 1) * sizeof *ns);
+        if (!ns)
+            return -1;
+        r->stages = ns;
+        st = &ns[r->nstages++];
+        memset(st, 0, sizeof *st);
+        snprintf(st->name, sizeof st->name, "%s", tp->phase);
+        const ev_tpoint *prev = r->nts > 1 ? tp - 1 : NULL;
+        st->t0 = prev ? prev->t : 0.0;
+        if (!(st->e2e = ev_hist_new()) || !(st->ack = ev_hist_new()))
+            return -1;
+    }
+    if (!st)
+        return -1;
+    const ev_tpoint *prev = r->nts > 1 ? tp - 1 : NULL;
+    st->t1 = tp->t;
+    if (!ack) {
+        st->sent += tp->sent - (prev ? prev->sent : 0);
+        st->received += tp->received - (prev ? prev->received : 0);
+    }
+    ev_hist_merge(ack ? st->ack : st->e2e, h);
+    return 0;
+}
+
 static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, double prog,
                       int64_t now, const ev_pacer *shape, const status_ctx *st)
 {
@@ -833,8 +866,16 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     tp->depth = e->nouts ? outputs_depth(e) : endpoint_depth(&e->tgt);
     tp->blocked_ns = s->blocked_ns;
     ev_hist_diff(s->tmp, s->e2e, s->prev_e2e);
+    tp->e2e_p50_ms = pct_ms(s->tmp, 50.0);
     tp->e2e_p99_ms = pct_ms(s->tmp, 99.0);
+    tp->e2e_max_ms = ev_hist_count(s->tmp) ? (double)ev_hist_max(s->tmp) / 1e6 : 0.0;
+    if (!(tp->hist_e2e = ev_hist_encode(s->tmp)) || stage_add(r, tp, s->tmp, 0))
+        return -1;
     ev_hist_copy(s->prev_e2e, s->e2e);
+    ev_hist_diff(s->tmp, s->ack, s->prev_ack);
+    if (!(tp->hist_ack = ev_hist_encode(s->tmp)) || stage_add(r, tp, s->tmp, 1))
+        return -1;
+    ev_hist_copy(s->prev_ack, s->ack);
     ev_hist_diff(s->tmp, s->sched_lag, s->prev_lag);
     tp->sched_lag_p99_ms = pct_ms(s->tmp, 99.0);
     ev_hist_copy(s->prev_lag, s->sched_lag);
@@ -1262,7 +1303,8 @@ static int engine_publish(engine *e, ev_err *err)
         }
         if (now >= e->next_tick) {
             char phase[24];
-            double prog = phase_at(plan, now - e->t0, phase, sizeof phase);
+            /* The phase of the second that just ended: its middle. */
+            double prog = phase_at(plan, now - e->t0 - EV_NS_PER_S / 2, phase, sizeof phase);
             if (snap_take(&e->S, e, 1) ||
                 push_point(&e->R, &e->S, e, phase, prog, now, &e->shape, &e->st))
                 return oom(err);
@@ -1344,6 +1386,10 @@ static int drain_tick(engine *e, int64_t now, const char *phase, int64_t from, i
     if (now < e->next_tick)
         return EV_OK;
     double prog = span > 0 ? (double)(now - from) / (double)span : 1.0;
+    char name[24];
+    int64_t mid = now - e->t0 - EV_NS_PER_S / 2;
+    if (e->t0 + mid < e->pub_end) /* the second that ended was mostly publishing */
+        phase = name, phase_at(e->plan, mid, name, sizeof name);
     if (push_point(&e->R, &e->S, e, phase, prog, now, &e->shape, &e->st))
         return oom(err);
     e->next_tick += EV_NS_PER_S;

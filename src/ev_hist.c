@@ -491,4 +491,3 @@ out:
     ev_hist_free(t);
     return rc;
 }
-

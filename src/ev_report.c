@@ -22,9 +22,17 @@ void ev_results_free(ev_results *r)
         ev_hist_free(r->lat[m]);
     json_decref(r->broker);
     json_decref(r->bp_broker);
-    for (size_t i = 0; i < r->nts; i++)
+    for (size_t i = 0; i < r->nts; i++) {
         json_decref(r->ts[i].broker);
+        free(r->ts[i].hist_e2e);
+        free(r->ts[i].hist_ack);
+    }
     free(r->ts);
+    for (size_t i = 0; i < r->nstages; i++) {
+        ev_hist_free(r->stages[i].e2e);
+        ev_hist_free(r->stages[i].ack);
+    }
+    free(r->stages);
     free(r->thr_value);
     free(r->thr_pass);
     memset(r, 0, sizeof *r);
@@ -423,6 +431,10 @@ static json_t *hist_json(const ev_hist *h)
     json_object_set_new(o, "mean", any ? json_real(ev_hist_mean(h) / 1e6) : json_null());
     json_object_set_new(o, "count", json_integer((json_int_t)ev_hist_count(h)));
     json_object_set_new(o, "out_of_range", json_integer((json_int_t)ev_hist_out_of_range(h)));
+    char *enc = ev_hist_encode(h); /* lossless: what merge, compare and report read */
+    if (enc)
+        json_object_set_new(o, "hist", json_string(enc));
+    free(enc);
     return o;
 }
 
@@ -536,10 +548,27 @@ json_t *ev_report_build(const ev_results *r)
                       t->depth >= 0 ? json_integer(t->depth) : json_null(), "blocked_s",
                       (double)t->blocked_ns / 1e9, "e2e_p99", t->e2e_p99_ms, "sched_lag_p99",
                       t->sched_lag_p99_ms));
+        json_t *pt = json_array_get(ts, i);
+        json_object_set_new(pt, "e2e_p50", json_real(t->e2e_p50_ms));
+        json_object_set_new(pt, "e2e_max", json_real(t->e2e_max_ms));
+        json_object_set_new(pt, "hist",
+                            json_pack("{s:s?, s:s?}", "e2e", t->hist_e2e, "ack", t->hist_ack));
         if (t->broker)
-            json_object_set(json_array_get(ts, i), "broker", t->broker);
+            json_object_set(pt, "broker", t->broker);
     }
     json_object_set_new(root, "timeseries", ts);
+    json_t *stages = json_array();
+    for (size_t i = 0; i < r->nstages; i++) {
+        const ev_stage_result *st = &r->stages[i];
+        double span = st->t1 - st->t0;
+        json_t *o = json_pack("{s:s, s:f, s:f, s:I, s:I, s:f, s:o, s:o}", "name", st->name,
+                              "from_s", st->t0, "to_s", st->t1, "sent", (json_int_t)st->sent,
+                              "received", (json_int_t)st->received, "rate_achieved",
+                              span > 0 ? (double)st->sent / span : 0.0, "e2e", hist_json(st->e2e),
+                              "ack", hist_json(st->ack));
+        json_array_append_new(stages, o);
+    }
+    json_object_set_new(root, "stages", stages);
     json_t *thr = json_array();
     for (size_t i = 0; i < p->nthresholds; i++)
         json_array_append_new(thr,

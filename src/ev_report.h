@@ -46,9 +46,19 @@ typedef struct ev_tpoint {
     uint64_t lost;            /* provisional: gaps behind the highest seq seen */
     int64_t in_flight, depth; /* depth −1: the broker does not say */
     int64_t blocked_ns;       /* cumulative publisher time blocked */
-    double e2e_p99_ms, sched_lag_p99_ms;
-    json_t *broker; /* owned: the broker module's figures for that second, or NULL */
+    double e2e_p50_ms, e2e_p99_ms, e2e_max_ms, sched_lag_p99_ms;
+    char *hist_e2e, *hist_ack; /* owned: that second's histograms, ev_hist_encode'd */
+    json_t *broker;            /* owned: the broker module's figures for that second, or NULL */
 } ev_tpoint;
+
+/* One phase of the run as the timeseries names it ("warmup", "stage 2/3",
+ * "publish", "drain", "sweep"), with what happened in it. */
+typedef struct ev_stage_result {
+    char name[24];
+    double t0, t1;           /* seconds since publishing started */
+    uint64_t sent, received; /* during the stage */
+    ev_hist *e2e, *ack;      /* owned: recorded during the stage */
+} ev_stage_result;
 
 typedef struct ev_results {
     const ev_plan *plan;
@@ -91,6 +101,8 @@ typedef struct ev_results {
 
     ev_tpoint *ts; /* owned */
     size_t nts;
+    ev_stage_result *stages; /* owned */
+    size_t nstages;
 
     /* Filled by ev_report_evaluate. */
     double *thr_value; /* owned, [plan->nthresholds] */

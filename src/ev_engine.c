@@ -183,7 +183,9 @@ struct engine {
     endpoint *hops; /* verify.observe: hops inside the user's pipeline, watched only */
     uint32_t nhops;
     char run_id[EV_RUN_ID_MAX + 1];
-    uint32_t nlanes, ngroups, ncons; /* ngroups: over every output */
+    uint32_t nlanes, ngroups, ncons; /* nlanes: this instance's; ngroups: over every output */
+    uint32_t inst, ninst;            /* --instance I/N (0 of 1 when alone) */
+    uint32_t ltotal;                 /* ledger lanes: every instance's, ninst × nlanes */
     lane *lanes;
     cons *cons;
     atomic_int sweep; /* the final sweep: sightings are late, no simulated work */
@@ -478,6 +480,18 @@ static void work_sleep(cons *c)
     ev_sleep_until(ev_mono_ns() + w, &c->e->stop_cons);
 }
 
+/* 1 when (instance, lane, seq) may be an event of this run: an instance and
+ * lane the run has, and, for this instance's own lanes, a seq the lane has
+ * sent (another instance's lanes are judged when the results are merged). */
+static int known_identity(engine *e, uint32_t instance, uint32_t ln, uint64_t seq)
+{
+    if (instance >= e->ninst || ln >= e->nlanes || seq == 0)
+        return 0;
+    if (instance != e->inst)
+        return 1;
+    return seq <= atomic_load_explicit(&e->lanes[ln].sent_hi, memory_order_acquire);
+}
+
 /* One sighting of (lane, seq) of this instance, checked against what the
  * lanes sent and what the output expects; latency from evload's own record
  * (the send-time store and the schedule), never from what the service kept.
@@ -485,19 +499,19 @@ static void work_sleep(cons *c)
 static void account_id(cons *c, const ev_match_id *id, int redelivered, int64_t now)
 {
     engine *e = c->e;
-    if (id->instance != e->tgt.ri.instance || id->lane >= e->nlanes || id->seq == 0 ||
-        id->seq > atomic_load_explicit(&e->lanes[id->lane].sent_hi, memory_order_acquire)) {
+    if (!known_identity(e, id->instance, id->lane, id->seq)) {
         ev_ledger_foreign(c->led);
         return;
     }
+    uint32_t gl = id->instance * e->nlanes + id->lane; /* the ledger's lane */
     if (!c->o->expects) {
         ev_ledger_unexpected(c->led);
         return;
     }
     int late = atomic_load_explicit(&e->sweep, memory_order_relaxed);
     unsigned flags = (redelivered ? EV_SEE_REDELIVERED : 0) | (late ? EV_SEE_LATE : 0);
-    if (ev_ledger_see(c->led, id->lane, id->seq, flags) != EV_SEE_NEW || late)
-        return;
+    if (ev_ledger_see(c->led, gl, id->seq, flags) != EV_SEE_NEW || late || id->instance != e->inst)
+        return; /* another instance's send times are its own */
     const lane *l = &e->lanes[id->lane];
     int64_t off = ev_pacer_intended(&l->sched, id->seq);
     int64_t sent = store_get(l, id->seq);
@@ -569,8 +583,7 @@ static void account(cons *c, const ev_delivery *d)
     }
     /* An intact identity this instance never published (another instance's,
      * a lane it does not have, a seq beyond what the lane sent) is foreign. */
-    if (s.instance != e->tgt.ri.instance || s.lane >= e->nlanes || s.seq == 0 ||
-        s.seq > atomic_load_explicit(&e->lanes[s.lane].sent_hi, memory_order_acquire)) {
+    if (!known_identity(e, s.instance, s.lane, s.seq)) {
         ev_ledger_foreign(c->led);
         return;
     }
@@ -580,7 +593,7 @@ static void account(cons *c, const ev_delivery *d)
     }
     int late = atomic_load_explicit(&e->sweep, memory_order_relaxed);
     unsigned flags = (d->redelivered ? EV_SEE_REDELIVERED : 0) | (late ? EV_SEE_LATE : 0);
-    int r = ev_ledger_see(c->led, s.lane, s.seq, flags);
+    int r = ev_ledger_see(c->led, s.instance * e->nlanes + s.lane, s.seq, flags);
     /* Latency only for first sightings in time after warm-up: a duplicate's
      * latency says nothing about the path of the original. */
     if (r == EV_SEE_NEW && !late && s.sched_ns >= e->warm_end_wall) {
@@ -666,14 +679,14 @@ static void snap_free(snapshot *s, uint32_t nlanes, uint32_t ngroups)
 static int snap_init(snapshot *s, engine *e)
 {
     memset(s, 0, sizeof *s);
-    s->pl = calloc(e->nlanes, sizeof *s->pl);
+    s->pl = calloc(e->ltotal, sizeof *s->pl);
     s->group = calloc(e->ngroups ? e->ngroups : 1, sizeof *s->group); /* 0: publish only */
     if (!s->pl || !s->group)
         return -1;
     for (uint32_t i = 0; i < e->nouts; i++) {
         const output *o = &e->outs[i];
         for (uint32_t g = 0; g < o->ngroups; g++)
-            if (!(s->group[o->group0 + g] = ev_ledger_new(e->nlanes, o->ordered, o->copies)))
+            if (!(s->group[o->group0 + g] = ev_ledger_new(e->ltotal, o->ordered, o->copies)))
                 return -1;
     }
     ev_hist **hs[] = {&s->e2e,      &s->e2e_sched, &s->ack,      &s->sched_lag,
@@ -700,11 +713,14 @@ static int snap_take(snapshot *s, engine *e, int hists)
         ev_hist_reset(s->e2e);
         ev_hist_reset(s->e2e_sched);
     }
+    for (uint32_t i = 0; i < e->ltotal; i++)
+        s->pl[i].unknown = i / e->nlanes != e->inst; /* another instance's lane */
     for (uint32_t i = 0; i < e->nlanes; i++) {
         lane *l = &e->lanes[i];
+        ev_publane *pl = &s->pl[e->inst * e->nlanes + i];
         pthread_mutex_lock(&l->mu);
-        s->pl[i].sent = l->pl.sent;
-        rc |= ev_iset_copy(&s->pl[i].failed, &l->pl.failed);
+        pl->sent = l->pl.sent;
+        rc |= ev_iset_copy(&pl->failed, &l->pl.failed);
         s->sent += l->pl.sent;
         s->acked += l->acked;
         s->failed += l->failed;
@@ -1053,8 +1069,8 @@ static ev_run_info run_info(engine *e, const ev_endpoint *ep, unsigned roles, ui
                          .consumers = consumers,
                          .pipeline = pipeline,
                          .run_id = e->run_id,
-                         .instance = 0,
-                         .instances = 1,
+                         .instance = e->inst,
+                         .instances = e->ninst,
                          .lanes = e->nlanes,
                          .stop = &e->stop_cons};
 }
@@ -1162,6 +1178,9 @@ static int engine_resolve(engine *e, ev_err *err)
     else
         gen_run_id(e->run_id, sizeof e->run_id);
     e->nlanes = (uint32_t)plan->lanes;
+    e->ninst = e->opts && e->opts->instances ? e->opts->instances : 1;
+    e->inst = e->opts && e->opts->instances ? e->opts->instance : 0;
+    e->ltotal = e->ninst * e->nlanes;
     /* The target is opened for publishing; an output consuming it adds the
      * verify role before it is configured. */
     int rc = ev_endpoint_open(plan->target, EV_ROLE_PUBLISH, &e->tgt.ep, err);
@@ -1257,7 +1276,7 @@ static int engine_setup(engine *e, ev_err *err)
             !(c->e2e_sched = ev_hist_new()))
             return oom(err);
         for (uint32_t k = 0; k < c->ngr; k++)
-            if (!(c->leds[k] = ev_ledger_new(e->nlanes, c->o->ordered, c->o->copies)))
+            if (!(c->leds[k] = ev_ledger_new(e->ltotal, c->o->ordered, c->o->copies)))
                 return oom(err);
         c->led = c->leds[0];
     }
@@ -1286,7 +1305,9 @@ static int engine_publish(engine *e, ev_err *err)
     e->wall_off = ev_wall_ns() - ev_mono_ns();
     pthread_mutex_lock(&e->gate_mu);
     e->t0 = ev_mono_ns() + 20 * EV_NS_PER_MS;
-    e->warm_end_wall = e->t0 + plan->warmup_ns + e->wall_off;
+    /* Without a warm-up nothing is cut (another instance may have started a
+     * little earlier: its first events are measured too). */
+    e->warm_end_wall = plan->warmup_ns ? e->t0 + plan->warmup_ns + e->wall_off : INT64_MIN;
     e->go = 1;
     pthread_cond_broadcast(&e->gate_cv);
     pthread_mutex_unlock(&e->gate_mu);
@@ -1572,7 +1593,7 @@ static int reconcile_outputs(engine *e)
     if (!(R->groups = calloc(R->ngroups ? R->ngroups : 1, sizeof *R->groups)) ||
         !(R->outputs = calloc(R->noutputs ? R->noutputs : 1, sizeof *R->outputs)))
         return -1;
-    ev_publane *none = calloc(e->nlanes, sizeof *none);
+    ev_publane *none = calloc(e->ltotal, sizeof *none);
     if (!none)
         return -1;
     for (uint32_t i = 0; i < e->nouts; i++) {
@@ -1595,8 +1616,13 @@ static int reconcile_outputs(engine *e)
             snprintf(gr->name, sizeof gr->name, "%s%s%s", o->def->name, o->def->name[0] ? "/" : "",
                      name);
             gr->output = i;
-            ev_ledger_reconcile(e->S.group[o->group0 + g], o->expects ? e->S.pl : none,
-                                may_remain(e, o, g), &gr->c);
+            gr->may_remain = may_remain(e, o, g);
+            gr->ledger = e->S.group[o->group0 + g];
+            /* One of several instances cannot know whether another one's
+             * consumers took what it misses: only the merge of every
+             * instance's results can (it uses may_remain, the evidence). */
+            ev_ledger_reconcile(gr->ledger, o->expects ? e->S.pl : none,
+                                e->ninst > 1 ? UINT64_MAX : gr->may_remain, &gr->c);
             counts_add(&orr->c, &gr->c);
             counts_add(&R->total, &gr->c);
         }
@@ -1649,6 +1675,9 @@ static int engine_reconcile(engine *e, ev_err *err)
     reconcile_publish(e);
     if (reconcile_outputs(e))
         return oom(err);
+    R->publanes = e->S.pl;
+    R->lanes_total = e->ltotal;
+    R->lanes_per_instance = e->nlanes;
     R->no_latency = e->S.no_latency;
     R->lat[EV_METRIC_e2e] = e->S.e2e;
     R->lat[EV_METRIC_e2e_sched] = e->S.e2e_sched;
@@ -1688,18 +1717,18 @@ static int missing_ids(engine *e, ev_err *err)
         for (uint32_t g = 0; o->expects && g < o->ngroups && !rc; g++) {
             const ev_ledger *led = e->S.group[o->group0 + g];
             for (uint32_t l = 0; l < e->nlanes && !rc; l++) {
-                if ((rc = ev_ledger_missing_set(led, e->S.pl, l, &m)))
+                if ((rc = ev_ledger_missing_set(led, e->S.pl, e->inst * e->nlanes + l, &m)))
                     break;
                 for (size_t k = 0; k < m.n; k++) {
                     const ev_ival *v = &m.v[k];
                     if (f)
-                        fprintf(f, "%s %u %s-0-%u-%llu %s-0-%u-%llu %llu\n",
-                                R->groups[o->group0 + g].name, l, e->run_id, l,
-                                (unsigned long long)v->lo, e->run_id, l, (unsigned long long)v->hi,
-                                (unsigned long long)(v->hi - v->lo + 1));
+                        fprintf(f, "%s %u %s-%u-%u-%llu %s-%u-%u-%llu %llu\n",
+                                R->groups[o->group0 + g].name, l, e->run_id, e->inst, l,
+                                (unsigned long long)v->lo, e->run_id, e->inst, l,
+                                (unsigned long long)v->hi, (unsigned long long)(v->hi - v->lo + 1));
                     for (uint64_t q = v->lo; q <= v->hi && shown < 5; q++, shown++)
                         ev_text_put(R->missing_first, sizeof R->missing_first, &used,
-                                    "%s%s-0-%u-%llu", shown ? ", " : "", e->run_id, l,
+                                    "%s%s-%u-%u-%llu", shown ? ", " : "", e->run_id, e->inst, l,
                                     (unsigned long long)q);
                 }
             }
@@ -1769,7 +1798,7 @@ static void engine_free(engine *e)
     free(e->hops);
     if (e->tgt.setup_done)
         e->br->teardown(e->tgt.state);
-    snap_free(&e->S, e->nlanes, e->ngroups);
+    snap_free(&e->S, e->ltotal, e->ngroups);
     ev_results_free(&e->R);
     for (uint32_t i = 0; e->lanes && i < e->nlanes; i++) {
         lane *l = &e->lanes[i];

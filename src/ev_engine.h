@@ -26,6 +26,11 @@ typedef struct ev_run_opts {
      * The first ends the current stage early, drains briefly and still
      * reports; a second skips the drain. */
     const atomic_int *interrupt;
+    /* --instance I/N: this process is instance I of N taking part in one run
+     * (same run id): its event ids carry I, and its ledgers record every
+     * instance's events so the results merge exactly (evload merge).
+     * instances 0: alone (0 of 1). */
+    uint32_t instance, instances;
 } ev_run_opts;
 
 /* Everything `evload check` can know about plan without connecting: the

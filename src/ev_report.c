@@ -5,6 +5,7 @@
 #include "ev_report.h"
 
 #include "ev_clock.h"
+#include "ev_data.h"
 #include "ev_metrics.h"
 
 #include <math.h>
@@ -413,6 +414,29 @@ const char *ev_report_verdict(const ev_results *r)
 
 /* ---- JSON ------------------------------------------------------------- */
 
+/* What merge and compare need that the rest does not carry: the ledgers and
+ * the publish record (ev_data.h). */
+static json_t *results_data(const ev_results *r)
+{
+    json_t *groups = json_array();
+    for (size_t g = 0; groups && g < r->ngroups; g++) {
+        const ev_group_result *gr = &r->groups[g];
+        if (!gr->ledger)
+            continue;
+        json_array_append_new(groups, json_pack("{s:s, s:s, s:o, s:o}", "name", gr->name, "output",
+                                                r->outputs[gr->output].def->name, "may_remain",
+                                                gr->may_remain == UINT64_MAX
+                                                    ? json_null()
+                                                    : json_integer((json_int_t)gr->may_remain),
+                                                "ledger", ev_data_ledger(gr->ledger)));
+    }
+    return json_pack("{s:I, s:I, s:I, s:o, s:o}", "instance", (json_int_t)r->instance, "instances",
+                     (json_int_t)r->instances, "lanes_per_instance",
+                     (json_int_t)r->lanes_per_instance, "publanes",
+                     r->publanes ? ev_data_publanes(r->publanes, r->lanes_total) : json_array(),
+                     "groups", groups);
+}
+
 static json_t *hist_json(const ev_hist *h)
 {
     json_t *o = json_object();
@@ -569,6 +593,8 @@ json_t *ev_report_build(const ev_results *r)
         json_array_append_new(stages, o);
     }
     json_object_set_new(root, "stages", stages);
+    json_object_set_new(root, "data", results_data(r));
+    json_object_set_new(root, "environment", ev_data_environment());
     json_t *thr = json_array();
     for (size_t i = 0; i < p->nthresholds; i++)
         json_array_append_new(thr,

@@ -22,6 +22,8 @@ typedef struct ev_group_result {
     char name[112];  /* "OUTPUT/group", or the transport's group name */
     uint32_t output; /* index into ev_results.outputs */
     ev_ledger_counts c;
+    uint64_t may_remain;     /* the pending evidence reconcile used (UINT64_MAX: cannot tell) */
+    const ev_ledger *ledger; /* borrowed, for results as data; NULL: not exported */
 } ev_group_result;
 
 /* One place verified (ev_plan.outputs). */
@@ -103,6 +105,9 @@ typedef struct ev_results {
     size_t nts;
     ev_stage_result *stages; /* owned */
     size_t nstages;
+    /* Results as data (ev_data.h): the lanes' publish record, borrowed. */
+    const ev_publane *publanes;
+    uint32_t lanes_total, lanes_per_instance;
 
     /* Filled by ev_report_evaluate. */
     double *thr_value; /* owned, [plan->nthresholds] */

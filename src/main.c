@@ -3,6 +3,7 @@
  * signal handler and the sweep loop's plan loader; the work is in ev_engine. */
 #include "broker.h"
 #include "ev_engine.h"
+#include "ev_merge.h"
 #include "ev_pacer.h"
 #include "ev_scenario.h"
 #include "ev_settings.h"
@@ -55,6 +56,8 @@ static void usage_top(FILE *f)
             "          exit with the verdict\n"
             "  check   validate a scenario and its target and print the plan, without\n"
             "          connecting\n"
+            "  merge   combine the results of the instances of one run (--instance I/N)\n"
+            "          exactly, and judge the thresholds once\n"
             "  targets every transport and its target parameters (--markdown for docs)\n",
             EV_VERSION);
     for (size_t i = 0; ev_broker_at(i); i++)
@@ -99,6 +102,9 @@ static void usage_run(FILE *f, int check)
                 "                        from the target there (sets verify.source)\n"
                 "  -m, --missing FILE    write the ids of lost and pending events there, as\n"
                 "                        ranges per lane\n"
+                "  -I, --instance I/N    be instance I of N processes running one scenario with\n"
+                "                        the same run_id (default from JOB_COMPLETION_INDEX and\n"
+                "                        EVLOAD_INSTANCES); evload merge combines their results\n"
                 "  -s, --set KEY=VALUE   override one setting (repeatable), e.g.\n"
                 "                        --set publish.rate=2000 --set verify.groups=4\n"
                 "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
@@ -218,6 +224,34 @@ static void print_plan(const ev_plan *p)
     }
 }
 
+/* "I/N" → instance I of N. 0, or -1 when it is not 0 <= I < N <= 1024. */
+static int parse_instance(const char *s, uint32_t *i, uint32_t *n)
+{
+    char *end = NULL;
+    unsigned long a = strtoul(s, &end, 10);
+    if (end == s || *end != '/')
+        return -1;
+    const char *t = end + 1;
+    unsigned long b = strtoul(t, &end, 10);
+    if (end == t || *end || b == 0 || b > 1024 || a >= b || s[0] == '-' || t[0] == '-')
+        return -1;
+    *i = (uint32_t)a;
+    *n = (uint32_t)b;
+    return 0;
+}
+
+/* Kubernetes Indexed Jobs give each pod JOB_COMPLETION_INDEX; EVLOAD_INSTANCES
+ * says how many there are. Both set: the default instance; neither: alone. */
+static int instance_from_env(uint32_t *i, uint32_t *n)
+{
+    const char *idx = getenv("JOB_COMPLETION_INDEX"), *cnt = getenv("EVLOAD_INSTANCES");
+    if (!idx || !cnt || !*idx || !*cnt)
+        return 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s/%s", idx, cnt);
+    return parse_instance(buf, i, n);
+}
+
 /* The options a run or check was given. */
 typedef struct cli {
     const char *path, *target, *source;
@@ -277,22 +311,25 @@ static int sweep_loader(void *ud, const char *assignment, ev_plan **out)
 
 static int cmd_run(int argc, char **argv, int check)
 {
-    static const struct option opts[] = {{"target", required_argument, NULL, 't'},
-                                         {"source", required_argument, NULL, 'S'},
-                                         {"missing", required_argument, NULL, 'm'},
-                                         {"set", required_argument, NULL, 's'},
-                                         {"json", required_argument, NULL, 'j'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"progress", no_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"target", required_argument, NULL, 't'},  {"source", required_argument, NULL, 'S'},
+        {"missing", required_argument, NULL, 'm'}, {"instance", required_argument, NULL, 'I'},
+        {"set", required_argument, NULL, 's'},     {"json", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},         {"progress", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     cli c = {.sets = calloc((size_t)argc, sizeof *c.sets)};
     int rc = 0, ch;
     ev_run_opts ro = {.interrupt = &g_interrupts};
     if (!c.sets)
         return EV_EINTERNAL;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "t:S:m:s:j:qph", opts, NULL)) != -1) {
+    if (instance_from_env(&ro.instance, &ro.instances)) {
+        fprintf(stderr, "evload: JOB_COMPLETION_INDEX / EVLOAD_INSTANCES do not make an instance "
+                        "I of N (0 <= I < N <= 1024)\n");
+        free(c.sets);
+        return EV_EUSAGE;
+    }
+    while ((ch = getopt_long(argc, argv, "t:S:m:I:s:j:qph", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             c.target = optarg;
@@ -304,6 +341,15 @@ static int cmd_run(int argc, char **argv, int check)
             if (check)
                 goto usage;
             ro.missing_path = optarg;
+            break;
+        case 'I':
+            if (parse_instance(optarg, &ro.instance, &ro.instances)) {
+                fprintf(stderr,
+                        "evload: --instance %s: expected I/N with 0 <= I < N <= 1024, e.g. "
+                        "--instance 2/4\n",
+                        optarg);
+                goto usage;
+            }
             break;
         case 's':
             c.sets[c.nsets++] = optarg;
@@ -380,6 +426,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1, 0);
     if (!strcmp(cmd, "check"))
         return cmd_run(argc - 1, argv + 1, 1);
+    if (!strcmp(cmd, "merge"))
+        return ev_merge_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "targets")) { /* docs/targets.md's tables: `evload targets --markdown` */
         ev_broker_print_targets(stdout, argc > 2 && !strcmp(argv[2], "--markdown"));
         return 0;
@@ -387,8 +435,8 @@ int main(int argc, char **argv)
     const ev_subcommand *sc = ev_broker_command(cmd);
     if (sc)
         return sc->main(argc - 1, argv + 1);
-    const char *cmds[32] = {"run", "check", "help", "version", "targets"};
-    size_t n = 5;
+    const char *cmds[32] = {"run", "check", "help", "version", "targets", "merge"};
+    size_t n = 6;
     for (size_t i = 0; ev_broker_at(i); i++)
         for (const ev_subcommand *c = ev_broker_at(i)->commands; c && c->name && n < 32; c++)
             cmds[n++] = c->name;

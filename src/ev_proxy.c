@@ -526,7 +526,8 @@ struct ev_proxy {
     unsigned char scratch[SCRATCH];
 
     /* Counters: written by the loop, read by anyone. */
-    atomic_ullong accepted, active, closed, reset, timed_out, limited, errors, upstream_failed;
+    atomic_ullong accepted, active, closed, reset, timed_out, limited, aborted, errors,
+        upstream_failed;
     dir_counters dc[2];
 };
 
@@ -853,6 +854,7 @@ void ev_proxy_stats_get(ev_proxy *p, ev_proxy_stats *o)
     o->reset = get_ctr(&p->reset);
     o->timed_out = get_ctr(&p->timed_out);
     o->limited = get_ctr(&p->limited);
+    o->aborted = get_ctr(&p->aborted);
     o->errors = get_ctr(&p->errors);
     o->upstream_failed = get_ctr(&p->upstream_failed);
     for (int d = 0; d < 2; d++) {
@@ -888,11 +890,12 @@ json_t *ev_proxy_json(ev_proxy *p)
             }
     hist = json_deep_copy(p->history);
     pthread_mutex_unlock(&p->mu);
-    json_t *conns = json_pack(
-        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted", (json_int_t)s.accepted, "active",
-        (json_int_t)s.active, "closed", (json_int_t)s.closed, "reset", (json_int_t)s.reset,
-        "timed_out", (json_int_t)s.timed_out, "limited", (json_int_t)s.limited, "errors",
-        (json_int_t)s.errors, "upstream_failed", (json_int_t)s.upstream_failed);
+    json_t *conns = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "accepted",
+                              (json_int_t)s.accepted, "active", (json_int_t)s.active, "closed",
+                              (json_int_t)s.closed, "reset", (json_int_t)s.reset, "timed_out",
+                              (json_int_t)s.timed_out, "limited", (json_int_t)s.limited, "aborted",
+                              (json_int_t)s.aborted, "errors", (json_int_t)s.errors,
+                              "upstream_failed", (json_int_t)s.upstream_failed);
     json_t *o = NULL;
     if (toxics && hist && conns)
         o = json_pack("{s:s, s:s, s:o, s:{s:o, s:o}, s:o, s:o}", "listen", p->listen_text,
@@ -1141,7 +1144,7 @@ static ssize_t pipe_send(ev_proxy *p, conn *c, int d, const void *buf, size_t n)
             return 0;
         }
         /* The destination reset or failed: pass it on as a reset. */
-        add_ctr(&p->errors, 1);
+        add_ctr(&p->aborted, 1);
         conn_close(p, c, CLOSE_RST);
         return -1;
     }
@@ -1263,7 +1266,7 @@ static int pipe_step(ev_proxy *p, conn *c, int d, int64_t now)
             c->rd[d] = 0;
             break;
         }
-        add_ctr(&p->errors, 1); /* the source reset: pass it on */
+        add_ctr(&p->aborted, 1); /* the source reset or failed: pass it on */
         conn_close(p, c, CLOSE_RST);
         return -1;
     }

@@ -161,7 +161,10 @@ typedef struct ev_proxy_stats {
     uint64_t reset;           /* closed with RST by the reset toxic or ev_proxy_reset_now */
     uint64_t timed_out;       /* closed by timeout=D */
     uint64_t limited;         /* closed by limit_data */
-    uint64_t errors;          /* ended by a socket error (a peer's RST is passed on as RST) */
+    uint64_t aborted;         /* a peer reset its side (or its socket failed): passed on
+                                 to the other side as RST. RabbitMQ ends connections so */
+    uint64_t errors;          /* closed (RST) because the proxy itself failed: out of
+                                 memory, epoll_ctl */
     uint64_t upstream_failed; /* the upstream connect failed: the client got RST */
     ev_proxy_dir_stats up, down;
 } ev_proxy_stats;
@@ -172,7 +175,7 @@ void ev_proxy_stats_get(ev_proxy *p, ev_proxy_stats *out);
  * object (caller owns the reference; NULL when out of memory):
  *   {"listen": "127.0.0.1:43210", "upstream": "127.0.0.1:6379",
  *    "connections": {"accepted", "active", "closed", "reset", "timed_out",
- *                    "limited", "errors", "upstream_failed"},
+ *                    "limited", "aborted", "errors", "upstream_failed"},
  *    "traffic": {"upstream": {"bytes_in", "bytes_out", "bytes_delayed",
  *                             "chunks_delayed", "bytes_dropped"},
  *                "downstream": {...}},

@@ -329,11 +329,11 @@ int ev_proxy_main(int argc, char **argv)
     ev_proxy_stats s;
     ev_proxy_stats_get(px, &s);
     fprintf(stderr,
-            "evload proxy: stopped: %llu connections (%llu reset, %llu errors), %llu bytes "
-            "upstream, %llu downstream, %llu delayed\n",
+            "evload proxy: stopped: %llu connections (%llu reset by toxics, %llu aborted by a "
+            "peer, %llu errors), %llu bytes upstream, %llu downstream, %llu delayed\n",
             (unsigned long long)s.accepted, (unsigned long long)s.reset,
-            (unsigned long long)s.errors, (unsigned long long)s.up.bytes_out,
-            (unsigned long long)s.down.bytes_out,
+            (unsigned long long)s.aborted, (unsigned long long)s.errors,
+            (unsigned long long)s.up.bytes_out, (unsigned long long)s.down.bytes_out,
             (unsigned long long)(s.up.bytes_delayed + s.down.bytes_delayed));
     if (json_path && write_json(px, json_path)) {
         fprintf(stderr, "evload proxy: cannot write %s\n", json_path);

@@ -413,6 +413,7 @@ static void test_passthrough(void)
     WAIT_FOR(STAT(p, closed), 1);
     CHECK_U64(STAT(p, active), ==, 0);
     CHECK_U64(STAT(p, errors), ==, 0);
+    CHECK_U64(STAT(p, aborted), ==, 0);
     CHECK_U64(STAT(p, reset), ==, 0);
 
     json_t *j = ev_proxy_json(p);

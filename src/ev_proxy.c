@@ -482,6 +482,7 @@ typedef struct conn {
     struct conn *prev, *next;
     int fd[2];         /* [0] client, [1] upstream */
     int rd[2], wr[2];  /* edge-triggered readiness of each fd */
+    int hup[2];        /* its peer's FIN or an error was reported */
     int connected;     /* the upstream connect completed */
     int ai;            /* which upstream address is being tried */
     int closed, dirty; /* closed: waiting to be freed; dirty: to be stepped */
@@ -1234,6 +1235,11 @@ static int pipe_step(ev_proxy *p, conn *c, int d, int64_t now)
             return -1;
         if (pp->eof || !c->rd[d] || pp->queued >= QUEUE_MAX)
             break;
+        /* With no toxic, read only what can go straight on: a full
+         * destination then pushes back on the source through TCP, as with
+         * no proxy, instead of the proxy copying it aside. */
+        if (direct && (pp->head || !c->wr[!d] || (d == 0 && !c->connected)))
+            break;
         if (budget == 0) {
             c->dirty = 1; /* more to read: come back next turn */
             break;
@@ -1242,8 +1248,13 @@ static int pipe_step(ev_proxy *p, conn *c, int d, int64_t now)
         if (n > 0) {
             size_t got = (size_t)n, sent = 0;
             budget = got >= budget ? 0 : budget - got;
+            /* A short read drained the socket: the next data raises a new
+             * edge, so no recv just to see EAGAIN. Not once the peer's FIN
+             * or an error was reported: that edge has passed. */
+            if (got < SCRATCH && !c->hup[d])
+                c->rd[d] = 0;
             add_ctr(&p->dc[d].bytes_in, got);
-            if (direct && !pp->head && (d == 1 || c->connected) && c->wr[!d]) {
+            if (direct) {
                 ssize_t w = pipe_send(p, c, d, p->scratch, got);
                 if (w < 0)
                     return -1;
@@ -1402,6 +1413,8 @@ static void *loop_main(void *arg)
                 }
                 if (e & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
                     c->rd[s->i] = 1;
+                if (e & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    c->hup[s->i] = 1;
                 if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR))
                     c->wr[s->i] = 1;
                 c->dirty = 1;

@@ -642,6 +642,19 @@ static void test_limit_data(void)
     CHECK(memcmp(in, out, 4096) == 0);
     WAIT_FOR(STAT(p, limited), 2);
     close(fd);
+
+    /* A limit counts from when the toxic met the connection: 3000 bytes
+     * under a large limit, then a new limit of 1000 lets 1000 more through. */
+    ev_proxy_clear(p);
+    apply(p, "up:limit_data=1MB");
+    fd = dial(p);
+    CHECK_INT(rtt(fd, 3000), <, 5000 * MS);
+    apply(p, "up:limit_data=1000");
+    usleep(20000);
+    send_all(fd, out, 5000);
+    WAIT_FOR(STAT(p, limited), 3);
+    WAIT_FOR(echo_last_received(), 4000);
+    close(fd);
     free(out);
     free(in);
     ev_proxy_free(p);

@@ -11,8 +11,8 @@ static json_t *iset_json(const ev_iset *s)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < s->n; i++)
-        json_array_append_new(a, json_pack("[I, I]", (json_int_t)s->v[i].lo,
-                                           (json_int_t)s->v[i].hi));
+        json_array_append_new(a,
+                              json_pack("[I, I]", (json_int_t)s->v[i].lo, (json_int_t)s->v[i].hi));
     return a;
 }
 
@@ -46,14 +46,12 @@ json_t *ev_data_ledger(const ev_ledger *l)
 {
     ev_ledger_totals t;
     ev_ledger_get_totals(l, &t);
-    json_t *lanes = json_object(), *o = json_pack(
-                                        "{s:I, s:b, s:{s:I, s:I, s:I, s:I, s:I}}", "copies",
-                                        (json_int_t)ev_ledger_copies(l), "ordered",
-                                        ev_ledger_ordered(l), "totals", "received",
-                                        (json_int_t)t.received, "reordered",
-                                        (json_int_t)t.reordered, "corrupted",
-                                        (json_int_t)t.corrupted, "foreign", (json_int_t)t.foreign,
-                                        "unexpected", (json_int_t)t.unexpected);
+    json_t *lanes = json_object(),
+           *o = json_pack("{s:I, s:b, s:{s:I, s:I, s:I, s:I, s:I}}", "copies",
+                          (json_int_t)ev_ledger_copies(l), "ordered", ev_ledger_ordered(l),
+                          "totals", "received", (json_int_t)t.received, "reordered",
+                          (json_int_t)t.reordered, "corrupted", (json_int_t)t.corrupted, "foreign",
+                          (json_int_t)t.foreign, "unexpected", (json_int_t)t.unexpected);
     if (!lanes || !o) {
         json_decref(lanes);
         json_decref(o);
@@ -92,8 +90,8 @@ int ev_data_ledger_load(const json_t *j, uint32_t nlanes, const char *what, ev_l
     if (copies < 1 || copies > EV_LEDGER_MAX_COPIES || !json_is_object(lanes) ||
         !json_is_object(tot))
         return ev_err_set(err, EV_EUSAGE, "%s: not a ledger (copies, lanes, totals)", what);
-    ev_ledger *l = ev_ledger_new(nlanes, json_is_true(json_object_get(j, "ordered")),
-                                 (uint32_t)copies);
+    ev_ledger *l =
+        ev_ledger_new(nlanes, json_is_true(json_object_get(j, "ordered")), (uint32_t)copies);
     if (!l)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     ev_ledger_totals t = {(uint64_t)geti(tot, "received"), (uint64_t)geti(tot, "reordered"),
@@ -122,8 +120,8 @@ int ev_data_ledger_load(const json_t *j, uint32_t nlanes, const char *what, ev_l
             ev_iset_clear(&layers[k]);
         ev_iset_clear(&late);
         if (bad) {
-            rc = ev_err_set(err, EV_EUSAGE, "%s: lane \"%s\" of the ledger is malformed", what,
-                            key);
+            rc =
+                ev_err_set(err, EV_EUSAGE, "%s: lane \"%s\" of the ledger is malformed", what, key);
             break;
         }
     }
@@ -177,7 +175,6 @@ json_t *ev_data_environment(void)
     int have_u = uname(&u) == 0;
     gethostname(host, sizeof host - 1);
     return json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "evload", EV_VERSION, "host", host, "cores",
-                     (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "kernel",
-                     have_u ? u.release : "", "machine", have_u ? u.machine : "", "jansson",
-                     JANSSON_VERSION);
+                     (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "kernel", have_u ? u.release : "",
+                     "machine", have_u ? u.machine : "", "jansson", JANSSON_VERSION);
 }

@@ -368,8 +368,9 @@ static int merge_latency(merge *m, ev_err *err)
             if ((int64_t)jint(p, "depth") > tp->depth)
                 tp->depth = (int64_t)jint(p, "depth"); /* a shared queue: the same figure */
             if (add_hist(&e2e, p, "hist.e2e") || add_hist(&ack, p, "hist.ack"))
-                return ev_err_set(err, EV_EUSAGE, "instance %u: second %zu's histograms are "
-                                                  "malformed",
+                return ev_err_set(err, EV_EUSAGE,
+                                  "instance %u: second %zu's histograms are "
+                                  "malformed",
                                   in, i);
         }
         if (e2e && ev_hist_count(e2e)) {

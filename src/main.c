@@ -1,9 +1,9 @@
 /* main — the command line: `evload run`, `evload check`, `--help` on each,
- * `--version`, and the subcommands transports add (broker.h). Parsing, the
+ * `--version`, and the other subcommands (ev_commands.h). Parsing, the
  * signal handler and the sweep loop's plan loader; the work is in ev_engine. */
 #include "broker.h"
+#include "ev_commands.h"
 #include "ev_engine.h"
-#include "ev_merge.h"
 #include "ev_pacer.h"
 #include "ev_scenario.h"
 #include "ev_settings.h"
@@ -56,13 +56,10 @@ static void usage_top(FILE *f)
             "          exit with the verdict\n"
             "  check   validate a scenario and its target and print the plan, without\n"
             "          connecting\n"
-            "  merge   combine the results of the instances of one run (--instance I/N)\n"
-            "          exactly, and judge the thresholds once\n"
             "  targets every transport and its target parameters (--markdown for docs)\n",
             EV_VERSION);
-    for (size_t i = 0; ev_broker_at(i); i++)
-        for (const ev_subcommand *c = ev_broker_at(i)->commands; c && c->name; c++)
-            fprintf(f, "  %s  %s\n", c->name, c->summary);
+    for (size_t i = 0; ev_command_at(i); i++)
+        fprintf(f, "  %-7s %s\n", ev_command_at(i)->name, ev_command_at(i)->summary);
     fprintf(f, "\n"
                "exit codes: 0 every threshold passed · 1 a threshold failed · 2 usage or scenario\n"
                "            error · 3 could not connect or set up · 4 internal error · 5 the run\n"
@@ -426,20 +423,17 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1, 0);
     if (!strcmp(cmd, "check"))
         return cmd_run(argc - 1, argv + 1, 1);
-    if (!strcmp(cmd, "merge"))
-        return ev_merge_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "targets")) { /* docs/targets.md's tables: `evload targets --markdown` */
         ev_broker_print_targets(stdout, argc > 2 && !strcmp(argv[2], "--markdown"));
         return 0;
     }
-    const ev_subcommand *sc = ev_broker_command(cmd);
+    const ev_subcommand *sc = ev_command_find(cmd);
     if (sc)
         return sc->main(argc - 1, argv + 1);
-    const char *cmds[32] = {"run", "check", "help", "version", "targets", "merge"};
-    size_t n = 6;
-    for (size_t i = 0; ev_broker_at(i); i++)
-        for (const ev_subcommand *c = ev_broker_at(i)->commands; c && c->name && n < 32; c++)
-            cmds[n++] = c->name;
+    const char *cmds[32] = {"run", "check", "help", "version", "targets"};
+    size_t n = 5;
+    for (size_t i = 0; ev_command_at(i) && n < 32; i++)
+        cmds[n++] = ev_command_at(i)->name;
     const char *near = ev_nearest(cmd, cmds, n);
     fprintf(stderr, "evload: unknown command \"%s\"%s%s%s; see `evload --help`\n", cmd,
             near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");

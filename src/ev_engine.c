@@ -868,7 +868,8 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     int64_t off = now - e->t0;
     tp->t = (double)off / 1e9;
     snprintf(tp->phase, sizeof tp->phase, "%s", phase);
-    tp->rate_target = shape ? ev_pacer_rate_at(shape, off) : 0.0;
+    /* This instance's share of the schedule (all of it when alone). */
+    tp->rate_target = shape ? ev_pacer_rate_at(shape, off) * e->nlanes / e->ltotal : 0.0;
     if (r->nts > 1 && tp->t > ts[r->nts - 2].t)
         tp->rate_achieved = (double)(s->sent - ts[r->nts - 2].sent) / (tp->t - ts[r->nts - 2].t);
     else if (tp->t > 0)
@@ -1001,7 +1002,7 @@ static int alloc_lanes(engine *e, ev_err *err)
             return oom(err);
         for (uint64_t j = 0; j < ring; j++)
             l->ring_sent[j] = -1;
-        int rc = ev_pacer_init(&l->pacer, plan, i, err);
+        int rc = ev_pacer_init_shard(&l->pacer, plan, e->inst * e->nlanes + i, e->ltotal, err);
         if (rc)
             return rc;
         l->sched = l->pacer;
@@ -1297,14 +1298,59 @@ static int engine_setup(engine *e, ev_err *err)
     return wait_opened(e, (int)(e->ncons + e->nlanes), err);
 }
 
+/* --barrier DIR: announce this instance ready and wait for every other
+ * (bounded by READY_TIMEOUT_NS × 4; Ctrl-C ends the wait). */
+static int barrier_wait(engine *e, ev_err *err)
+{
+    const char *dir = e->opts->barrier_dir;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/ready-%u", dir, e->inst);
+    FILE *f = fopen(path, "w");
+    if (!f || fprintf(f, "%s\n", e->run_id) < 0 || fclose(f))
+        return ev_err_set(err, EV_ECONNECT, "--barrier %s: cannot write %s (%s)", dir, path,
+                          strerror(errno));
+    int64_t deadline = ev_mono_ns() + 4 * READY_TIMEOUT_NS;
+    for (;;) {
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < e->ninst; i++) {
+            snprintf(path, sizeof path, "%s/ready-%u", dir, i);
+            n += access(path, F_OK) == 0;
+        }
+        if (n == e->ninst)
+            return EV_OK;
+        if (ev_mono_ns() > deadline || interrupts(e))
+            return ev_err_set(err, EV_ECONNECT, "--barrier %s: %u of %u instances ready after %d s",
+                              dir, n, e->ninst, (int)(4 * READY_TIMEOUT_NS / EV_NS_PER_S));
+        ev_sleep_until(ev_mono_ns() + 50 * EV_NS_PER_MS, NULL);
+    }
+}
+
+/* The schedule's start on the monotonic clock: --start-at's wall time, or
+ * 20 ms from now. */
+static int64_t start_instant(engine *e)
+{
+    int64_t now = ev_mono_ns();
+    if (!e->opts->start_at_wall)
+        return now + 20 * EV_NS_PER_MS;
+    int64_t t0 = e->opts->start_at_wall - e->wall_off;
+    if (t0 < now)
+        e->R.start_late_s = (double)(now - t0) / 1e9;
+    return t0;
+}
+
 /* Go: every lane starts its schedule on one instant, t0; then a point a
  * second until every lane is done. */
 static int engine_publish(engine *e, ev_err *err)
 {
     const ev_plan *plan = e->plan;
+    if (e->opts->barrier_dir) {
+        int rc = barrier_wait(e, err);
+        if (rc)
+            return rc;
+    }
     e->wall_off = ev_wall_ns() - ev_mono_ns();
     pthread_mutex_lock(&e->gate_mu);
-    e->t0 = ev_mono_ns() + 20 * EV_NS_PER_MS;
+    e->t0 = start_instant(e);
     /* Without a warm-up nothing is cut (another instance may have started a
      * little earlier: its first events are measured too). */
     e->warm_end_wall = plan->warmup_ns ? e->t0 + plan->warmup_ns + e->wall_off : INT64_MIN;
@@ -1528,12 +1574,12 @@ static void reconcile_publish(engine *e)
     R->acked = S->acked;
     R->failed = S->failed;
     R->measured_sent = S->measured_sent;
-    R->expected = ev_pacer_planned_events(plan);
+    R->expected = ev_pacer_planned_shard(plan, e->inst, e->ninst);
     int64_t measured_from = e->t0 + plan->warmup_ns;
     R->publish_s =
         S->last_send_mono > measured_from ? (double)(S->last_send_mono - measured_from) / 1e9 : 0.0;
     int64_t planned = ev_plan_publish_ns(plan);
-    double expected = ev_plan_expected_events(plan);
+    double expected = ev_plan_expected_events(plan) * e->nlanes / e->ltotal;
     R->rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
     /* The last event of a schedule is due one interval before its end. */
     double span = R->publish_s;

@@ -28,9 +28,15 @@ static int add_seg(ev_pacer *p, double dur, double r0, double r1, ev_err *err)
 
 int ev_pacer_init(ev_pacer *p, const ev_plan *plan, uint32_t lane, ev_err *err)
 {
+    return ev_pacer_init_shard(p, plan, lane, (uint32_t)plan->lanes, err);
+}
+
+int ev_pacer_init_shard(ev_pacer *p, const ev_plan *plan, uint32_t lane, uint32_t lanes,
+                        ev_err *err)
+{
     memset(p, 0, sizeof *p);
     p->lane = lane;
-    p->lanes = (uint32_t)plan->lanes;
+    p->lanes = lanes;
     p->k = lane;
     p->warmup_ns = plan->warmup_ns;
     double warm = (double)plan->warmup_ns / 1e9;
@@ -130,6 +136,27 @@ int64_t ev_pacer_intended(const ev_pacer *p, uint64_t seq)
     }
     const ev_pacer_seg *s = &p->seg[lo];
     return (int64_t)llround((s->t0 + seg_time(s, k - s->n0)) * 1e9);
+}
+
+int64_t ev_pacer_planned_shard(const ev_plan *plan, uint32_t instance, uint32_t instances)
+{
+    uint64_t L = (uint64_t)plan->lanes, LT = L * instances, n = 0;
+    if (plan->executor == EV_EXEC_MAX && plan->count <= 0)
+        return -1;
+    for (uint64_t g = instance * L; g < (instance + 1) * L; g++) {
+        ev_pacer p;
+        if (ev_pacer_init_shard(&p, plan, (uint32_t)g, (uint32_t)LT, NULL))
+            return -1;
+        if (p.unpaced) {
+            n += p.quota;
+            continue;
+        }
+        /* Global events k = g, g + LT, … below total (ev_pacer_next). */
+        double last = ceil(p.total) - 1;
+        if (last >= (double)g)
+            n += (uint64_t)((last - (double)g) / (double)LT) + 1;
+    }
+    return (int64_t)n;
 }
 
 int64_t ev_pacer_planned_events(const ev_plan *plan)

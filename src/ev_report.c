@@ -343,6 +343,14 @@ void ev_report_summary(FILE *f, const ev_results *r)
     fprintf(f, "target   %s\n", r->target);
     fprintf(f, "started  %.19sZ  duration %.1f s%s\n", when, r->duration_s,
             r->interrupted ? "  (interrupted: stopped early, drained briefly)" : "");
+    if (r->instances > 1)
+        fprintf(f, "instance %u of %u (its share of the schedule; evload merge judges the run)\n",
+                r->instance, r->instances);
+    if (r->start_late_s > 0)
+        fprintf(f,
+                "         ready %.3f s after --start-at: its first events went out late "
+                "(sched_lag)\n",
+                r->start_late_s);
 
     double pct = r->rate_target > 0 ? 100.0 * r->rate_achieved / r->rate_target : 0.0;
     fprintf(f, "\npublish  attempted %s  acked %s  failed %s\n", grouped(r->attempted, a, sizeof a),
@@ -502,6 +510,7 @@ json_t *ev_report_build(const ev_results *r)
                                   "interrupted", r->interrupted, "completed", !r->incomplete,
                                   "end_reason", r->incomplete ? r->end_reason : NULL, "path",
                                   p->path && p->path[0] ? p->path : NULL));
+    json_object_set_new(json_object_get(root, "run"), "start_late_s", json_real(r->start_late_s));
     json_object_set_new(
         root, "publish",
         json_pack("{s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:f}", "expected",

@@ -73,8 +73,9 @@ typedef struct ev_results {
     double cpu_s;      /* user + system CPU of the whole process (getrusage) */
     double settle_s;   /* publishing start → drain end (everything seen, or timeout) */
     uint32_t instance, instances;
-    int interrupted; /* Ctrl-C ended the run early */
-    int incomplete;  /* interrupted, or a connection failed for good: never a pass */
+    int interrupted;     /* Ctrl-C ended the run early */
+    double start_late_s; /* ready after --start-at by this much (0: on time or no start) */
+    int incomplete;      /* interrupted, or a connection failed for good: never a pass */
     char end_reason[sizeof(ev_err)]; /* why it is incomplete; "" when it completed */
     int drain_timed_out;
 

@@ -2,6 +2,7 @@
  * `--version`, and the other subcommands (ev_commands.h). Parsing, the
  * signal handler and the sweep loop's plan loader; the work is in ev_engine. */
 #include "broker.h"
+#include "ev_clock.h"
 #include "ev_commands.h"
 #include "ev_engine.h"
 #include "ev_pacer.h"
@@ -101,7 +102,12 @@ static void usage_run(FILE *f, int check)
                 "                        ranges per lane\n"
                 "  -I, --instance I/N    be instance I of N processes running one scenario with\n"
                 "                        the same run_id (default from JOB_COMPLETION_INDEX and\n"
-                "                        EVLOAD_INSTANCES); evload merge combines their results\n"
+                "                        EVLOAD_INSTANCES): the schedule is split between them by\n"
+                "                        lane; evload merge combines their results\n"
+                "  -A, --start-at TIME   start the schedule at TIME (RFC 3339, or +DURATION after\n"
+                "                        EVLOAD_EPOCH), so instances begin together\n"
+                "  -B, --barrier DIR     before starting, wait until every instance has written\n"
+                "                        DIR/ready-I (a directory they share)\n"
                 "  -s, --set KEY=VALUE   override one setting (repeatable), e.g.\n"
                 "                        --set publish.rate=2000 --set verify.groups=4\n"
                 "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
@@ -249,6 +255,37 @@ static int instance_from_env(uint32_t *i, uint32_t *n)
     return parse_instance(buf, i, n);
 }
 
+/* --start-at: RFC 3339, or +DURATION after the shared epoch EVLOAD_EPOCH
+ * (RFC 3339, e.g. set once for every pod of a Job). 0, or -1 after saying why. */
+static int parse_start_at(const char *s, int64_t *wall)
+{
+    ev_err err = {{0}};
+    if (s[0] != '+') {
+        if (ev_rfc3339_parse(s, wall) == 0)
+            return 0;
+        fprintf(stderr,
+                "evload: --start-at %s: expected an RFC 3339 time such as "
+                "2026-12-03T15:00:00Z, or +DURATION after EVLOAD_EPOCH\n",
+                s);
+        return -1;
+    }
+    const char *epoch = getenv("EVLOAD_EPOCH");
+    int64_t base, d;
+    if (!epoch || ev_rfc3339_parse(epoch, &base)) {
+        fprintf(stderr,
+                "evload: --start-at %s: a relative start needs EVLOAD_EPOCH set to an RFC "
+                "3339 time shared by every instance\n",
+                s);
+        return -1;
+    }
+    if (ev_parse_duration(s + 1, &d, &err)) {
+        fprintf(stderr, "evload: --start-at %s: %s\n", s, err.msg);
+        return -1;
+    }
+    *wall = base + d;
+    return 0;
+}
+
 /* The options a run or check was given. */
 typedef struct cli {
     const char *path, *target, *source;
@@ -309,11 +346,12 @@ static int sweep_loader(void *ud, const char *assignment, ev_plan **out)
 static int cmd_run(int argc, char **argv, int check)
 {
     static const struct option opts[] = {
-        {"target", required_argument, NULL, 't'},  {"source", required_argument, NULL, 'S'},
-        {"missing", required_argument, NULL, 'm'}, {"instance", required_argument, NULL, 'I'},
-        {"set", required_argument, NULL, 's'},     {"json", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},         {"progress", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+        {"target", required_argument, NULL, 't'},   {"source", required_argument, NULL, 'S'},
+        {"missing", required_argument, NULL, 'm'},  {"instance", required_argument, NULL, 'I'},
+        {"start-at", required_argument, NULL, 'A'}, {"barrier", required_argument, NULL, 'B'},
+        {"set", required_argument, NULL, 's'},      {"json", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},          {"progress", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     cli c = {.sets = calloc((size_t)argc, sizeof *c.sets)};
     int rc = 0, ch;
     ev_run_opts ro = {.interrupt = &g_interrupts};
@@ -326,7 +364,7 @@ static int cmd_run(int argc, char **argv, int check)
         free(c.sets);
         return EV_EUSAGE;
     }
-    while ((ch = getopt_long(argc, argv, "t:S:m:I:s:j:qph", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "t:S:m:I:A:B:s:j:qph", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             c.target = optarg;
@@ -338,6 +376,13 @@ static int cmd_run(int argc, char **argv, int check)
             if (check)
                 goto usage;
             ro.missing_path = optarg;
+            break;
+        case 'A':
+            if (parse_start_at(optarg, &ro.start_at_wall))
+                goto usage;
+            break;
+        case 'B':
+            ro.barrier_dir = optarg;
             break;
         case 'I':
             if (parse_instance(optarg, &ro.instance, &ro.instances)) {

@@ -287,6 +287,25 @@ static int lane_wait_window(lane *l)
     return lane_stopped(l) ? -1 : 0;
 }
 
+/* While the transport holds the lane (hold_until: the target asked to be
+ * left alone), collects outcomes; intended times keep accruing, so the wait
+ * shows in sched_lag. Returns -1 when the lane must stop. */
+static int lane_hold(lane *l)
+{
+    int64_t (*hold)(ev_pub *) = l->e->br->pub->hold_until;
+    while (hold && !lane_stopped(l)) {
+        int64_t now = ev_mono_ns(), until = hold(l->pub);
+        if (until <= now)
+            return 0;
+        int64_t t = until - now < 10 * EV_NS_PER_MS ? until - now : 10 * EV_NS_PER_MS;
+        if (l->in_flight > 0)
+            lane_poll(l, t);
+        else
+            ev_sleep_until(now + t, &l->e->stop_pub);
+    }
+    return lane_stopped(l) ? -1 : 0;
+}
+
 /* Records seq's send time (lane thread only). -1 when out of memory. */
 static int store_put(lane *l, uint64_t seq, int64_t sent_wall)
 {
@@ -404,7 +423,7 @@ static void lane_publish(lane *l)
             if (atomic_load(&e->stop_pub))
                 break;
         }
-        if (lane_send(l, l->pl.sent + 1, intended))
+        if (lane_hold(l) || lane_send(l, l->pl.sent + 1, intended))
             break;
     }
 }

@@ -37,10 +37,10 @@
 typedef struct evcopy {
     uint64_t seq;
     int binary;
-    ev_buf body;       /* structured JSON, or binary data */
-    ev_ce_binary bin;  /* binary: attrs point into bin.store */
-    ev_buf store;      /* binary: attribute values */
-    char ct[128];      /* binary: datacontenttype */
+    ev_buf body;      /* structured JSON, or binary data */
+    ev_ce_binary bin; /* binary: attrs point into bin.store */
+    ev_buf store;     /* binary: attribute values */
+    char ct[128];     /* binary: datacontenttype */
     char trace[EV_TRACEPARENT_LEN + 1];
 } evcopy;
 
@@ -488,8 +488,8 @@ static int finish(ev_pub *p, req *r, CURLcode rc, ev_outcome_fn fn, void *ud)
         break;
     case EV_HTTP_RETRY:
     case EV_HTTP_UNKNOWN:
-        r->due = now + ev_http_backoff_ns((int)r->attempt, c->backoff_min_ns, c->backoff_max_ns,
-                                          &p->rng);
+        r->due = now +
+                 ev_http_backoff_ns((int)r->attempt, c->backoff_min_ns, c->backoff_max_ns, &p->rng);
         break;
     }
     if ((int)r->attempt >= c->attempts || r->due - r->first_sent > c->retry_deadline_ns) {

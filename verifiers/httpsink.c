@@ -51,8 +51,8 @@ static int sink_sub_recv(ev_sub *c, ev_delivery *d, int max, int64_t timeout_ns,
         ev_ce_headers *h = &c->col[i];
         ev_ce_headers_init(h, EV_CE_BIND_HTTP);
         for (size_t j = 0; j < it->nheaders; j++)
-            ev_ce_headers_add(h, it->headers[j].name, it->headers[j].name_len,
-                              it->headers[j].value, it->headers[j].value_len);
+            ev_ce_headers_add(h, it->headers[j].name, it->headers[j].name_len, it->headers[j].value,
+                              it->headers[j].value_len);
         int binary = !it->batched && ev_ce_headers_binary(h);
         d[i] = (ev_delivery){.binary = binary,
                              .body = it->body,

@@ -27,8 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const ev_http_err_names[EV_HTTP_NERR] = {"connect", "tls", "timeout", "reset",
-                                                     "other"};
+const char *const ev_http_err_names[EV_HTTP_NERR] = {"connect", "tls", "timeout", "reset", "other"};
 
 static const char *const versions[] = {"1.1", "2", "2-prior-knowledge", NULL};
 static const char *const methods[] = {"POST", "PUT", NULL};
@@ -282,9 +281,9 @@ static json_t *hist_json(const ev_hist *x)
     static const double ps[] = {50, 90, 95, 99};
     static const char *const ks[] = {"p50", "p90", "p95", "p99"};
     for (int i = 0; i < 4; i++)
-        json_object_set_new(o, ks[i],
-                            json_real(ev_hist_count(x) ? (double)ev_hist_percentile(x, ps[i]) / 1e6
-                                                       : 0.0));
+        json_object_set_new(
+            o, ks[i],
+            json_real(ev_hist_count(x) ? (double)ev_hist_percentile(x, ps[i]) / 1e6 : 0.0));
     json_object_set_new(o, "max", json_real(ev_hist_count(x) ? (double)ev_hist_max(x) / 1e6 : 0.0));
     return o;
 }

@@ -116,7 +116,7 @@ typedef struct ev_http_stats {
     uint64_t rejected_final; /* events failed by a 4xx */
     uint64_t gave_up_attempts, gave_up_deadline, unknown_final;
     uint64_t conn_opened, conn_reused;
-    uint64_t unroutable; /* amqp+http: {"routed": false} */
+    uint64_t unroutable;                         /* amqp+http: {"routed": false} */
     uint64_t attempts[EV_HTTP_ATTEMPTS_MAX + 1]; /* events by attempts at their outcome */
     uint64_t auth_refused;                       /* 401/403 before anything was acked */
 } ev_http_stats;
@@ -140,9 +140,9 @@ typedef struct ev_http {
     const ev_http_flavor *fl;
     const ev_run_info *ri;
     uint32_t lanes;
-    _Atomic int64_t paused_until;     /* monotonic ns; 0: never paused */
+    _Atomic int64_t paused_until;    /* monotonic ns; 0: never paused */
     _Atomic int64_t paused_ns_total; /* the pauses' length, overlaps once */
-    atomic_int any_ok;            /* some request was acked */
+    atomic_int any_ok;               /* some request was acked */
     pthread_mutex_t mu;
     ev_http_stats tot;
     ev_hist *req_ns; /* every response's time, all lanes (merged at close) */

@@ -29,8 +29,8 @@ const char *ev_http_verdict_name(ev_http_verdict v)
 
 int64_t ev_http_retry_after_ns(long seconds, int64_t dflt, int64_t cap)
 {
-    int64_t ns = seconds > 0 ? (seconds > 86400 ? 86400 * EV_NS_PER_S : seconds * EV_NS_PER_S)
-                             : dflt;
+    int64_t ns =
+        seconds > 0 ? (seconds > 86400 ? 86400 * EV_NS_PER_S : seconds * EV_NS_PER_S) : dflt;
     return cap > 0 && ns > cap ? cap : ns;
 }
 

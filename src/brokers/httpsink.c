@@ -41,7 +41,7 @@
 #define MAX_BODY (16u << 20)
 #define MAX_HEADERS 64
 
-const char *const ev_sink_fault_names[EV_SINK_NFAULTS] = {"202", "429", "503",
+const char *const ev_sink_fault_names[EV_SINK_NFAULTS] = {"202", "429",   "503",
                                                           "500", "reset", "400"};
 const char *const ev_sink_audit_names[EV_AUDIT_NCLASSES] = {"honoured", "too_early",
                                                             "never_retried", "after_final"};
@@ -222,8 +222,8 @@ static ev_sink_item *item_new(const char *body, size_t len, const hdrs *h, int b
             memcpy(p, h->value[i], vl + 1);
             dl = (long)vl;
         }
-        it->headers[it->nheaders++] = (ev_ce_attr){
-            .name = name, .name_len = nl, .value = p, .value_len = (size_t)dl};
+        it->headers[it->nheaders++] =
+            (ev_ce_attr){.name = name, .name_len = nl, .value = p, .value_len = (size_t)dl};
         p += vl + 1;
     }
     it->batched = batched;
@@ -554,9 +554,8 @@ static void *timer_main(void *arg)
 /* ---- libmicrohttpd callbacks ---------------------------------------------------- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     ev_sink *s = cls;
     req_ctx *c = *con_cls;
@@ -632,7 +631,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 static int listen_on(ev_sink *s, const char *host, int port, ev_err *err)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     char ps[16];
@@ -950,12 +950,12 @@ static void sink_report(void *state, json_t *out)
     json_object_set_new(out, "delayed", json_integer((json_int_t)s->delayed));
     json_t *dl = json_object();
     json_object_set_new(dl, "p50", json_real((double)ev_hist_percentile(s->delay_ns, 50) / 1e6));
-    json_object_set_new(dl, "min", json_real(ev_hist_count(s->delay_ns)
-                                                 ? (double)ev_hist_min(s->delay_ns) / 1e6
-                                                 : 0.0));
-    json_object_set_new(dl, "max", json_real(ev_hist_count(s->delay_ns)
-                                                 ? (double)ev_hist_max(s->delay_ns) / 1e6
-                                                 : 0.0));
+    json_object_set_new(
+        dl, "min",
+        json_real(ev_hist_count(s->delay_ns) ? (double)ev_hist_min(s->delay_ns) / 1e6 : 0.0));
+    json_object_set_new(
+        dl, "max",
+        json_real(ev_hist_count(s->delay_ns) ? (double)ev_hist_max(s->delay_ns) / 1e6 : 0.0));
     json_object_set_new(out, "delay_ms", dl);
     /* The audit: ids still waiting for a retry at the end never came back. */
     uint64_t audit[EV_SINK_NFAULTS][EV_AUDIT_NCLASSES];
@@ -963,8 +963,8 @@ static void sink_report(void *state, json_t *out)
     for (size_t i = 0; i < s->nopen; i++) {
         const ev_sink_id *e = s->open[i];
         if (e->pending)
-            audit[e->last_fault][e->last_fault == EV_SINK_400 ? EV_AUDIT_HONOURED
-                                                              : EV_AUDIT_NEVER]++;
+            audit[e->last_fault]
+                 [e->last_fault == EV_SINK_400 ? EV_AUDIT_HONOURED : EV_AUDIT_NEVER]++;
     }
     json_t *au = json_object(), *tot = json_object();
     uint64_t sums[EV_AUDIT_NCLASSES] = {0};

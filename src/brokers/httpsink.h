@@ -33,12 +33,12 @@
 
 /* What the sink answered an attempt with. */
 enum {
-    EV_SINK_OK,     /* 202 */
-    EV_SINK_429,    /* Retry-After */
-    EV_SINK_503,    /* Retry-After */
-    EV_SINK_500,    /* no Retry-After: any retry is in time */
-    EV_SINK_RESET,  /* connection reset, no answer */
-    EV_SINK_400,    /* final: the sender must not retry */
+    EV_SINK_OK,    /* 202 */
+    EV_SINK_429,   /* Retry-After */
+    EV_SINK_503,   /* Retry-After */
+    EV_SINK_500,   /* no Retry-After: any retry is in time */
+    EV_SINK_RESET, /* connection reset, no answer */
+    EV_SINK_400,   /* final: the sender must not retry */
     EV_SINK_NFAULTS
 };
 extern const char *const ev_sink_fault_names[EV_SINK_NFAULTS];

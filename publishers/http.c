@@ -136,7 +136,7 @@ static int add_hdr(struct curl_slist **l, const char *s)
 
 /* Appends a structured event, with "evloadattempt" as its first member on a
  * retry (the checksum covers data only, so the event stays intact). */
-static int put_structured(ev_buf *body, const char *json, size_t len, unsigned attempt)
+int ev_http_put_structured(ev_buf *body, const char *json, size_t len, unsigned attempt)
 {
     if (attempt < 2 || len < 2 || json[0] != '{')
         return ev_buf_append(body, json, len);
@@ -155,7 +155,7 @@ static int ce_build(const ev_http *h, const ev_msg *m, unsigned attempt, ev_buf 
     }
     if (!m->bin) {
         return add_hdr(hdrs, "Content-Type: " EV_CE_CONTENT_TYPE) ||
-               put_structured(body, m->body, m->len, attempt);
+               ev_http_put_structured(body, m->body, m->len, attempt);
     }
     const ev_ce_binary *b = m->bin;
     for (size_t i = 0; i < b->nattrs; i++) {
@@ -263,7 +263,7 @@ static int req_build(ev_pub *p, req *r)
               ev_buf_puts(&r->body, "[");
         for (size_t i = 0; !bad && i < r->n; i++)
             bad = (i && ev_buf_puts(&r->body, ",")) ||
-                  put_structured(&r->body, r->ev[i].body.p, r->ev[i].body.len, r->attempt);
+                  ev_http_put_structured(&r->body, r->ev[i].body.p, r->ev[i].body.len, r->attempt);
         bad = bad || ev_buf_puts(&r->body, "]");
     } else {
         ev_msg m = msg_of(&r->ev[0]);

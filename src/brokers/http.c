@@ -115,20 +115,15 @@ int ev_http_init(ev_http *h, const ev_run_info *ri, const char *url, ev_err *err
     if (c->user && !c->pass)
         c->pass = "";
     c->binary = ri->plan->mode == EV_MODE_BINARY;
-    c->method = methods[ev_param_enum(ps, "method")];
-    c->version = ev_param_enum(ps, "version");
+    c->method = "POST";
+    c->version = EV_HTTP_V11;
+    c->streams = 100;
     long conns = (long)ev_param_int(ps, "connections");
     c->conns = (conns + (long)h->lanes - 1) / (long)h->lanes;
-    c->streams = (long)ev_param_int(ps, "streams");
     c->timeout_ns = ev_param_dur(ps, "timeout");
     c->connect_timeout_ns = ev_param_dur(ps, "connect_timeout");
     c->retry_after_default_ns = ev_param_dur(ps, "retry_after");
     c->retry_after_max_ns = ev_param_dur(ps, "retry_after_max");
-    c->insecure = ev_param_bool(ps, "insecure");
-    c->cacert = ev_param_str(ps, "cacert");
-    c->cert = ev_param_str(ps, "cert");
-    c->key = ev_param_str(ps, "key");
-    c->key_password = ev_param_str(ps, "key_password");
     atomic_init(&h->paused_until, 0);
     atomic_init(&h->any_ok, 0);
     atomic_init(&h->paused_ns_total, 0);
@@ -147,21 +142,8 @@ int ev_http_init(ev_http *h, const ev_run_info *ri, const char *url, ev_err *err
             return ev_err_set(err, EV_EINTERNAL, "out of memory");
         c->headers = n;
     }
-    if (url) {
-        if (!(c->url = strdup(url)))
-            return ev_err_set(err, EV_EINTERNAL, "out of memory");
-        return EV_OK;
-    }
-    ev_buf b = EV_BUF_INIT;
-    const char *q = ev_param_str(ps, "query");
-    int bad = ev_buf_puts(&b, u->scheme) || ev_buf_puts(&b, "://") || ev_buf_puts(&b, u->hosts) ||
-              ev_buf_puts(&b, "/") || put_path(&b, u->path) ||
-              (q && q[0] && (ev_buf_puts(&b, "?") || ev_buf_puts(&b, q)));
-    if (bad) {
-        ev_buf_free(&b);
+    if (!(c->url = strdup(url)))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
-    }
-    c->url = b.p;
     return EV_OK;
 }
 
@@ -265,7 +247,6 @@ void ev_http_free(ev_http *h)
     curl_slist_free_all(h->conf.headers);
     free(h->conf.url);
     ev_hist_free(h->req_ns);
-    free(h->exchange);
     free(h->routing_key);
     pthread_mutex_destroy(&h->mu);
 }
@@ -385,8 +366,6 @@ static int http_configure(const ev_run_info *ri, ev_err *err)
     return EV_OK;
 }
 
-extern const ev_http_flavor ev_http_flavor_ce;
-
 static int http_setup(const ev_run_info *ri, void **state, ev_err *err)
 {
     ev_http *h = calloc(1, sizeof *h);
@@ -394,9 +373,27 @@ static int http_setup(const ev_run_info *ri, void **state, ev_err *err)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     h->fl = &ev_http_flavor_ce;
     const ev_params *ps = ri->params;
-    int rc = ev_http_init(h, ri, NULL, err);
+    const ev_url *u = ri->url;
+    ev_buf b = EV_BUF_INIT;
+    const char *q = ev_param_str(ps, "query");
+    int rc = EV_OK;
+    if (ev_buf_puts(&b, u->scheme) || ev_buf_puts(&b, "://") || ev_buf_puts(&b, u->hosts) ||
+        ev_buf_puts(&b, "/") || put_path(&b, u->path) ||
+        (q && q[0] && (ev_buf_puts(&b, "?") || ev_buf_puts(&b, q))))
+        rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
+    else
+        rc = ev_http_init(h, ri, b.p, err);
+    ev_buf_free(&b);
     if (!rc) {
         ev_http_conf *c = &h->conf;
+        c->method = methods[ev_param_enum(ps, "method")];
+        c->version = ev_param_enum(ps, "version");
+        c->streams = (long)ev_param_int(ps, "streams");
+        c->insecure = ev_param_bool(ps, "insecure");
+        c->cacert = ev_param_str(ps, "cacert");
+        c->cert = ev_param_str(ps, "cert");
+        c->key = ev_param_str(ps, "key");
+        c->key_password = ev_param_str(ps, "key_password");
         c->batch = (long)ev_param_int(ps, "batch");
         c->linger_ns = ev_param_dur(ps, "linger");
         c->attempts = (int)ev_param_int(ps, "attempts");

@@ -131,7 +131,7 @@ typedef struct ev_http_flavor {
     int (*build)(const struct ev_http *h, const ev_msg *m, unsigned attempt, ev_buf *body,
                  struct curl_slist **hdrs);
     /* Optional: a 2xx answer's body decides (amqp+http's "routed"). Returns
-     * the verdict, possibly FAILED with *why set ("unroutable"). */
+     * the verdict, FAILED with *unroutable = 1 for {"routed": false}. */
     ev_http_verdict (*judge)(const char *body, size_t len, int *unroutable);
 } ev_http_flavor;
 
@@ -148,12 +148,14 @@ typedef struct ev_http {
     ev_hist *req_ns; /* every response's time, all lanes (merged at close) */
     char last_error[256];
     /* amqp+http */
-    char *exchange, *routing_key;
+    char *routing_key;
     int persistent;
 } ev_http;
 
-/* Fills h from the run's URL and parameters (shared by http and amqp+http),
- * checks what configure() can check. 0 or EV_EUSAGE/EV_EINTERNAL. */
+/* Fills h from the run's URL and the parameters both transports have
+ * (header, connections, timeout, connect_timeout, retry_after,
+ * retry_after_max); url is what curl requests. The caller sets the rest.
+ * 0 or EV_EUSAGE/EV_EINTERNAL. */
 int ev_http_init(ev_http *h, const ev_run_info *ri, const char *url, ev_err *err);
 /* Connects (TCP and TLS, no request) to h's URL within the connect timeout:
  * EV_ECONNECT with the redacted URL and curl's reason when it cannot. */
@@ -166,8 +168,13 @@ void ev_http_easy_common(const ev_http *h, CURL *c);
 /* The error kind of a curl result code. */
 int ev_http_err_kind(CURLcode rc);
 
-/* The lane machinery (publishers/http.c), shared by both flavours. */
+/* The lane machinery (publishers/http.c), shared by both flavours (the
+ * flavour is ev_http.fl, set by each transport's setup). */
 extern const ev_pub_ops ev_http_pub_ops;
-extern const ev_pub_ops ev_amqp_http_pub_ops;
+extern const ev_http_flavor ev_http_flavor_ce;        /* publishers/http.c */
+extern const ev_http_flavor ev_http_flavor_amqp_mgmt; /* publishers/amqp_http.c */
+/* Appends a structured event, with "evloadattempt" as its first member when
+ * attempt ≥ 2 (publishers/http.c). 0 or -1. */
+int ev_http_put_structured(ev_buf *body, const char *json, size_t len, unsigned attempt);
 
 #endif

@@ -18,8 +18,8 @@ static void test_verdicts(void)
     CHECK_INT(ev_http_verdict_of(429, 1), ==, EV_HTTP_THROTTLED);
     CHECK_INT(ev_http_verdict_of(503, 1), ==, EV_HTTP_THROTTLED);
     /* 408, 404, 409, other 5xx, unlisted: retried */
-    static const long retry[] = {408, 404, 409, 500, 502, 504, 599, 100, 199, 301, 302, 304, 307,
-                                 399, 600, 999};
+    static const long retry[] = {408, 404, 409, 500, 502, 504, 599, 100,
+                                 199, 301, 302, 304, 307, 399, 600, 999};
     for (size_t i = 0; i < sizeof retry / sizeof retry[0]; i++)
         CHECK_INT(ev_http_verdict_of(retry[i], 1), ==, EV_HTTP_RETRY);
     /* every other 4xx: failed */
@@ -41,7 +41,7 @@ static void test_retry_after(void)
 {
     int64_t d = EV_NS_PER_S, cap = 10 * EV_NS_PER_S;
     CHECK_INT(ev_http_retry_after_ns(7, d, cap), ==, 7 * EV_NS_PER_S);
-    CHECK_INT(ev_http_retry_after_ns(0, d, cap), ==, d);       /* missing or unparsable */
+    CHECK_INT(ev_http_retry_after_ns(0, d, cap), ==, d);          /* missing or unparsable */
     CHECK_INT(ev_http_retry_after_ns(-350000000, d, cap), ==, d); /* a date in the past */
     CHECK_INT(ev_http_retry_after_ns(3600, d, cap), ==, cap);
     CHECK_INT(ev_http_retry_after_ns(3600, d, 0), ==, 3600 * EV_NS_PER_S);
@@ -80,17 +80,17 @@ static void test_pct(void)
     CHECK_STR(dec, "ë");
     CHECK_INT(ev_http_pct_decode("\"x%20y\"", 7, dec, sizeof dec), ==, 3); /* quoted-string */
     CHECK_STR(dec, "x y");
-    CHECK_INT(ev_http_pct_decode("%C3", 3, dec, sizeof dec), ==, -1);   /* not UTF-8 */
-    CHECK_INT(ev_http_pct_decode("%ZZ", 3, dec, sizeof dec), ==, -1);   /* bad escape */
-    CHECK_INT(ev_http_pct_decode("ab%4", 4, dec, sizeof dec), ==, -1);  /* cut escape */
+    CHECK_INT(ev_http_pct_decode("%C3", 3, dec, sizeof dec), ==, -1);       /* not UTF-8 */
+    CHECK_INT(ev_http_pct_decode("%ZZ", 3, dec, sizeof dec), ==, -1);       /* bad escape */
+    CHECK_INT(ev_http_pct_decode("ab%4", 4, dec, sizeof dec), ==, -1);      /* cut escape */
     CHECK_INT(ev_http_pct_decode("%ED%A0%80", 9, dec, sizeof dec), ==, -1); /* a surrogate */
 }
 
 /* A retried event carries evloadattempt and is still the same intact event. */
 static void test_attempt_extension(void)
 {
-    ev_ce_params p = {.type = "dev.evload.http", .source = "/evload", .run = RUN, .lane = 3,
-                      .data_size = 200};
+    ev_ce_params p = {
+        .type = "dev.evload.http", .source = "/evload", .run = RUN, .lane = 3, .data_size = 200};
     ev_ce_template *t = NULL;
     ev_err err;
     CHECK_INT(ev_ce_template_new(&p, &t, &err), ==, 0);

@@ -55,7 +55,7 @@ function post(url, headers, body) {
     req.end(body);
   });
 }
-const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 16 });
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 512 });
 
 function listen(server, limitS) {
   server.keepAliveTimeout = 30000;

@@ -52,8 +52,8 @@ static int mgmt_build(const ev_http *h, const ev_msg *m, unsigned attempt, ev_bu
     bad = ev_buf_puts(body, "{\"properties\":{\"delivery_mode\":") ||
           ev_buf_puts(body, h->persistent ? "2" : "1") || ev_buf_puts(body, ",\"headers\":{");
     if (m->traceparent)
-        bad = bad || put_hdr(body, &first, "traceparent", 11, m->traceparent,
-                             strlen(m->traceparent));
+        bad =
+            bad || put_hdr(body, &first, "traceparent", 11, m->traceparent, strlen(m->traceparent));
     if (m->bin) {
         const ev_ce_binary *b = m->bin;
         char name[64];

@@ -125,7 +125,8 @@ const ev_broker ev_broker_amqp_http = {
     .name = "amqp_http",
     .schemes = (const char *const[]){"amqp+http", NULL},
     .summary = "RabbitMQ through its management HTTP API (publish only; verify on a queue)",
-    .example = "amqp+http://guest:guest@127.0.0.1:15672/%2f?exchange=cloud-events&routing_key=build",
+    .example =
+        "amqp+http://guest:guest@127.0.0.1:15672/%2f?exchange=cloud-events&routing_key=build",
     .doc = "docs/http.md",
     .roles = EV_ROLE_PUBLISH,
     .params = amqp_http_params,

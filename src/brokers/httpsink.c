@@ -27,6 +27,7 @@
 #include "ev_clock.h"
 
 #include <arpa/inet.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -667,6 +668,8 @@ static int listen_on(ev_sink *s, const char *host, int port, ev_err *err)
     return EV_OK;
 }
 
+extern const ev_broker ev_broker_httpsink;
+
 static const ev_param sink_params[] = {
     {"throttle", EV_PT_PROB, "0", 0, 0, NULL, 0, "share of attempts answered 429 with Retry-After"},
     {"unavailable", EV_PT_PROB, "0", 0, 0, NULL, 0, "share answered 503 with Retry-After"},
@@ -989,6 +992,79 @@ static void sink_teardown(void *state)
     ev_sink_stop(state);
 }
 
+/* ---- evload http-sink: the sink on its own ------------------------------------------ */
+
+static atomic_int sink_quit;
+
+static void on_signal(int sig)
+{
+    atomic_store(&sink_quit, 1);
+}
+
+/* evload http-sink URL [SECONDS]: serves until SIGINT/SIGTERM (or for
+ * SECONDS), taking and dropping every delivery (it verifies nothing: for
+ * other clients, benchmarks and tests), then prints its report as JSON. */
+static int sink_main(int argc, char **argv)
+{
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: evload http-sink http-sink://ADDR:PORT/PATH[?knobs] [SECONDS]\n"
+                        "  serves CloudEvents until interrupted (or for SECONDS), answering "
+                        "with the knobs' faults;\n  prints \"listening ADDR:PORT\", then its "
+                        "counts as JSON at the end (docs/http.md)\n");
+        return EV_EUSAGE;
+    }
+    ev_err err = {{0}};
+    ev_endpoint *ep = NULL;
+    ev_sink *s = NULL;
+    int rc = ev_endpoint_open(argv[1], EV_ROLE_VERIFY, &ep, &err);
+    if (!rc && ep->br != &ev_broker_httpsink)
+        rc = ev_err_set(&err, EV_EUSAGE, "%s is not an http-sink:// URL", ep->url->redacted);
+    ev_run_info ri = {0};
+    if (!rc) {
+        ri = (ev_run_info){.url = ep->url,
+                           .params = ep->params,
+                           .roles = EV_ROLE_VERIFY,
+                           .groups = 1,
+                           .consumers = 1,
+                           .stop = &sink_quit};
+        rc = ev_sink_start(&ri, &s, &err);
+    }
+    if (rc) {
+        fprintf(stderr, "evload: %s\n", err.msg);
+        ev_endpoint_free(ep);
+        return rc;
+    }
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+    printf("listening %s\n", s->addr);
+    fflush(stdout);
+    int64_t end = argc == 3 ? ev_mono_ns() + (int64_t)(atof(argv[2]) * 1e9) : INT64_MAX;
+    ev_sink_item *items[64];
+    while (!atomic_load(&sink_quit) && ev_mono_ns() < end) {
+        int n = ev_sink_take(s, items, 64, 100 * EV_NS_PER_MS, &sink_quit);
+        for (int i = 0; i < n; i++)
+            ev_sink_item_free(items[i]);
+    }
+    json_t *o = json_object();
+    sink_report(s, o);
+    char *txt = json_dumps(o, JSON_COMPACT);
+    if (txt)
+        printf("%s\n", txt);
+    free(txt);
+    json_decref(o);
+    ev_sink_stop(s);
+    ev_endpoint_free(ep);
+    return EV_OK;
+}
+
+static const ev_subcommand sink_commands[] = {
+    {"http-sink",
+     "run the HTTP sink on its own (seeded faults, counts as JSON at the end; docs/http.md)",
+     sink_main},
+    {NULL, NULL, NULL},
+};
+
 const ev_broker ev_broker_httpsink = {
     .name = "http_sink",
     .schemes = (const char *const[]){"http-sink", NULL},
@@ -998,6 +1074,7 @@ const ev_broker ev_broker_httpsink = {
     .doc = "docs/http.md",
     .roles = EV_ROLE_VERIFY,
     .params = sink_params,
+    .commands = sink_commands,
     .configure = sink_configure,
     .setup = sink_setup,
     .depth = sink_depth,

@@ -18,6 +18,8 @@
 //       least the Retry-After of a 429/503, `ignore` does not.
 //   reject PORT STATUS OUT LIMIT_S
 //       Answers every request with STATUS (e.g. 401).
+//   auth PORT TOKEN OUT LIMIT_S
+//       Answers 202 to requests with `Authorization: Bearer TOKEN`, else 401.
 'use strict';
 const http = require('node:http');
 const fs = require('node:fs');
@@ -174,7 +176,20 @@ function reject(status, out, limitS) {
   listen(server, limitS);
 }
 
-if (cmd === 'receiver') receiver(args[0], Number(args[1]), Number(args[2]), args[3], args[4]);
+function auth(token, out, limitS) {
+  outFile = out;
+  stats = { ok: 0, refused: 0 };
+  const server = http.createServer(async (req, res) => {
+    await readBody(req);
+    const good = req.headers.authorization === `Bearer ${token}`;
+    stats[good ? 'ok' : 'refused']++;
+    res.writeHead(good ? 202 : 401).end();
+  });
+  listen(server, limitS);
+}
+
+if (cmd === 'auth') auth(...args);
+else if (cmd === 'receiver') receiver(args[0], Number(args[1]), Number(args[2]), args[3], args[4]);
 else if (cmd === 'relay') relay(...args);
 else if (cmd === 'reject') reject(...args);
 else {

@@ -6,7 +6,12 @@
  *   ones on a free list. A request carries one event, or up to `batch`.
  * - send() copies the event (the engine's buffers are borrowed), builds the
  *   request and adds it to the multi handle; nothing is written until poll()
- *   runs curl_multi_perform, as broker.h allows. In batched mode events join
+ *   drives the transfers, as broker.h allows. The lane drives them with
+ *   curl_multi_socket_action and an epoll set of its own (libcurl's
+ *   socket and timer callbacks keep it current), so each wake-up touches only
+ *   the connections that have something to do: curl_multi_perform and
+ *   curl_multi_poll walk every transfer and every socket on each call, which
+ *   cost more than the request itself at a few dozen connections. In batched mode events join
  *   the lane's open request, which leaves when full or `linger` old.
  * - poll() moves due retries into the multi handle, performs, and judges
  *   every finished transfer by ev_http_verdict_of. Acked and failed events
@@ -29,9 +34,12 @@
 #include "ev_cebind.h"
 #include "ev_clock.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 /* A copy of one event, kept for retries. */
 typedef struct evcopy {
@@ -59,6 +67,13 @@ typedef struct req {
     ev_http_verdict last;
 } req;
 
+/* HTTP/2: a connection carries at most this many streams, then the lane
+ * lets them finish and opens a new one. libcurl 7.88.1 resets every stream
+ * it is done with (RST_STREAM), and servers protected against "rapid reset"
+ * (nghttp2's Debian 12 build, Node) answer about a thousand of those with
+ * GOAWAY (docs/client-libraries.md §4.3). */
+#define H2_CYCLE 800
+
 struct ev_pub {
     ev_http *h;
     uint32_t lane;
@@ -69,6 +84,10 @@ struct ev_pub {
     uint64_t rng;
     ev_http_stats st;
     ev_hist *req_ns;
+    int ep;           /* epoll set of the transfers' sockets */
+    int h2_ready;     /* HTTP/2: a response came on the current connection */
+    uint64_t h2_used; /* HTTP/2: transfers started on the current connection */
+    int64_t timer_at; /* libcurl's timeout (monotonic ns), or -1 */
     int fatal;
     char why[320];
 };
@@ -283,6 +302,21 @@ static int req_build(ev_pub *p, req *r)
 
 static int start(ev_pub *p, req *r)
 {
+    if (p->h->conf.version != EV_HTTP_V11) {
+        int fresh = p->h2_used >= H2_CYCLE; /* gated() let everything finish first */
+        if (fresh)
+            p->h2_ready = 0, p->h2_used = 0;
+        p->h2_used++;
+        curl_easy_setopt(r->e, CURLOPT_FRESH_CONNECT, (long)fresh);
+    }
+    if (p->h->conf.version == EV_HTTP_V2_PRIOR)
+        /* libcurl 7.88.1 fails a transfer that reuses a connection made with
+         * prior knowledge (CURLE_HTTP2: it sets up HTTP/2 on it a second time;
+         * fixed in 8.0.0). Once a connection is up, transfers ask for plain
+         * HTTP/2, which takes the multiplexed connection as it is. */
+        curl_easy_setopt(r->e, CURLOPT_HTTP_VERSION,
+                         p->h2_ready ? (long)CURL_HTTP_VERSION_2_0
+                                     : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
     if (curl_multi_add_handle(p->m, r->e) != CURLM_OK)
         return -1;
     r->in_multi = 1;
@@ -306,11 +340,30 @@ static void wait_list(ev_pub *p, req *r)
     p->nwaiting++;
 }
 
-/* Starts r now, or queues it while the target is paused. */
+/* HTTP/2: until a response has come on the lane's connection only one
+ * transfer runs; then every other one finds the multiplexed connection and
+ * gets a stream of its own at once, instead of opening connections of its
+ * own or waiting for this one (PIPEWAIT), which with h2c prior knowledge
+ * would fail in libcurl 7.88.1 (see start(); docs/client-libraries.md §4.3);
+ * and no more run than the connections have streams. */
+static int gated(const ev_pub *p)
+{
+    const ev_http_conf *c = &p->h->conf;
+    return c->version != EV_HTTP_V11 &&
+           ((!p->h2_ready && p->active > 0) || (long)p->active >= c->conns * c->streams ||
+            (p->h2_used >= H2_CYCLE && p->active > 0));
+}
+
+/* Starts r now, or queues it while the target is paused (or gated). */
 static int launch(ev_pub *p, req *r, int64_t now)
 {
     r->opened = now;
     int64_t pu = paused_until(p);
+    if (gated(p)) {
+        r->due = now;
+        wait_list(p, r);
+        return 0;
+    }
     if (pu > now) {
         r->due = pu;
         wait_list(p, r);
@@ -320,6 +373,35 @@ static int launch(ev_pub *p, req *r, int64_t now)
 }
 
 /* ---- ops ------------------------------------------------------------------------ */
+
+/* libcurl tells which sockets to watch for what. */
+static int on_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sockp)
+{
+    ev_pub *p = ud;
+    struct epoll_event ev = {.data.fd = s};
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(p->ep, EPOLL_CTL_DEL, s, &ev);
+        curl_multi_assign(p->m, s, NULL);
+        return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+    if (sockp) {
+        epoll_ctl(p->ep, EPOLL_CTL_MOD, s, &ev);
+    } else {
+        if (epoll_ctl(p->ep, EPOLL_CTL_ADD, s, &ev) && errno == EEXIST)
+            epoll_ctl(p->ep, EPOLL_CTL_MOD, s, &ev);
+        curl_multi_assign(p->m, s, p); /* any non-NULL: "known" */
+    }
+    return 0;
+}
+
+/* ... and when to call it back without socket activity. */
+static int on_timer(CURLM *m, long timeout_ms, void *ud)
+{
+    ev_pub *p = ud;
+    p->timer_at = timeout_ms < 0 ? -1 : ev_mono_ns() + (int64_t)timeout_ms * EV_NS_PER_MS;
+    return 0;
+}
 
 static int http_pub_open(void *state, const ev_run_info *ri, uint32_t lane, ev_pub **out,
                          ev_err *err)
@@ -331,21 +413,35 @@ static int http_pub_open(void *state, const ev_run_info *ri, uint32_t lane, ev_p
             return rc;
     }
     ev_pub *p = calloc(1, sizeof *p);
-    if (!p || !(p->m = curl_multi_init()) || !(p->req_ns = ev_hist_new())) {
-        if (p)
+    if (!p || !(p->m = curl_multi_init()) || !(p->req_ns = ev_hist_new()) ||
+        (p->ep = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+        if (p) {
             curl_multi_cleanup(p->m);
+            ev_hist_free(p->req_ns);
+        }
         free(p);
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
     p->h = h;
+    p->timer_at = -1;
+    curl_multi_setopt(p->m, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(p->m, CURLMOPT_SOCKETDATA, p);
+    curl_multi_setopt(p->m, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(p->m, CURLMOPT_TIMERDATA, p);
     p->lane = lane;
     p->rng = 0x9E3779B97F4A7C15u ^ ((uint64_t)(lane + 1) << 32) ^ (uint64_t)ev_mono_ns();
-    curl_multi_setopt(p->m, CURLMOPT_MAX_HOST_CONNECTIONS, h->conf.conns);
-    curl_multi_setopt(p->m, CURLMOPT_MAX_TOTAL_CONNECTIONS, h->conf.conns);
     curl_multi_setopt(p->m, CURLMOPT_MAXCONNECTS, h->conf.conns);
+    /* HTTP/2 may need one more while a cycled connection is being closed. */
+    long most = h->conf.conns + (h->conf.version != EV_HTTP_V11);
+    curl_multi_setopt(p->m, CURLMOPT_MAX_HOST_CONNECTIONS, most);
+    curl_multi_setopt(p->m, CURLMOPT_MAX_TOTAL_CONNECTIONS, most);
     if (h->conf.version != EV_HTTP_V11) {
         curl_multi_setopt(p->m, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-        curl_multi_setopt(p->m, CURLMOPT_MAX_CONCURRENT_STREAMS, h->conf.streams);
+        /* The lane itself keeps at most conns × streams transfers running
+         * (gated()); libcurl's own limit has room above that, because it
+         * may count a finished stream a moment longer, and a transfer that
+         * found no free stream would wait for a new connection. */
+        curl_multi_setopt(p->m, CURLMOPT_MAX_CONCURRENT_STREAMS, 2 * h->conf.streams);
     } else {
         curl_multi_setopt(p->m, CURLMOPT_PIPELINING, CURLPIPE_NOTHING);
     }
@@ -437,6 +533,7 @@ static int finish(ev_pub *p, req *r, CURLcode rc, ev_outcome_fn fn, void *ud)
         p->st.conn_reused++;
     ev_http_verdict v;
     if (rc == CURLE_OK) {
+        p->h2_ready = 1;
         curl_easy_getinfo(r->e, CURLINFO_RESPONSE_CODE, &status);
         p->st.status[status >= 100 && status < 600 ? status : 0]++;
         curl_off_t tt = 0;
@@ -466,6 +563,7 @@ static int finish(ev_pub *p, req *r, CURLcode rc, ev_outcome_fn fn, void *ud)
     } else {
         int kind = ev_http_err_kind(rc);
         p->st.errors[kind]++;
+        p->h2_ready = 0; /* the next connection starts with one transfer again */
         v = ev_http_verdict_of(0, reqsize > 0);
         note_error(p, (long)rc, curl_easy_strerror(rc));
     }
@@ -521,6 +619,10 @@ static int64_t submit_due(ev_pub *p, int64_t now)
     while (*pp) {
         req *r = *pp;
         int64_t due = r->due > pu ? r->due : pu;
+        if (due <= now && gated(p)) {
+            next = now + EV_NS_PER_MS;
+            break;
+        }
         if (due <= now) {
             *pp = r->next;
             r->next = NULL;
@@ -568,14 +670,34 @@ static int collect(ev_pub *p, ev_outcome_fn fn, void *ud)
     return n;
 }
 
+/* Runs libcurl on what is ready: sockets epoll reports within wait_ms
+ * (0: none waited for) and an expired timer. CURLM_OK or libcurl's error. */
+static CURLMcode drive(ev_pub *p, int wait_ms)
+{
+    struct epoll_event evs[64];
+    int running = 0;
+    CURLMcode mc = CURLM_OK;
+    int n = epoll_wait(p->ep, evs, 64, wait_ms);
+    for (int i = 0; i < n && mc == CURLM_OK; i++) {
+        int f = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+                (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+                (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+        mc = curl_multi_socket_action(p->m, evs[i].data.fd, f, &running);
+    }
+    if (mc == CURLM_OK && p->timer_at >= 0 && p->timer_at <= ev_mono_ns()) {
+        p->timer_at = -1;
+        mc = curl_multi_socket_action(p->m, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    return mc;
+}
+
 static int http_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *ud, ev_err *err)
 {
-    int reported = 0;
+    int reported = 0, wait_ms = 0;
     int64_t now = ev_mono_ns(), deadline = now + (timeout_ns > 0 ? timeout_ns : 0);
     for (;;) {
         int64_t next = submit_due(p, now);
-        int running = 0;
-        CURLMcode mc = curl_multi_perform(p->m, &running);
+        CURLMcode mc = drive(p, wait_ms);
         if (mc != CURLM_OK) {
             ev_err_set(err, EV_ECONNECT, "http %s: libcurl: %s", p->h->conf.redacted,
                        curl_multi_strerror(mc));
@@ -590,8 +712,9 @@ static int http_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *
         if (reported || timeout_ns <= 0 || now >= deadline)
             return reported;
         int64_t until = next < deadline ? next : deadline;
-        int ms = (int)((until - now + EV_NS_PER_MS - 1) / EV_NS_PER_MS);
-        curl_multi_poll(p->m, NULL, 0, ms < 1 ? 1 : ms, NULL);
+        if (p->timer_at >= 0 && p->timer_at < until)
+            until = p->timer_at;
+        wait_ms = until <= now ? 0 : (int)((until - now + EV_NS_PER_MS - 1) / EV_NS_PER_MS);
         now = ev_mono_ns();
     }
 }
@@ -638,6 +761,7 @@ static void http_pub_close(ev_pub *p)
         r = next;
     }
     curl_multi_cleanup(p->m);
+    close(p->ep);
     ev_hist_free(p->req_ns);
     free(p);
 }

@@ -161,8 +161,6 @@ void ev_http_easy_common(const ev_http *h, CURL *e)
              : c->version == EV_HTTP_V2 ? CURL_HTTP_VERSION_2TLS
                                         : CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, v);
-    if (c->version != EV_HTTP_V11)
-        curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L); /* multiplex rather than open more */
     if (c->user) {
         curl_easy_setopt(e, CURLOPT_USERNAME, c->user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, c->pass);

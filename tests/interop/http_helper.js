@@ -18,6 +18,9 @@
 //       least the Retry-After of a 429/503, `ignore` does not.
 //   reject PORT STATUS OUT LIMIT_S
 //       Answers every request with STATUS (e.g. 401).
+//   h2sink PORT OUT LIMIT_S
+//       A cleartext HTTP/2 server (prior knowledge, node:http2): reads each
+//       request's body, then answers 202 (for the HTTP/2 benchmark).
 //   auth PORT TOKEN OUT LIMIT_S
 //       Answers 202 to requests with `Authorization: Bearer TOKEN`, else 401.
 'use strict';
@@ -188,7 +191,27 @@ function auth(token, out, limitS) {
   listen(server, limitS);
 }
 
+function h2sink(out, limitS) {
+  outFile = out;
+  stats = { requests: 0 };
+  const server = require('node:http2').createServer({
+    settings: { maxConcurrentStreams: 1000 }, maxSessionInvalidFrames: 1e9,
+    maxSessionRejectedStreams: 1e9 });
+  server.on('sessionError', () => {});
+  server.on('stream', (stream) => {
+    stream.on('error', () => {});
+    stream.on('data', () => {});
+    stream.on('end', () => {
+      stats.requests++;
+      stream.respond({ ':status': 202 });
+      stream.end();
+    });
+  });
+  listen(server, limitS);
+}
+
 if (cmd === 'auth') auth(...args);
+else if (cmd === 'h2sink') h2sink(...args);
 else if (cmd === 'receiver') receiver(args[0], Number(args[1]), Number(args[2]), args[3], args[4]);
 else if (cmd === 'relay') relay(...args);
 else if (cmd === 'reject') reject(...args);

@@ -63,4 +63,28 @@ JSON
     eq "$ctx honoured" "$(jqv "$f" "$s.retry_audit.total.honoured")" 0
   fi
 done
+
+# Pending: the sink asks for 5 s, the drain ends after 1 s. The events whose
+# retry horizon has not passed may still come: pending, not lost; the sink's
+# open rejections are exactly the evidence.
+if [ -z "${POLICIES:-}" ]; then
+  rport=$((20000 + RANDOM % 20000))
+  sport=$((rport + 1))
+  node tests/interop/http_helper.js relay "$rport" "http://127.0.0.1:$sport/sink" honour "$TMP/relay.json" 60 >"$TMP/node.out" 2>&1 &
+  PID=$!
+  for _ in $(seq 50); do grep -q listening "$TMP/node.out" && break; sleep 0.1; done
+  f=$TMP/pending.json
+  run_rc 0 run "$TMP/s.json" --target "http://127.0.0.1:$rport/ingress?connections=4" \
+    --set "verify.source=http-sink://127.0.0.1:$sport/sink?throttle=0.3&retry_after=5s&seed=4" \
+    --set publish.duration=2s --set verify.drain_timeout=1s --json "$f" --quiet
+  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
+  s='.broker["http_sink@source"]'
+  att=$(jqv "$f" .publish.attempted)
+  open=$(jqv "$f" "$s.rejected_open_at_end")
+  nonzero "pending: rejections still open" "$open"
+  eq "pending == the open rejections" "$(jqv "$f" .deliver.pending)" "$open"
+  eq "pending: lost" "$(jqv "$f" .deliver.lost)" 0
+  eq "pending: delivered + pending" "$(jqv "$f" '.deliver.delivered + .deliver.pending')" "$att"
+  eq "pending: duplicated" "$(jqv "$f" .deliver.duplicated)" 0
+fi
 done_ok

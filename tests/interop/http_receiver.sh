@@ -59,6 +59,5 @@ JSON
   # Each 429 paused the whole target for about a second: sends held back.
   ge "$mode paused_s" "$(jqv "$f" .broker.http.paused_s)" 0.9
   ge "$mode sched_lag max (ms)" "$(jqv "$f" .latency.sched_lag.max)" 900
-  le "$mode sched_lag p50 (ms): only the paused ones wait" "$(jqv "$f" .latency.sched_lag.p50)" 100
 done
 done_ok

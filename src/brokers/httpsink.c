@@ -781,7 +781,10 @@ void ev_sink_stop(ev_sink *s)
     if (s->d) {
         /* Let the resumed connections be answered before the daemon stops:
          * stopping with connections still suspended violates the API. */
-        if (s->delayed)
+        pthread_mutex_lock(&s->mu);
+        uint64_t delayed = s->delayed;
+        pthread_mutex_unlock(&s->mu);
+        if (delayed)
             ev_sleep_until(ev_mono_ns() + 50 * EV_NS_PER_MS, NULL);
         MHD_stop_daemon(s->d);
     }

@@ -17,9 +17,13 @@
  *   so the wall-clock stamps in events (evloadsched/evloadsent) are consistent
  *   with each other and never jump mid-run.
  * - A lane's in-flight window is max_in_flight / lanes. Send times of in-flight
- *   events sit in a ring indexed by seq & mask (in-flight seqs always lie within
- *   one window), which gives ack latency and, at the end, the seqs whose outcome
+ *   events sit in a ring indexed by seq & mask, with the seq that holds each
+ *   slot, which gives ack latency and, at the end, the seqs whose outcome
  *   never arrived (those count as failed: unconfirmed, or recovered if seen).
+ *   Outcomes come in any order (a transport may retry one event for seconds
+ *   while later ones complete), so the ring has room for four windows and a
+ *   lane whose next slot is still held by an old event waits for it as it
+ *   waits for a full window.
  * - Warm-up events are published and accounted by the ledger like any other
  *   (a lost event is lost), but their latencies and rates are left out.
  * - Drain ends as soon as the merged ledgers show every acknowledged event seen
@@ -81,6 +85,7 @@ typedef struct lane {
     ev_ce_template *tpl;
     ev_pacer pacer;
     int64_t *ring_sent; /* send mono time per in-flight slot, −1 when free */
+    uint64_t *ring_seq; /* the seq holding each slot */
     uint64_t mask, window;
     int64_t warm_end_off; /* offset before which sends are warm-up */
     ev_buf body;          /* the encoded event (structured) */
@@ -258,7 +263,7 @@ static void on_outcome(void *ud, uint64_t seq, int ok)
 {
     lane *l = ud;
     int64_t *slot = &l->ring_sent[seq & l->mask];
-    if (seq == 0 || seq > l->pl.sent || *slot < 0)
+    if (seq == 0 || seq > l->pl.sent || *slot < 0 || l->ring_seq[seq & l->mask] != seq)
         return; /* not in flight (a repeated or stray outcome): ignore */
     int64_t sent = *slot;
     *slot = -1;
@@ -288,18 +293,44 @@ static int lane_stopped(lane *l)
     return atomic_load(&l->e->stop_pub) || atomic_load(&l->rc);
 }
 
+/* 1 while the lane may not send its next event: the window is full, or the
+ * next seq's ring slot is still held by an old event. */
+static int lane_full(const lane *l)
+{
+    return (uint64_t)l->in_flight >= l->window || l->ring_sent[(l->pl.sent + 1) & l->mask] >= 0;
+}
+
 /* While the window is full, collects outcomes (the publisher is blocked).
  * Returns -1 when the lane must stop. */
 static int lane_wait_window(lane *l)
 {
-    if ((uint64_t)l->in_flight < l->window)
+    if (!lane_full(l))
         return 0;
     int64_t b0 = ev_mono_ns();
-    while ((uint64_t)l->in_flight >= l->window && !lane_stopped(l))
+    while (lane_full(l) && !lane_stopped(l))
         lane_poll(l, EV_NS_PER_MS);
     pthread_mutex_lock(&l->mu);
     l->blocked_ns += ev_mono_ns() - b0;
     pthread_mutex_unlock(&l->mu);
+    return lane_stopped(l) ? -1 : 0;
+}
+
+/* While the transport holds the lane (hold_until: the target asked to be
+ * left alone), collects outcomes; intended times keep accruing, so the wait
+ * shows in sched_lag. Returns -1 when the lane must stop. */
+static int lane_hold(lane *l)
+{
+    int64_t (*hold)(ev_pub *) = l->e->br->pub->hold_until;
+    while (hold && !lane_stopped(l)) {
+        int64_t now = ev_mono_ns(), until = hold(l->pub);
+        if (until <= now)
+            return 0;
+        int64_t t = until - now < 10 * EV_NS_PER_MS ? until - now : 10 * EV_NS_PER_MS;
+        if (l->in_flight > 0)
+            lane_poll(l, t);
+        else
+            ev_sleep_until(now + t, &l->e->stop_pub);
+    }
     return lane_stopped(l) ? -1 : 0;
 }
 
@@ -377,6 +408,7 @@ static int lane_send(lane *l, uint64_t seq, int64_t intended)
         ev_iset_add(&l->pl.failed, seq);
     } else {
         l->ring_sent[seq & l->mask] = sent_mono;
+        l->ring_seq[seq & l->mask] = seq;
         l->in_flight++;
     }
     pthread_mutex_unlock(&l->mu);
@@ -401,9 +433,8 @@ static void lane_publish(lane *l)
         int64_t off = ev_pacer_next(&l->pacer, now - t0);
         /* Poll before anything that waits, so what the module holds goes out
          * first; back-to-back sends poll every SEND_BATCH. */
-        if (l->unpolled &&
-            (off == EV_PACER_END || l->unpolled >= SEND_BATCH ||
-             (off != EV_PACER_NOW && t0 + off > now) || (uint64_t)l->in_flight >= l->window)) {
+        if (l->unpolled && (off == EV_PACER_END || l->unpolled >= SEND_BATCH ||
+                            (off != EV_PACER_NOW && t0 + off > now) || lane_full(l))) {
             lane_poll(l, 0);
             l->unpolled = 0;
         }
@@ -420,7 +451,7 @@ static void lane_publish(lane *l)
             if (atomic_load(&e->stop_pub))
                 break;
         }
-        if (lane_send(l, l->pl.sent + 1, intended))
+        if (lane_hold(l) || lane_send(l, l->pl.sent + 1, intended))
             break;
     }
 }
@@ -433,13 +464,12 @@ static void lane_flush(lane *l)
            interrupts(l->e) < 2)
         lane_poll(l, 10 * EV_NS_PER_MS);
     pthread_mutex_lock(&l->mu);
-    uint64_t lo = l->pl.sent > l->window ? l->pl.sent - l->window + 1 : 1;
-    for (uint64_t s = lo; s <= l->pl.sent && l->in_flight > 0; s++) {
-        if (l->ring_sent[s & l->mask] >= 0) {
-            l->ring_sent[s & l->mask] = -1;
+    for (uint64_t j = 0; j <= l->mask && l->in_flight > 0; j++) {
+        if (l->ring_sent[j] >= 0) {
+            l->ring_sent[j] = -1;
             l->in_flight--;
             l->failed++;
-            ev_iset_add(&l->pl.failed, s);
+            ev_iset_add(&l->pl.failed, l->ring_seq[j]);
         }
     }
     pthread_mutex_unlock(&l->mu);
@@ -984,7 +1014,7 @@ static int alloc_lanes(engine *e, ev_err *err)
     if (window < 1)
         window = 1;
     uint64_t ring = 1;
-    while (ring < window)
+    while (ring < 4 * window)
         ring <<= 1;
     if (!(e->lanes = calloc(e->nlanes, sizeof *e->lanes)))
         return oom(err);
@@ -997,7 +1027,8 @@ static int alloc_lanes(engine *e, ev_err *err)
         l->warm_end_off = plan->warmup_ns;
         l->body = (ev_buf)EV_BUF_INIT;
         pthread_mutex_init(&l->mu, NULL);
-        if (!(l->ring_sent = malloc(ring * sizeof *l->ring_sent)) || !(l->ack = ev_hist_new()) ||
+        if (!(l->ring_sent = malloc(ring * sizeof *l->ring_sent)) ||
+            !(l->ring_seq = calloc(ring, sizeof *l->ring_seq)) || !(l->ack = ev_hist_new()) ||
             !(l->sched_lag = ev_hist_new()))
             return oom(err);
         for (uint64_t j = 0; j < ring; j++)
@@ -1850,6 +1881,7 @@ static void engine_free(engine *e)
         lane *l = &e->lanes[i];
         ev_ce_template_free(l->tpl);
         free(l->ring_sent);
+        free(l->ring_seq);
         ev_iset_clear(&l->pl.failed);
         ev_hist_free(l->ack);
         ev_hist_free(l->sched_lag);

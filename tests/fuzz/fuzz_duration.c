@@ -1,6 +1,6 @@
 /* Durations: whatever ev_parse_duration accepts, ev_format_duration writes
  * back as text that parses to the same number of nanoseconds. */
-#include "ev_scenario.h"
+#include "ev_text.h"
 #include "fuzz.h"
 
 #include <inttypes.h>

@@ -20,23 +20,25 @@ cat >"$TMP/restart.json" <<'JSON'
 JSON
 
 # fault_run NAME MODE FAULT...: runs evload in the background, applies the
-# fault 5 s in, waits (bounded) and checks the results.
+# fault once events are seen delivered (the consumers hold some unacked),
+# waits (bounded) and checks the results: the fault must have begun and
+# ended inside publishing.
 fault_run() {
   local name=$1 mode=$2; shift 2
   EX="evt-ex-$name-$SUFFIX" Q="evt-q-$name-$SUFFIX"
-  local f="$TMP/$name.json" rc=0
-  timeout 240 "$EVLOAD" run "$TMP/restart.json" --target "$(target)" --set "event.mode=$mode" \
-    --json "$f" --progress >"$TMP/out" 2>"$TMP/err" &
-  local pid=$!
-  sleep 5
-  "$@" || { kill "$pid" 2>/dev/null; fail "fault command failed: $*"; }
-  wait "$pid" || rc=$?
-  CHECKS=$((CHECKS+1))
-  [ "$rc" = 0 ] || { show_run; fail "$name: evload exited $rc, expected 0"; }
-  local att groups dup redeliv repub
-  att=$(jqv "$f" .publish.attempted)
+  local f="$TMP/$name.json" t_fault t_done
+  run_bg 240 run "$TMP/restart.json" --target "$(target)" --set "event.mode=$mode" --json "$f"
+  await_status recv 200 60
+  t_fault=$(since_start)
+  "$@" || fail "fault command failed: $*"
+  t_done=$(since_start)
+  wait_bg 0
+  echo "$name: fault from ${t_fault}s to ${t_done}s"
+  local att=6400 groups dup redeliv repub
+  planned "$f" "$name" 6400
+  during_publish "$name fault" "$f" "$t_fault" "$t_done"
   groups=$(jqv "$f" '.deliver.groups|length')
-  eq "$name attempted" "$att" 6400
+  eq "$name groups" "$groups" 2
   eq "$name lost" "$(jqv "$f" .deliver.lost)" 0
   eq "$name failed" "$(jqv "$f" .publish.failed)" 0
   eq "$name delivered" "$(jqv "$f" .deliver.delivered)" "$((att * groups))"

@@ -48,11 +48,10 @@ ev_check() {
 # Sanitizer builds: a report exits with a code of its own (86 ASan/LSan, 87
 # UBSan; scripts/test sets the same), never one of evload's exit codes 0..5,
 # so a test expecting exit 1 (a failed threshold) cannot pass on a report.
-ev_exitcode() { [[ ":$1:" =~ :exitcode=([0-9]+): ]] && echo "${BASH_REMATCH[1]}"; }
-[ -n "$(ev_exitcode "${ASAN_OPTIONS:-}")" ] || export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86
-[ -n "$(ev_exitcode "${UBSAN_OPTIONS:-}")" ] || export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=87
-EV_RC_ASAN=$(ev_exitcode "$ASAN_OPTIONS")
-EV_RC_UBSAN=$(ev_exitcode "$UBSAN_OPTIONS")
+[[ ":${ASAN_OPTIONS:-}:" =~ :exitcode=([0-9]+): ]] || export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86
+[[ ":${UBSAN_OPTIONS:-}:" =~ :exitcode=([0-9]+): ]] || export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=87
+[[ ":$ASAN_OPTIONS:" =~ :exitcode=([0-9]+): ]] && EV_RC_ASAN=${BASH_REMATCH[1]}
+[[ ":$UBSAN_OPTIONS:" =~ :exitcode=([0-9]+): ]] && EV_RC_UBSAN=${BASH_REMATCH[1]}
 [ "$EV_RC_ASAN" -gt 5 ] && [ "$EV_RC_UBSAN" -gt 5 ] ||
   fail "ASAN_OPTIONS/UBSAN_OPTIONS exitcode=$EV_RC_ASAN/$EV_RC_UBSAN is one of evload's exit codes (0..5)"
 

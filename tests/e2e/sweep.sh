@@ -16,8 +16,10 @@ f=$TMP/r.json
 eq "rows" "$(jqv "$f" '.sweep.rows|length')" 3
 eq "runs" "$(jqv "$f" '.runs|length')" 3
 eq "values" "$(jqv "$f" '[.sweep.rows[].value]|join(",")')" "1,2,4"
+eq "every run planned 300" "$(jqv "$f" '[.runs[].publish.expected]|join(",")')" "300,300,300"
+eq "every run published 300" "$(jqv "$f" '[.runs[].publish.attempted]|join(",")')" "300,300,300"
 eq "consumers applied" "$(jqv "$f" '[.runs[].deliver.delivered]|join(",")')" "300,300,300"
-eq "lost" "$(jqv "$f" '[.runs[].deliver.lost]|add')" 0
+eq "lost" "$(jqv "$f" 'sum(.runs[].deliver.lost)')" 0
 t1=$(jqv "$f" '.sweep.rows[0].throughput'); t2=$(jqv "$f" '.sweep.rows[1].throughput'); t4=$(jqv "$f" '.sweep.rows[2].throughput')
 ge "2 consumers beat 1 by 1.5x" "$t2" "$(awk -v a="$t1" 'BEGIN{print a*1.5}')"
 ge "4 consumers beat 2 by 1.5x" "$t4" "$(awk -v a="$t2" 'BEGIN{print a*1.5}')"

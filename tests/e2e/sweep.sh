@@ -1,11 +1,12 @@
 # Sweeps (issue 4, in the core): one run per value, a scaling table, and
-# throughput that rises with concurrency for sleep-bound work.
+# throughput that rises with concurrency for sleep-bound work (10 ms an
+# event: long enough that start-up and the drain's checks stay small next to it).
 source "$(dirname "$0")/lib.bash"
 S=$TMP/s.json
 cat >"$S" <<'JSON'
 { "target": "mock://",
   "publish": { "executor": "max-throughput", "count": 300, "max_in_flight": 1000 },
-  "verify": { "prefetch": 1, "work": "5ms", "drain_timeout": "60s" },
+  "verify": { "prefetch": 1, "work": "10ms", "drain_timeout": "60s" },
   "sweep": { "verify.consumers": [1, 2, 4] },
   "thresholds": { "lost": ["count==0"] } }
 JSON

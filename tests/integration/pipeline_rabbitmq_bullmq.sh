@@ -22,10 +22,11 @@ TARGET="$AMQP_BASE/%2f?exchange=$EX"
 FROM="$AMQP_BASE/%2f?exchange=$EX&queue=$RQ"
 DROP=7 DUP=5
 
-bq() { BULL_QUEUES+=("$1"); echo "bullmq://127.0.0.1:$REDIS_PORT?queue=$1"; }
+# bq QUEUE: sets OUT to the queue's URL (and deletes its keys at the end).
+bq() { BULL_QUEUES+=("$1"); OUT="bullmq://127.0.0.1:$REDIS_PORT?queue=$1"; }
 
 # 1. evload's worker (the default mode) on the output queue
-OUT=$(bq "pb-out-w-$SFX")
+bq "pb-out-w-$SFX"
 relay_start worker --from "$FROM" --to "$OUT" --drop $DROP --dup $DUP
 pscen "$TMP/worker.json" "$TARGET" '{ "consumers": 1, "drain_timeout": "5s" }'
 evrun 0 worker run "$TMP/worker.json" --source "$OUT" --set "$(exact_thresholds $DROP $DUP 1)"
@@ -36,7 +37,7 @@ eq "worker: jobs added by the relay" "$(timeout 10 redis-cli -p "$REDIS_PORT" GE
 eq "worker: evload's worker completed them" "$(jqv "$TMP/worker.json" '.broker["bullmq@source"].worker.completed')" $((att - DROP + DUP))
 
 # 2. held 200..800 ms each (order not kept)
-OUT=$(bq "pb-out-l-$SFX")
+bq "pb-out-l-$SFX"
 relay_start delay --from "$FROM" --to "$OUT" --delay 200ms..800ms
 pscen "$TMP/delay.json" "$TARGET" '{ "consumers": 1, "drain_timeout": "10s" }'
 evrun 0 delay run "$TMP/delay.json" --source "$OUT" --set "$(exact_thresholds 0 0 1)"
@@ -49,7 +50,7 @@ pipe_latency "$TMP/delay.json" "delay" 200 850
 
 # 3. the user's Node Worker completes; evload observes
 Q2=pb-out-o-$SFX
-OUT=$(bq "$Q2")
+bq "$Q2"
 (cd "$INTEROP" && exec node bullmq_helper.js worker "$Q2" 4 0 600000 600000 "$TMP/node.json") \
   >"$TMP/node.log" 2>&1 &
 NODE_PID=$!
@@ -68,7 +69,7 @@ eq "observed: processing measured by BullMQ for each delivery" \
   "$(jqv "$TMP/observed.json" '.broker["bullmq@source"].processing.count')" "$(jqv "$TMP/observed.json" .deliver.delivered)"
 
 # 4. new events, the original id in their data
-OUT=$(bq "pb-out-d-$SFX")
+bq "pb-out-d-$SFX"
 relay_start data --from "$FROM" --to "$OUT" --drop $DROP --dup $DUP --transform newid-data
 pscen "$TMP/data.json" "$TARGET" '{ "consumers": 1, "drain_timeout": "5s" }'
 evrun 0 data run "$TMP/data.json" --source "$OUT" --set verify.match=json:/data/input_id \

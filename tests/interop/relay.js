@@ -69,6 +69,9 @@
 //   --concurrency N             bullmq from: worker concurrency (default 256)
 //   --counts FILE               also write the counts there (on exit, SIGUSR1)
 //   --quiet                     do not log each dropped/duplicated id on stderr
+//   --start-on-signal           set up, print {"ready":true,"held":true,...}, and
+//                               consume only after SIGUSR2 (a backlog for benchmarks;
+//                               a Redis input relays nothing published before)
 //
 // Output: one JSON line {"ready":true,...} on stdout once it consumes and
 // can publish; on SIGUSR1 one line of counts; on SIGTERM or SIGINT it stops
@@ -95,7 +98,7 @@ function usage(msg) {
                 '       [--reject N [--reject-every K]]\n' +
                 '       [--delay D|A..B [--keep-order]] [--transform pass|newid-data|newid-header|trace]\n' +
                 '       [--id-field NAME] [--id-header NAME] [--type T] [--out-mode structured|binary]\n' +
-                '       [--prefetch N] [--concurrency N] [--counts FILE] [--quiet]');
+                '       [--prefetch N] [--concurrency N] [--counts FILE] [--quiet] [--start-on-signal]');
   process.exit(2);
 }
 
@@ -143,6 +146,7 @@ function parseArgs(argv) {
       case '--concurrency': o.concurrency = count(a, val()); break;
       case '--counts': o.counts = val(); break;
       case '--quiet': o.quiet = true; break;
+      case '--start-on-signal': o.startOnSignal = true; break;
       case '-h': case '--help': usage();
       default: usage(`unknown option ${a}`);
     }
@@ -261,9 +265,11 @@ function encodeEvent(event, headers, mode, prefix) {
 }
 
 // ---- inputs --------------------------------------------------------------------
+// Each input is set up (connected; queues, bindings, subscriptions that must
+// exist before anything is published are declared) and returns { start(),
+// stop(), close() }; start() begins consuming, calling onMessage(msg) ->
+// Promise (settled once republished or dropped, or REJECT).
 const REJECT = Symbol('reject'); // onMessage's answer for a message to reject
-// Each input calls onMessage(msg) -> Promise (settled once republished or
-// dropped) and returns { stop() }.
 
 function textHeaders(h) {
   const out = {};
@@ -292,15 +298,18 @@ async function amqpFrom(u, o, onMessage, fail) {
   await ch.assertQueue(q, { durable: true, arguments: args });
   await ch.bindQueue(q, ex, u.q.routing_key || '');
   await ch.prefetch(o.prefetch);
-  const { consumerTag } = await ch.consume(q, (m) => {
-    if (!m) return fail('amqp from: the consumer was cancelled by the server');
-    const msg = { body: m.content, headers: textHeaders(m.properties.headers),
-                  contentType: m.properties.contentType, key: null };
-    onMessage(msg).then((r) => (r === REJECT ? ch.nack(m, false, false) : ch.ack(m)),
-                        (e) => fail(e.message));
-  }, { noAck: false });
+  let consumerTag = null;
   return {
-    async stop() { await ch.cancel(consumerTag).catch(() => {}); },
+    async start() {
+      ({ consumerTag } = await ch.consume(q, (m) => {
+        if (!m) return fail('amqp from: the consumer was cancelled by the server');
+        const msg = { body: m.content, headers: textHeaders(m.properties.headers),
+                      contentType: m.properties.contentType, key: null };
+        onMessage(msg).then((r) => (r === REJECT ? ch.nack(m, false, false) : ch.ack(m)),
+                            (e) => fail(e.message));
+      }, { noAck: false }));
+    },
+    async stop() { if (consumerTag) await ch.cancel(consumerTag).catch(() => {}); },
     async close() { await conn.close().catch(() => {}); },
   };
 }
@@ -329,22 +338,26 @@ async function kafkaFrom(u, o, onMessage, fail) {
   consumer.on(consumer.events.GROUP_JOIN, () => joined());
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    partitionsConsumedConcurrently: 8,
-    eachBatchAutoResolve: true,
-    eachBatch: async ({ batch }) => {
-      const done = batch.messages.map((m) => onMessage({
-        body: m.value || Buffer.alloc(0), headers: textHeaders(m.headers), key: m.key,
-        contentType: m.headers && m.headers['content-type'] ? String(m.headers['content-type']) : undefined,
-      }));
-      // Without holds, offsets are committed only once the batch was
-      // republished; with --delay the holds are not waited for.
-      if (!o.delay) await Promise.all(done);
+  return {
+    async start() {
+      await consumer.run({
+        partitionsConsumedConcurrently: 8,
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch }) => {
+          const done = batch.messages.map((m) => onMessage({
+            body: m.value || Buffer.alloc(0), headers: textHeaders(m.headers), key: m.key,
+            contentType: m.headers && m.headers['content-type'] ? String(m.headers['content-type']) : undefined,
+          }));
+          // Without holds, offsets are committed only once the batch was
+          // republished; with --delay the holds are not waited for.
+          if (!o.delay) await Promise.all(done);
+        },
+      });
+      await assigned;
     },
-  });
-  await assigned;
-  return { async stop() { await consumer.stop().catch(() => {}); },
-           async close() { await consumer.disconnect().catch(() => {}); } };
+    async stop() { await consumer.stop().catch(() => {}); },
+    async close() { await consumer.disconnect().catch(() => {}); },
+  };
 }
 
 function redisOpts(u) {
@@ -362,8 +375,11 @@ async function redisFrom(u, o, onMessage, fail) {
   r.on('messageBuffer', (c, body) => {
     onMessage({ body, headers: {}, contentType: undefined, key: null }).catch((e) => fail(e.message));
   });
-  await r.subscribe(ch);
-  return { async stop() { await r.unsubscribe(ch).catch(() => {}); },
+  await r.ping();
+  // Pub/Sub keeps nothing for a subscriber that is not there yet: what is
+  // published before start() is not relayed.
+  return { async start() { await r.subscribe(ch); },
+           async stop() { await r.unsubscribe(ch).catch(() => {}); },
            async close() { r.disconnect(); } };
 }
 
@@ -378,10 +394,11 @@ async function bullmqFrom(u, o, onMessage, fail) {
     const body = Buffer.from(typeof job.data === 'string' ? job.data : JSON.stringify(job.data));
     await onMessage({ body, headers: {}, contentType: undefined, key: null });
   }, { connection: bullConn(u), prefix: u.q.prefix || 'bull', concurrency: o.concurrency,
-       removeOnComplete: { count: 100000 } });
+       removeOnComplete: { count: 100000 }, autorun: false });
   w.on('error', (e) => fail(`bullmq from: ${e.message}`));
   await w.waitUntilReady();
-  return { async stop() { await w.close().catch(() => {}); }, async close() {} };
+  return { async start() { w.run().catch((e) => fail(`bullmq from: ${e.message}`)); },
+           async stop() { await w.close().catch(() => {}); }, async close() {} };
 }
 
 // ---- outputs -------------------------------------------------------------------
@@ -627,6 +644,15 @@ async function main() {
   process.on('SIGUSR1', () => process.stdout.write(writeCounts() + '\n'));
 
   input = await ins[from.scheme](from, o, onMessage, fail);
+  if (o.startOnSignal) {
+    // Set up (an AMQP input's queue is bound, so what is published now
+    // waits there), but consume only on SIGUSR2: a backlog to measure the
+    // relay's own rate on (scripts/bench-pipeline).
+    const go = new Promise((r) => process.once('SIGUSR2', r));
+    process.stdout.write(JSON.stringify({ ready: true, held: true, pid: process.pid }) + '\n');
+    await go;
+  }
+  await input.start();
   process.stdout.write(JSON.stringify({ ready: true, pid: process.pid, from: from.scheme, to: to.scheme,
                                         transform: o.transform }) + '\n');
 }

@@ -27,7 +27,10 @@ TO="$AMQP_BASE/%2f?exchange=$OX"
 # service and the test.
 (cd "$INTEROP" && timeout 60 node rabbitmq_helper.js bind "$AMQP_BASE/%2f" "$DLX" fanout "$DLQ" "") >/dev/null ||
   fail "cannot declare the dead-letter exchange and queue"
-src() { echo "$AMQP_BASE/%2f?exchange=$1&queue=$2"; }
+# src EXCHANGE QUEUE [QUERY]: an output's source URL. evload's own verifier
+# queues are declared (declare=1: in a pipeline evload declares nothing
+# unless asked); the DLQ is used as it is.
+src() { echo "$AMQP_BASE/%2f?exchange=$1&queue=$2${3:+&$3}"; }
 
 # out FILE OUTPUT FIELD: a field of a named output in the results.
 out() { jqv "$1" ".deliver.outputs[] | select(.name == \"$2\") | .$3"; }
@@ -39,7 +42,7 @@ MQ=po-main-a-$SFX
 AMQP_CLEANUP+=("$MQ")
 relay_start a --from "$FROM" --to "$TO"
 pscen "$TMP/a.json" "$TARGET" "{ \"drain_timeout\": \"5s\", \"outputs\": {
-  \"main\": { \"source\": \"$(src "$OX" "$MQ")\" },
+  \"main\": { \"source\": \"$(src "$OX" "$MQ" declare=1)\" },
   \"dlq\": { \"source\": \"$(src "$DLX" "$DLQ")\", \"expect\": \"none\" } } }"
 evrun 0 a run "$TMP/a.json"
 relay_stop a
@@ -61,7 +64,7 @@ REJ=6 MQ=po-main-b-$SFX
 AMQP_CLEANUP+=("$MQ")
 relay_start b --from "$FROM" --to "$TO" --reject $REJ
 pscen "$TMP/b.json" "$TARGET" "{ \"drain_timeout\": \"5s\", \"outputs\": {
-  \"main\": { \"source\": \"$(src "$OX" "$MQ")\" },
+  \"main\": { \"source\": \"$(src "$OX" "$MQ" declare=1)\" },
   \"dlq\": { \"source\": \"$(src "$DLX" "$DLQ")\", \"expect\": \"none\" } } }"
 evrun 1 b run "$TMP/b.json"
 relay_stop b
@@ -90,8 +93,8 @@ MQ=po-main-c-$SFX AQ=po-audit-c-$SFX
 AMQP_CLEANUP+=("$MQ" "$AQ")
 relay_start c --from "$FROM" --to "$TO"
 pscen "$TMP/c.json" "$TARGET" "{ \"drain_timeout\": \"5s\", \"outputs\": {
-  \"main\": { \"source\": \"$(src "$OX" "$MQ")\", \"expect\": { \"type\": \"dev.evload.pipeline\" } },
-  \"audit\": { \"source\": \"$(src "$OX" "$AQ")\", \"expect\": { \"type\": \"audit.only\" } } } }"
+  \"main\": { \"source\": \"$(src "$OX" "$MQ" declare=1)\", \"expect\": { \"type\": \"dev.evload.pipeline\" } },
+  \"audit\": { \"source\": \"$(src "$OX" "$AQ" declare=1)\", \"expect\": { \"type\": \"audit.only\" } } } }"
 evrun 1 c run "$TMP/c.json"
 relay_stop c
 att=$(jqv "$TMP/c.json" .publish.attempted)
@@ -110,7 +113,7 @@ eq "C threshold unexpected failed" "$(thr "$TMP/c.json" unexpected)" false
 MQ=po-main-d-$SFX
 AMQP_CLEANUP+=("$MQ")
 pscen "$TMP/d.json" "$TARGET" "{ \"drain_timeout\": \"5s\", \"outputs\": {
-  \"fan\": { \"source\": \"$(src "$OX" "$MQ")\", \"expect\": { \"copies\": 2 } } } }"
+  \"fan\": { \"source\": \"$(src "$OX" "$MQ" declare=1)\", \"expect\": { \"copies\": 2 } } } }"
 planned=800 # pscen's schedule: 200 events/s for 4 s
 relay_start d --from "$FROM" --to "$TO" --dup $((planned - 5)) --dup-every 1
 evrun 0 d run "$TMP/d.json" --set 'thresholds={"lost": ["count==5"], "duplicated": ["count==0"]}'

@@ -3,8 +3,9 @@
 # channel; tests/interop/relay.js (an ioredis subscriber in, an amqplib
 # confirm channel out; a separate process) publishes every message to a
 # fanout exchange it declares; evload verifies with --source
-# amqp://…?exchange=OUT&queue=Q and 3 groups (queues Q-g0..g2 that evload
-# declares and binds to the relay's exchange), one consumer each:
+# amqp://…?exchange=OUT&queue=Q&declare=1 and 3 groups (queues Q-g0..g2 that
+# evload declares, as asked, and binds to the relay's exchange), one
+# consumer each:
 #   1. pass-through, drop 7 / dup 5: per group lost == 7 (--missing lists
 #      the dropped ids), duplicated == 5, reordered 0
 #   2. pass-through, delays of 200..800 ms (order not kept): nothing lost,
@@ -33,7 +34,7 @@ run() {
   pscen "$TMP/$name.json" "$TARGET" "{ \"groups\": 3, \"consumers\": 1, \"drain_timeout\": \"$drain\" }"
   local set=(--set "$(exact_thresholds "$PLANNED_DROP" "$PLANNED_DUP" 3)")
   [ "$match" != envelope ] && set+=(--set "verify.match=$match")
-  evrun 0 "$name" run "$TMP/$name.json" --source "$AMQP_BASE/%2f?exchange=$ox&queue=$oq" "${set[@]}"
+  evrun 0 "$name" run "$TMP/$name.json" --source "$AMQP_BASE/%2f?exchange=$ox&queue=$oq&declare=1" "${set[@]}"
   relay_stop "$name"
   eq "$name: evload found the relay's exchange" "$(jqv "$TMP/$name.json" '.broker["rabbitmq@source"].exchange_existed')" true
 }

@@ -9,7 +9,8 @@
 #      --missing lists exactly the dropped ids for each), duplicated == 5
 #   2. pass-through, delays of 200..800 ms with --keep-order (a message is
 #      released no earlier than the one before it): nothing lost, reordered
-#      == 0 (== the relay's own count), e2e p50 in [200, 850] ms
+#      == 0 (== the relay's own count), e2e p50 in [200, 800 + the hops'
+#      p99 measured in run 1 + 20] ms
 #   3-5. new events (structured, Redis has no headers): the original id in
 #      the data (match json:/data/input_id), as a top-level extension
 #      attribute "sourceid" (match header:sourceid), or only the trace
@@ -55,12 +56,15 @@ run delay envelope 10s --delay 200ms..800ms --keep-order
 pipe_exact "$TMP/delay.json" delay "delay (order kept)"
 eq "delay: order kept" "$(rcount delay .reordered)" 0
 # Each event is held 200..800 ms and released no earlier than the one before
-# it: its release is the running maximum of arrival + hold over the events
-# before it, which is at most its own arrival + 800 ms. At 200 events/s most
-# events wait for an earlier one's hold, so the median sits near the top of
-# the range (about 750 ms). The hops (kafkajs fetch, one PUBLISH) take a few
-# ms; 50 ms of margin covers them and a busy 2-core machine.
-pipe_latency "$TMP/delay.json" "delay" 200 850
+# it: its release is the running maximum, over the events before it, of
+# (its arrival at the relay + its hold), so its e2e is at most 800 ms + the
+# worst Kafka -> relay hop among the ~120 events of the last 600 ms, + its
+# own Redis hop. At 200 events/s most events wait for an earlier one's hold,
+# so the median sits near the top. The margin is measured, not guessed: the
+# p99 e2e of run 1 (the same pipeline without holds: both hops) + 20 ms.
+hop=$(jqv "$TMP/fault.json" .latency.e2e.p99)
+num "fault: e2e p99 (the hops)" "$hop"
+pipe_latency "$TMP/delay.json" "delay" 200 "$(awk -v h="$hop" 'BEGIN { printf "%.0f", 800 + h + 20 }')"
 
 run data json:/data/input_id 5s --drop $DROP --dup $DUP --transform newid-data
 pipe_exact "$TMP/data.json" data "data (json:/data/input_id)"

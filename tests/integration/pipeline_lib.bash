@@ -132,6 +132,8 @@ num() {
 #              and --missing lists exactly the relay's dropped ids
 #   per output: delivered + late + pending + lost + unconfirmed + recovered
 #              == attempted x copies x groups
+#   e2e measured for every delivery (from evload's own record of what it
+#   sent, whatever the service kept), none without a latency
 pipe_exact() {
   local f=$1 relay=$2 ctx=$3
   local att dropped dup reord ngroups g name o nouts copies gs
@@ -178,6 +180,8 @@ pipe_exact() {
       "$(jqv "$f" ".deliver.outputs[$o] | .delivered + .late + .pending + .lost + .unconfirmed + .recovered")" \
       "$((att * copies * gs))"
   done
+  eq "$ctx e2e measured for every delivery" "$(jqv "$f" .latency.e2e.count)" "$(jqv "$f" .deliver.delivered)"
+  eq "$ctx no delivery without a latency" "$(jqv "$f" .deliver.no_latency)" 0
   eq "$ctx lost total" "$(jqv "$f" .deliver.lost)" "$((dropped * ngroups))"
   eq "$ctx duplicated total" "$(jqv "$f" .deliver.duplicated)" "$((dup * ngroups))"
 }

@@ -624,12 +624,14 @@ async function main() {
   };
 
   let input = null;
+  let starting = null; // input.start() under way
   async function finish(code) {
     if (finishing) return;
     finishing = true;
     // Stop consuming (what arrives meanwhile is relayed as usual), then wait
     // for what is held or queued.
     const bounded = (p) => Promise.race([p, new Promise((r) => setTimeout(r, 5000))]);
+    if (starting) await bounded(starting.catch(() => {}));
     if (input) await bounded(input.stop());
     const until = Date.now() + 10000;
     while ((counts.held > 0 || queue.length || busy) && Date.now() < until)
@@ -651,8 +653,10 @@ async function main() {
     const go = new Promise((r) => process.once('SIGUSR2', r));
     process.stdout.write(JSON.stringify({ ready: true, held: true, pid: process.pid }) + '\n');
     await go;
+    if (finishing) return;
   }
-  await input.start();
+  starting = input.start();
+  await starting;
   process.stdout.write(JSON.stringify({ ready: true, pid: process.pid, from: from.scheme, to: to.scheme,
                                         transform: o.transform }) + '\n');
 }

@@ -42,14 +42,14 @@
 #define SUITE_MEMBERS_MAX 256
 
 typedef enum { V_PENDING, V_PASS, V_FAIL, V_INCOMPLETE, V_SKIPPED, V_ERROR } verdict;
-static const char *const verdict_names[] = {"pending", "pass",    "fail",
+static const char *const verdict_names[] = {"pending",    "pass",    "fail",
                                             "incomplete", "skipped", "error"};
 
 typedef struct member {
-    char *scenario; /* as written */
-    char *path;     /* resolved against the suite file's directory */
-    char *name;     /* given, or the scenario's name */
-    char **sets;    /* "KEY=VALUE", in file order */
+    char *scenario;   /* as written */
+    char *path;       /* resolved against the suite file's directory */
+    char *name;       /* given, or the scenario's name */
+    char **sets;      /* "KEY=VALUE", in file order */
     char **set_paths; /* "members[i].set.KEY", for error positions */
     size_t nsets;
     int64_t cooldown_ns;
@@ -60,7 +60,7 @@ typedef struct member {
     double duration_s;
     char dir[1024];
     char note[sizeof(ev_err) + 64]; /* failing thresholds, the error, or why skipped */
-    json_t *failed;    /* [{metric, expr, value}] of failing thresholds, or NULL */
+    json_t *failed;                 /* [{metric, expr, value}] of failing thresholds, or NULL */
 } member;
 
 typedef struct suite {
@@ -291,7 +291,9 @@ static int member_plan(const suite *s, size_t i, const ev_where *w, const char *
     for (size_t k = 0; k < m->nsets; k++)
         if ((rc = ev_plan_set(p, m->sets[k], &e))) {
             ev_plan_free(p);
-            return ev_where_fail(w, m->set_paths[k], 1, 0, err, "%s", e.msg);
+            /* At the key when it is unknown, else at the value. */
+            return ev_where_fail(w, m->set_paths[k], strstr(e.msg, "unknown key") != NULL, 0, err,
+                                 "%s", e.msg);
         }
     for (int k = 0; k < s->nsets; k++)
         if ((rc = ev_plan_set(p, s->sets[k], &e)))
@@ -362,8 +364,8 @@ static int suite_load(const char *path, suite *s, ev_err *err)
         }
         if (k == 0 || k == 1) {
             if (!json_is_string(v)) {
-                rc = ev_where_fail(&w, key, 0, 1, err, "must be a string (got %s)",
-                                   ev_json_kind(v));
+                rc =
+                    ev_where_fail(&w, key, 0, 1, err, "must be a string (got %s)", ev_json_kind(v));
                 goto out;
             }
             if (k == 0 && !(s->name = strdup(json_string_value(v)))) {
@@ -548,10 +550,10 @@ static json_t *index_doc(const suite *s, const char *out, double elapsed, int rc
         json_array_append_new(ms, e);
     }
     const char *v = rc == 0 ? "pass" : rc == 1 ? "fail" : rc == 5 ? "incomplete" : "error";
-    return json_pack("{s:i, s:{s:s, s:s, s:b}, s:s, s:s, s:i, s:b, s:f, s:o}", "schema", 1,
-                     "suite", "name", s->name, "path", s->path, "stop_on_fail", s->stop_on_fail,
-                     "out", out, "verdict", v, "exit_code", rc, "interrupted", interrupted,
-                     "duration_s", elapsed, "members", ms ? ms : json_array());
+    return json_pack("{s:i, s:{s:s, s:s, s:b}, s:s, s:s, s:i, s:b, s:f, s:o}", "schema", 1, "suite",
+                     "name", s->name, "path", s->path, "stop_on_fail", s->stop_on_fail, "out", out,
+                     "verdict", v, "exit_code", rc, "interrupted", interrupted, "duration_s",
+                     elapsed, "members", ms ? ms : json_array());
 }
 
 static void write_index(const suite *s, const char *out, double elapsed, int rc, int interrupted)
@@ -608,28 +610,27 @@ static int suite_rc(const suite *s, int interrupted)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: evload suite SUITE.json [--target URL] [--out DIR] [--set KEY=VALUE]...\n"
-            "                    [--quiet] [--progress]\n"
-            "\n"
-            "Runs the suite's members (scenarios) in order, each an ordinary run with its own\n"
-            "\"set\" overrides and an optional \"cooldown\" after it, then prints one table of\n"
-            "verdicts. The whole suite is checked before the first member runs.\n"
-            "\n"
-            "  -t, --target URL      every member publishes there (overrides each scenario's)\n"
-            "  -o, --out DIR         OUT/NN-NAME/results.json per member and OUT/suite.json\n"
-            "                        (default results/SUITE-YYYYMMDDTHHMMSSZ)\n"
-            "  -s, --set KEY=VALUE   applied to every member, after the member's own \"set\"\n"
-            "  -q, --quiet           each run prints only its verdict line\n"
-            "  -p, --progress        status lines even when stderr is not a terminal\n"
-            "\n"
-            "suite file: {\"name\": \"...\", \"stop_on_fail\": false, \"members\": [\n"
-            "  {\"scenario\": \"FILE (relative to the suite file)\", \"name\": \"...\",\n"
-            "   \"set\": {\"publish.rate\": 500}, \"cooldown\": \"10s\"}, ...]}\n"
-            "\n"
-            "exit codes: 0 every member passed · 1 a member failed · 2 bad suite (nothing ran)\n"
-            "            · 3 a member could not connect · 4 internal · 5 interrupted (Ctrl-C\n"
-            "            stops the current member and skips the rest)\n");
+    fprintf(f, "usage: evload suite SUITE.json [--target URL] [--out DIR] [--set KEY=VALUE]...\n"
+               "                    [--quiet] [--progress]\n"
+               "\n"
+               "Runs the suite's members (scenarios) in order, each an ordinary run with its own\n"
+               "\"set\" overrides and an optional \"cooldown\" after it, then prints one table of\n"
+               "verdicts. The whole suite is checked before the first member runs.\n"
+               "\n"
+               "  -t, --target URL      every member publishes there (overrides each scenario's)\n"
+               "  -o, --out DIR         OUT/NN-NAME/results.json per member and OUT/suite.json\n"
+               "                        (default results/SUITE-YYYYMMDDTHHMMSSZ)\n"
+               "  -s, --set KEY=VALUE   applied to every member, after the member's own \"set\"\n"
+               "  -q, --quiet           each run prints only its verdict line\n"
+               "  -p, --progress        status lines even when stderr is not a terminal\n"
+               "\n"
+               "suite file: {\"name\": \"...\", \"stop_on_fail\": false, \"members\": [\n"
+               "  {\"scenario\": \"FILE (relative to the suite file)\", \"name\": \"...\",\n"
+               "   \"set\": {\"publish.rate\": 500}, \"cooldown\": \"10s\"}, ...]}\n"
+               "\n"
+               "exit codes: 0 every member passed · 1 a member failed · 2 bad suite (nothing ran)\n"
+               "            · 3 a member could not connect · 4 internal · 5 interrupted (Ctrl-C\n"
+               "            stops the current member and skips the rest)\n");
 }
 
 int ev_suite_check(const char *path, const char *target, char *const *sets, int nsets)
@@ -657,11 +658,13 @@ int ev_suite_check(const char *path, const char *target, char *const *sets, int 
 
 int ev_suite_main(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"target", required_argument, NULL, 't'}, {"out", required_argument, NULL, 'o'},
-        {"set", required_argument, NULL, 's'},    {"quiet", no_argument, NULL, 'q'},
-        {"progress", no_argument, NULL, 'p'},     {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"target", required_argument, NULL, 't'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"set", required_argument, NULL, 's'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"progress", no_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     suite s = {0};
     ev_run_opts ro = {.interrupt = &g_suite_interrupts};
@@ -799,7 +802,10 @@ int ev_suite_main(int argc, char **argv)
             if (mrc == 0 || mrc == 1)
                 mrc = m->rc = EV_EINCOMPLETE; /* stopped by the signal: never a pass */
         }
-        m->v = mrc == 0 ? V_PASS : mrc == 1 ? V_FAIL : mrc == EV_EINCOMPLETE ? V_INCOMPLETE : V_ERROR;
+        m->v = mrc == 0                ? V_PASS
+               : mrc == 1              ? V_FAIL
+               : mrc == EV_EINCOMPLETE ? V_INCOMPLETE
+                                       : V_ERROR;
         if (m->v == V_INCOMPLETE && !m->note[0])
             snprintf(m->note, sizeof m->note, "%s",
                      interrupted ? "interrupted (Ctrl-C)" : "ended incomplete");

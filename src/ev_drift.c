@@ -110,9 +110,9 @@ void ev_drift_free(ev_drift *d)
 
 /* Accumulated over one interval. */
 typedef struct bucket {
-    double t0, t1;         /* first point's start, last point's end */
-    uint64_t c0, c1;       /* cumulative count before and at the end */
-    int have;              /* points in it */
+    double t0, t1;   /* first point's start, last point's end */
+    uint64_t c0, c1; /* cumulative count before and at the end */
+    int have;        /* points in it */
     double rss_sum, mem_sum;
     int rss_n, mem_n;
     ev_hist *h;

@@ -38,7 +38,7 @@ typedef struct ev_fit {
     double half;      /* half-width of the slope's 95 % interval (Student t, n−2 degrees of
                          freedom, standard error from the residuals); NAN when n < 3 */
     double mean_y;
-    int flat;         /* 1: the interval includes 0 (or n < 3: nothing can be said) */
+    int flat; /* 1: the interval includes 0 (or n < 3: nothing can be said) */
 } ev_fit;
 
 /* Fits y against x over n points. Returns 0, or -1 when n < 2 or every x is
@@ -51,11 +51,11 @@ double ev_drift_t975(int dof);
 
 /* One series of a run. */
 typedef struct ev_drift_series {
-    int available;   /* the run measured it (rss off Linux, broker memory on most brokers: 0) */
-    size_t npoints;  /* complete intervals with a value */
-    double *t_s;     /* owned: each point's middle, seconds since publishing started */
-    double *value;   /* owned: in ev_drift_unit */
-    ev_fit fit;      /* x in hours: slope is units per hour */
+    int available;    /* the run measured it (rss off Linux, broker memory on most brokers: 0) */
+    size_t npoints;   /* complete intervals with a value */
+    double *t_s;      /* owned: each point's middle, seconds since publishing started */
+    double *value;    /* owned: in ev_drift_unit */
+    ev_fit fit;       /* x in hours: slope is units per hour */
     double pct_per_h; /* slope as a share of the series' mean, % per hour (NAN: mean 0) */
 } ev_drift_series;
 
@@ -67,12 +67,12 @@ typedef struct ev_drift {
 /* One per-second point as ev_drift_compute reads it (the engine's ev_tpoint
  * carries more; ev_report adapts). */
 typedef struct ev_drift_in {
-    double t;                /* end of the second, seconds since publishing started */
-    int publishing;          /* in a publishing phase (not warm-up, drain, end) */
-    uint64_t count;          /* cumulative events received (or acked) */
-    const char *hist_e2e;    /* that second's e2e histogram, ev_hist_encode'd; NULL: none */
-    int64_t rss_bytes;       /* -1: unknown */
-    double broker_memory;    /* bytes, < 0: unknown */
+    double t;             /* end of the second, seconds since publishing started */
+    int publishing;       /* in a publishing phase (not warm-up, drain, end) */
+    uint64_t count;       /* cumulative events received (or acked) */
+    const char *hist_e2e; /* that second's e2e histogram, ev_hist_encode'd; NULL: none */
+    int64_t rss_bytes;    /* -1: unknown */
+    double broker_memory; /* bytes, < 0: unknown */
 } ev_drift_in;
 
 /* Buckets the publishing points into complete intervals of interval_ns

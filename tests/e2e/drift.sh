@@ -63,7 +63,7 @@ grep -qE '^  throughput +mean .* flat' "$TMP/out" || fail "flat summary line"
 
 # Under the default 60 s interval a short run has no points and says nothing;
 # a drift threshold then cannot be said to hold.
-run_rc 1 run "$S" --set drift.interval=60s --json "$TMP/short.json"
+run_rc 1 run "$S" --set drift.interval=60s --set warmup=0s --set publish.duration=3s --json "$TMP/short.json"
 eq "no points" "$(jqv "$TMP/short.json" .drift.throughput.points)" 0
 grep -q 'drift{metric:throughput} .*not measured' "$TMP/out" || fail "not measured: $(grep drift "$TMP/out")"
 grep -q '^drift ' "$TMP/out" && fail "a drift section without points"

@@ -110,9 +110,9 @@ void ev_drift_free(ev_drift *d)
 
 /* Accumulated over one interval. */
 typedef struct bucket {
-    double t0, t1;   /* first point's start, last point's end */
-    uint64_t c0, c1; /* cumulative count before and at the end */
-    int have;        /* points in it */
+    double t0, t1; /* first point's start, last point's end */
+    double c0, c1; /* cumulative count before and at the end */
+    int have;      /* points in it */
     double rss_sum, mem_sum;
     int rss_n, mem_n;
     ev_hist *h;
@@ -130,7 +130,7 @@ static int flush(ev_drift *d, bucket *b)
     if (ev_hist_count(b->h))
         put(&d->s[EV_DRIFT_P99], mid, (double)ev_hist_percentile(b->h, 99.0) / 1e6);
     if (span > 0)
-        put(&d->s[EV_DRIFT_THROUGHPUT], mid, (double)(b->c1 - b->c0) / span);
+        put(&d->s[EV_DRIFT_THROUGHPUT], mid, (b->c1 - b->c0) / span);
     if (b->rss_n)
         put(&d->s[EV_DRIFT_RSS], mid, b->rss_sum / b->rss_n / 1048576.0);
     if (b->mem_n)
@@ -164,7 +164,7 @@ int ev_drift_compute(const ev_drift_in *pts, size_t n, int64_t interval_ns, ev_d
     long cur = -1;
     for (size_t i = first; iv > 0 && i < n && pts[i].publishing; i++) {
         double prev_t = i > 0 ? pts[i - 1].t : 0.0;
-        uint64_t prev_c = i > 0 ? pts[i - 1].count : 0;
+        double prev_c = i > 0 ? pts[i - 1].count : 0.0;
         long k = (long)floor(((prev_t + pts[i].t) / 2 - start) / iv);
         if (k != cur) {
             if (cur >= 0 && b.have)

@@ -17,7 +17,8 @@
  * ("drift{metric:rss}"). */
 typedef enum {
     EV_DRIFT_P99,           /* "p99": e2e p99 of each interval, ms */
-    EV_DRIFT_THROUGHPUT,    /* "throughput": events received per second (acked when publish only) */
+    EV_DRIFT_THROUGHPUT,    /* "throughput": events received per second and group (acked
+                               when publish only) */
     EV_DRIFT_RSS,           /* "rss": evload's resident set, MiB (Linux /proc/self/statm) */
     EV_DRIFT_BROKER_MEMORY, /* "broker_memory": the broker's "memory" figure (bytes), MiB */
     EV_DRIFT_COUNT
@@ -69,7 +70,7 @@ typedef struct ev_drift {
 typedef struct ev_drift_in {
     double t;             /* end of the second, seconds since publishing started */
     int publishing;       /* in a publishing phase (not warm-up, drain, end) */
-    uint64_t count;       /* cumulative events received (or acked) */
+    double count;         /* cumulative events received per group (or acked) */
     const char *hist_e2e; /* that second's e2e histogram, ev_hist_encode'd; NULL: none */
     int64_t rss_bytes;    /* -1: unknown */
     double broker_memory; /* bytes, < 0: unknown */

@@ -167,7 +167,7 @@ static int drift_compute(ev_results *r)
         in[i] = (ev_drift_in){
             .t = tp->t,
             .publishing = !strncmp(tp->phase, "publish", 7) || !strncmp(tp->phase, "stage", 5),
-            .count = verified ? tp->received : tp->acked,
+            .count = verified ? (double)tp->received / (double)r->ngroups : (double)tp->acked,
             .hist_e2e = verified ? tp->hist_e2e : NULL,
             .rss_bytes = tp->rss_bytes > 0 ? tp->rss_bytes : -1,
             .broker_memory = json_is_number(mem) ? json_number_value(mem) : -1.0,

@@ -109,11 +109,11 @@ static void test_compute(void)
         ev_hist_record(h, 5000000);
     h5 = ev_hist_encode(h);
     CHECK(h5 != NULL);
-    uint64_t count = 0;
+    double count = 0;
     for (int i = 0; i < 25; i++) {
         int pub = i >= 2 && i < 22;
         if (pub)
-            count += (uint64_t)(100 + 10 * (i - 2));
+            count += 100 + 10 * (i - 2);
         in[i] = (ev_drift_in){.t = i + 1.0 + 0.001 * (i % 3), /* ticks jitter a little */
                               .publishing = pub,
                               .count = count,

@@ -166,7 +166,9 @@ static int drift_compute(ev_results *r)
         json_t *mem = tp->broker ? json_object_get(tp->broker, "memory") : NULL;
         in[i] = (ev_drift_in){
             .t = tp->t,
-            .publishing = !strncmp(tp->phase, "publish", 7) || !strncmp(tp->phase, "stage", 5),
+            /* Every phase but these is a stage of the schedule (named ones too). */
+            .publishing = strcmp(tp->phase, "warmup") && strcmp(tp->phase, "drain") &&
+                          strcmp(tp->phase, "sweep") && strcmp(tp->phase, "end"),
             .count = verified ? (double)tp->received / (double)r->ngroups : (double)tp->acked,
             .hist_e2e = verified ? tp->hist_e2e : NULL,
             .rss_bytes = tp->rss_bytes > 0 ? tp->rss_bytes : -1,

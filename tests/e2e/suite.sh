@@ -32,6 +32,12 @@ suite_file() { # NAME STOP_ON_FAIL
 JSON
 }
 
+# The shipped suites and their members pass check (as scenarios/*.json do in e2e.errors).
+for s in scenarios/suites/*.json scenarios/suites/members/*.json; do run_rc 0 check "$s"; done
+run_rc 0 check scenarios/suites/s0-s4.json
+grep -q '^ok: scenarios/suites/s0-s4.json is valid' "$TMP/out" || fail "s0-s4 check: $(cat "$TMP/out")"
+grep -qE '^   5 s4-soak +members/s4-soak.json' "$TMP/out" || fail "s0-s4 members: $(cat "$TMP/out")"
+
 # Without stop_on_fail: every member runs; exit 1 for the one failure.
 suite_file all false
 run_rc 0 check "$D/all.json"

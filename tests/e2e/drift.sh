@@ -1,4 +1,4 @@
-# Soak drift (issue 15): with 1 s points (drift.interval) a throughput ramp
+# Soak drift (docs/scenarios.md, Soak drift): with 1 s points (drift.interval) a throughput ramp
 # shows a rising throughput slope that a drift threshold catches, and a
 # constant rate reads flat; evload's own memory is a series of its own; a bad
 # drift threshold is refused with the form expected.

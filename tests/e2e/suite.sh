@@ -1,4 +1,4 @@
-# Suites (issue 15 item 2): five short scenarios on mock://, one failing by a
+# Suites (docs/scenarios.md, Suites): five short scenarios on mock://, one failing by a
 # threshold, give the right table, index and exit code with stop_on_fail and
 # without; a bad suite file is refused before anything runs, at its position;
 # Ctrl-C stops the current member and skips the rest (exit 5); an unreachable

@@ -558,10 +558,13 @@ static int finish(ev_pub *p, req *r, CURLcode rc, ev_outcome_fn fn, void *ud)
             p->fatal = 1;
             return report(p, r, 0, fn, ud);
         }
-        if (status == 404 && h->fl->not_found && !atomic_load(&h->any_ok)) {
+        const char *missing = v == EV_HTTP_FAILED && h->fl->missing && !atomic_load(&h->any_ok)
+                                  ? h->fl->missing(status, r->resp.p ? r->resp.p : "", r->resp.len)
+                                  : NULL;
+        if (missing) {
             if (!p->fatal)
-                snprintf(p->why, sizeof p->why, "%s %s: 404 on the first requests: %s", h->fl->name,
-                         c->redacted, h->fl->not_found);
+                snprintf(p->why, sizeof p->why, "target %s: %ld on the first requests: %s",
+                         c->redacted, status, missing);
             p->fatal = 1;
             return report(p, r, 0, fn, ud);
         }

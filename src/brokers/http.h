@@ -133,10 +133,11 @@ typedef struct ev_http_flavor {
     /* Optional: a 2xx answer's body decides (amqp+http's "routed"). Returns
      * the verdict, FAILED with *unroutable = 1 for {"routed": false}. */
     ev_http_verdict (*judge)(const char *body, size_t len, int *unroutable);
-    /* Optional: a 404 before anything was acked then ends the run (exit 3)
-     * with this explanation: the endpoint itself is missing (amqp+http's
-     * exchange or vhost), not one event's fault. NULL: a 404 is per event. */
-    const char *not_found;
+    /* Optional: whether a final answer says the endpoint itself is missing
+     * (amqp+http: "404 NOT_FOUND - no exchange"), not one event's fault:
+     * returns the explanation, and before anything was acked the run then
+     * ends (exit 3); NULL: the answer is the event's. */
+    const char *(*missing)(long status, const char *body, size_t len);
 } ev_http_flavor;
 
 typedef struct ev_http {

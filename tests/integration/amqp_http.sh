@@ -54,6 +54,6 @@ grep -q guest:guest "$TMP/out" "$TMP/err" "$f" && fail "password printed"
 run_rc 3 run "$TMP/s.json" --target "amqp+http://guest:guest@127.0.0.1:15672/%2f?exchange=none-$SUFFIX&routing_key=build" \
   --quiet
 CHECKS=$((CHECKS + 1))
-grep -q "404 on the first requests: no such exchange" "$TMP/err" || fail "missing exchange: $(cat "$TMP/err")"
+grep -q "400 on the first requests: the exchange does not exist" "$TMP/err" || fail "missing exchange: $(cat "$TMP/err")"
 grep -q guest:guest "$TMP/out" "$TMP/err" && fail "password printed"
 done_ok

@@ -131,9 +131,12 @@ static int feed_body(ev_sse_parser *p, const char *buf, size_t n, ev_sse_event_f
                 continue;
             }
         }
-        size_t j = i;
-        while (j < n && buf[j] != '\n' && buf[j] != '\r')
-            j++;
+        /* The line's end: the first LF or CR (memchr scans many bytes at a
+         * time; a CR is looked for only before the LF). */
+        const char *lf = memchr(buf + i, '\n', n - i);
+        size_t upto = lf ? (size_t)(lf - buf) : n;
+        const char *cr = memchr(buf + i, '\r', upto - i);
+        size_t j = cr ? (size_t)(cr - buf) : upto;
         if (j == n) { /* the line goes on in the next chunk */
             if (p->line.len + (n - i) > p->max)
                 return -1;

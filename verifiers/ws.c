@@ -77,6 +77,7 @@ struct ev_sub {
     struct lws_context *ctx;
     struct lws_protocols protos[2];
     lws_sorted_usec_list_t wake;
+    int64_t wake_at; /* when `wake` is due (monotonic), while wake.us != 0 */
     ev_fleet_thread *ft;
     uint32_t idle;
     int started;
@@ -460,7 +461,13 @@ static void drive(ev_sub *s, int64_t until)
         lws_service(s->ctx, -1);
         return;
     }
-    lws_sul_schedule(s->ctx, 0, &s->wake, wake_cb, left / 1000);
+    /* Rescheduling sorts the sul into lws's list (every connection has a
+     * few there): done only when none is pending or the pending one is
+     * too late; one that comes earlier just ends this wait early. */
+    if (!s->wake.us || until < s->wake_at - EV_NS_PER_MS) {
+        lws_sul_schedule(s->ctx, 0, &s->wake, wake_cb, left / 1000);
+        s->wake_at = until;
+    }
     lws_service(s->ctx, 0);
 }
 

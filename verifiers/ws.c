@@ -37,6 +37,7 @@
 
 #include <libwebsockets.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,10 @@ typedef struct conn {
     int close_code;                          /* from the peer's close frame, 0 none */
     int binary;                              /* the message being gathered */
     int64_t next_try, down_since, next_ping, ping_sent;
-    ev_buf msg;        /* the message being gathered */
-    ev_buf tx;         /* LWS_PRE bytes, then what to write */
-    char last_id[128]; /* the last CloudEvent id received ({last_id}) */
+    int64_t attempt_at; /* when the current attempt started */
+    ev_buf msg;         /* the message being gathered */
+    ev_buf tx;          /* LWS_PRE bytes, then what to write */
+    char last_id[128];  /* the last CloudEvent id received ({last_id}) */
     char why[160];
 } conn;
 
@@ -230,7 +232,8 @@ static int start_attempt(ev_sub *s, conn *c)
     ev_buf_reset(&c->msg);
     s->idle--;
     c->state = C_CONNECTING;
-    ev_fleet_attempt(s->ft, c->g, ev_mono_ns(), ev_wall_ns());
+    c->attempt_at = ev_mono_ns();
+    ev_fleet_attempt(s->ft, c->g, c->attempt_at, ev_wall_ns());
     if (!lws_client_connect_via_info(&i) && c->state == C_CONNECTING) {
         /* Refused at once (no callback came): try again later. */
         snprintf(c->why, sizeof c->why, "the connection could not be started");
@@ -368,6 +371,8 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
             }
             c->state = C_SUBSCRIBING;
             c->want_subscribe = 1;
+            if (c->attempt_at + src->connect_timeout_ns < s->next_scan)
+                s->next_scan = c->attempt_at + src->connect_timeout_ns;
             lws_callback_on_writable(wsi);
         } else {
             subscribed(s, c);
@@ -445,25 +450,32 @@ static int ws_cb(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 
 /* ---- the loop --------------------------------------------------------------- */
 
+#define HEARTBEAT_NS (10 * EV_NS_PER_MS)
+
+/* The sub's wake-up callback. It re-arms itself HEARTBEAT_NS ahead, so one
+ * is always pending: lws_service runs a callback that is already due before
+ * its poll(), which then waits for the next one only — without this one,
+ * that can be a connection timer 25 s away. */
 static void wake_cb(lws_sorted_usec_list_t *sul)
 {
-    (void)sul; /* only ends lws_service's wait */
+    ev_sub *s = (ev_sub *)(void *)((char *)sul - offsetof(ev_sub, wake));
+    if (s->closing)
+        return;
+    s->wake_at = ev_mono_ns() + HEARTBEAT_NS;
+    lws_sul_schedule(s->ctx, 0, &s->wake, wake_cb, HEARTBEAT_NS / 1000);
 }
 
-/* One pass of the event loop, waiting until `until` at the latest. */
+/* One pass of the event loop, waiting until `until` at the latest (a
+ * little later when the thread was held up: up to HEARTBEAT_NS). */
 static void drive(ev_sub *s, int64_t until)
 {
-    /* A scheduled callback already due when lws_service starts is run
-     * before its poll and no longer bounds it: a wait shorter than 1 ms is
-     * a poll that does not wait at all (timeout -1). */
-    int64_t left = until - ev_mono_ns();
+    int64_t now = ev_mono_ns(), left = until - now;
     if (left < EV_NS_PER_MS) {
-        lws_service(s->ctx, -1);
+        lws_service(s->ctx, -1); /* services what is ready, does not wait */
         return;
     }
-    /* Rescheduling sorts the sul into lws's list (every connection has a
-     * few there): done only when none is pending or the pending one is
-     * too late; one that comes earlier just ends this wait early. */
+    /* Rescheduling sorts the callback into lws's list, which holds every
+     * connection's timers: done only when the pending one is too late. */
     if (!s->wake.us || until < s->wake_at - EV_NS_PER_MS) {
         lws_sul_schedule(s->ctx, 0, &s->wake, wake_cb, left / 1000);
         s->wake_at = until;
@@ -504,6 +516,21 @@ static int64_t housekeeping(ev_sub *s, int64_t now)
             if (c->next_ping < next)
                 next = c->next_ping;
         }
+        if (c->state == C_SUBSCRIBING) {
+            /* Connected, but the subscription was never confirmed (lws bounds
+             * the connect and the handshake itself): give up this attempt. */
+            int64_t due = c->attempt_at + src->connect_timeout_ns;
+            if (now >= due) {
+                snprintf(c->why, sizeof c->why,
+                         "subscribe message not confirmed within connect_timeout");
+                ev_fleet_failed(s->ft, c->g, c->why);
+                lws_set_opaque_user_data(c->wsi, &s->zombie);
+                lws_callback_on_writable(c->wsi);
+                to_idle(s, c, now + RETRY_NS);
+            } else if (due < next) {
+                next = due;
+            }
+        }
         if (c->state != C_IDLE)
             continue;
         if (c->down_since && now - c->down_since > src->reconnect_timeout_ns) {
@@ -534,6 +561,7 @@ static void ws_sub_close(ev_sub *s)
         return;
     s->closing = 1;
     if (s->ctx) {
+        lws_sul_cancel(&s->wake);
         pthread_mutex_lock(&ctx_mu);
         lws_context_destroy(s->ctx); /* closes every connection; callbacks run */
         pthread_mutex_unlock(&ctx_mu);

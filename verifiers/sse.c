@@ -57,6 +57,7 @@ typedef struct conn {
     int in_multi;
     int answered;              /* the current attempt got an HTTP answer that is not a stream */
     int64_t next_try;          /* C_IDLE: when to try again (monotonic) */
+    int64_t attempt_at;        /* C_CONNECTING: when the attempt started */
     int64_t down_since;        /* C_IDLE after being up: when it was lost (0: never up yet) */
     long status;               /* of the current response */
     int ct_ok;                 /* Content-Type: text/event-stream */
@@ -81,7 +82,8 @@ struct ev_sub {
     int ep;
     int64_t timer_at; /* curl's timeout (monotonic), -1 none */
     ev_fleet_thread *ft;
-    uint32_t idle; /* conns in C_IDLE */
+    uint32_t idle;        /* conns in C_IDLE */
+    int64_t next_overdue; /* when to look for attempts without headers next */
     int started;
     ev_buf arena;
     qent *q;
@@ -270,7 +272,8 @@ static int start_attempt(ev_sub *s, conn *c)
     c->answered = 0;
     c->why[0] = '\0';
     c->err[0] = '\0';
-    ev_fleet_attempt(s->ft, c->g, ev_mono_ns(), ev_wall_ns());
+    c->attempt_at = ev_mono_ns();
+    ev_fleet_attempt(s->ft, c->g, c->attempt_at, ev_wall_ns());
     if (curl_multi_add_handle(s->m, c->h) != CURLM_OK)
         return -1;
     c->in_multi = 1;
@@ -352,11 +355,30 @@ static void drive(ev_sub *s, int64_t until)
     collect_done(s);
 }
 
+/* Attempts that have connected but got no response headers within
+ * connect_timeout (curl's own bound covers only the connect): failed. */
+static void overdue(ev_sub *s, int64_t now)
+{
+    const ev_sse_src *src = s->src;
+    if (now < s->next_overdue)
+        return;
+    s->next_overdue = now + 100 * EV_NS_PER_MS;
+    for (uint32_t i = 0; i < s->n; i++) {
+        conn *c = &s->c[i];
+        if (c->state != C_CONNECTING || now - c->attempt_at < src->connect_timeout_ns)
+            continue;
+        snprintf(c->why, sizeof c->why, "no response headers within connect_timeout");
+        ev_fleet_failed(s->ft, c->g, c->why);
+        to_idle(s, c, now + RETRY_NS);
+    }
+}
+
 /* Storms due, reconnects due, subscribers away too long. Returns the
  * earliest time something is due next. */
 static int64_t housekeeping(ev_sub *s, int64_t now)
 {
     const ev_sse_src *src = s->src;
+    overdue(s, now);
     uint64_t k;
     while ((k = ev_fleet_storm_due(s->ft, now)))
         for (uint32_t i = 0; i < s->n; i++) {

@@ -22,15 +22,20 @@ storm_checks() {
   eq "dropped per storm" "$(jqv "$R" "[$B.storm.storms[]|select(.at_s < 5)|.dropped]|unique|join(\",\")")" "$per"
   eq "back in step per storm" "$(jqv "$R" "[$B.storm.storms[]|select(.at_s < 5)|.back_in_step]|unique|join(\",\")")" "$per"
   eq "every storm's time until all are back" "$(jqv "$R" "[$B.storm.storms[]|select(.at_s < 5)|.all_back_s|select(. != null)]|length")" 3
-  local drops
+  local drops away rec
   drops=$(jqv "$R" "[$B.storm.storms[].dropped]|add")
-  eq "reconnects == storm drops" "$(jqv "$R" "$B.reconnects")" "$drops"
+  rec=$(jqv "$R" "$B.reconnects")
+  # A storm in the drain may leave some still away when the run ends.
+  away=$((100 - $(jqv "$R" "$B.subscribers_up_at_end")))
+  eq "reconnects + still away == storm drops" "$((rec + away))" "$drops"
+  ge "reconnects" "$rec" $((3 * per))
   eq "drops by storm" "$(jqv "$R" "$B.drops.storm")" "$drops"
   eq "no other drops" "$(jqv "$R" "$B.drops.server_closed + $B.drops.error")" 0
-  eq "reconnect latencies" "$(jqv "$R" .latency.reconnect.count)" "$drops"
+  eq "reconnect latencies" "$(jqv "$R" .latency.reconnect.count)" "$rec"
   ge "reconnect p50 measured" "$(jqv "$R" .latency.reconnect.p50)" 0.001
-  eq "relay connections" "$(jq -r '[.subscribers[].connections]|add' "$S")" $((100 + drops))
-  eq "up at the end" "$(jqv "$R" "$B.subscribers_up_at_end")" 100
+  # (one the relay answered just as the run ended may not have reached evload)
+  ge "relay connections" "$(jq -r '[.subscribers[].connections]|add' "$S")" $((100 + rec))
+  le "relay connections" "$(jq -r '[.subscribers[].connections]|add' "$S")" $((100 + drops))
 }
 
 # ---- a relay without resume: lost == what it relayed while each was away ----

@@ -414,19 +414,22 @@ void ev_fleet_event(ev_fleet_thread *t, uint32_t g, const char *body, size_t len
     }
     size_t i = (size_t)g * f->c.lanes + lane;
     resume_rec *r = s->cur >= 0 ? &s->rec[s->cur] : NULL;
-    if (f->awaiting[i]) {
+    /* Until the subscriber is back in step (and on each lane until its
+     * first event since the drop): what it had again is a duplicate, a
+     * jump past the highest seq it has is missed. */
+    if (s->resuming || f->awaiting[i]) {
         if (seq <= f->drop_hwm[i]) {
             s->duplicated++;
             if (r)
                 r->duplicated++;
         } else {
             f->awaiting[i] = 0;
-            uint64_t gap = seq - f->drop_hwm[i] - 1;
-            if (gap) {
+            if (seq > f->hwm[i] + 1) {
+                uint64_t gap = seq - f->hwm[i] - 1;
                 s->missed += gap;
                 if (r) {
                     r->missed += gap;
-                    add_range(r, lane, f->drop_hwm[i] + 1, seq - 1);
+                    add_range(r, lane, f->hwm[i] + 1, seq - 1);
                 }
             }
         }
@@ -620,7 +623,10 @@ void ev_fleet_report(ev_fleet *f, json_t *out, ev_fleet_name_fn name_fn, ev_flee
         if (!o)
             continue;
         char name[64];
-        name_fn(ud, g, name, sizeof name);
+        if (name_fn)
+            name_fn(ud, g, name, sizeof name);
+        else
+            snprintf(name, sizeof name, "g%u", g);
         json_object_set_new(o, "name", json_string(name));
         json_object_set_new(o, "up", json_boolean(atomic_load(&s->up)));
         json_object_set_new(o, "connects", json_integer((json_int_t)s->connects));

@@ -23,10 +23,11 @@
  *     one published after its reconnect attempt began);
  *   - the resume check after every reconnection, for evload's own events
  *     (recognised by their id "<run>-<instance>-<lane>-<seq>"):
- *       missed     per lane, the seqs between the highest seen before the
- *                  drop and the first seen after it (what the server did not
- *                  send again); the first ranges are kept, so the report
- *                  says which
+ *       missed     per lane, the seqs the subscriber jumped over until it
+ *                  was back in step: from the highest it had before the drop
+ *                  to the first after it, and any jump within a replay (what
+ *                  the server did not send again); the first ranges are kept,
+ *                  so the report says which
  *       replayed   events that arrived on the new connection though they
  *                  were published so long before its attempt began that
  *                  they had passed the pipeline before the server could
@@ -137,7 +138,7 @@ ev_hist *ev_fleet_latency(ev_fleet *f, ev_fleet_hist which);
 void ev_fleet_sample(ev_fleet *f, json_t *point);
 /* Everything into out: the histograms as {p50, p90, p95, p99, p999, max,
  * mean, count}, totals, storms, the resume check and one entry per
- * subscriber (name from name_fn; extra, if not NULL, adds the transport's
+ * subscriber (name from name_fn, or "gN" when NULL; extra, if not NULL, adds the transport's
  * own members to it). After the serving threads are closed. */
 typedef void (*ev_fleet_name_fn)(void *ud, uint32_t g, char *buf, size_t size);
 typedef void (*ev_fleet_extra_fn)(void *ud, uint32_t g, json_t *sub);

@@ -1,6 +1,7 @@
 #include "ev_clock.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -56,4 +57,47 @@ int ev_rfc3339(int64_t wall_ns, char *buf, int size)
 void ev_clock_precise(void)
 {
     prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
+}
+
+int ev_rfc3339_parse(const char *s, int64_t *wall_ns)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%*[Tt ]%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+        n < 19)
+        return -1;
+    const char *p = s + n;
+    int64_t frac = 0, scale = EV_NS_PER_S;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return -1;
+        for (; *p >= '0' && *p <= '9'; p++)
+            if (scale > 1) {
+                scale /= 10;
+                frac += (*p - '0') * scale;
+            }
+    }
+    int64_t off = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int hh, mm, k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &hh, &mm, &k) != 2 || k != 5 || hh > 23 || mm > 59)
+            return -1;
+        off = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    *wall_ns = ((int64_t)t - off) * EV_NS_PER_S + frac;
+    return 0;
 }

@@ -28,5 +28,8 @@ void ev_clock_precise(void);
 /* Writes `wall_ns` as RFC 3339 UTC with nanoseconds ("2026-11-27T19:54:13.123456789Z")
  * into buf (at least 31 bytes). Returns the length written. */
 int ev_rfc3339(int64_t wall_ns, char *buf, int size);
+/* Reads RFC 3339 ("2026-11-27T19:54:13Z", "…13.5+01:00") into ns since the
+ * epoch. 0, or -1 when s is not such a time. */
+int ev_rfc3339_parse(const char *s, int64_t *wall_ns);
 
 #endif

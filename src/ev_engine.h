@@ -26,6 +26,19 @@ typedef struct ev_run_opts {
      * The first ends the current stage early, drains briefly and still
      * reports; a second skips the drain. */
     const atomic_int *interrupt;
+    /* --instance I/N: this process is instance I of N taking part in one run
+     * (same run id): its event ids carry I, and its ledgers record every
+     * instance's events so the results merge exactly (evload merge).
+     * instances 0: alone (0 of 1). */
+    uint32_t instance, instances;
+    /* --start-at: the wall time (ns since the epoch) every instance starts the
+     * schedule at, 0: as soon as ready. An instance that is ready later keeps
+     * the common start (its overdue events go out at once; sched_lag shows
+     * it) and reports how late it was. */
+    int64_t start_at_wall;
+    /* --barrier DIR: before starting, each instance writes DIR/ready-I and
+     * waits until all N have (a directory every instance shares). */
+    const char *barrier_dir;
 } ev_run_opts;
 
 /* Everything `evload check` can know about plan without connecting: the

@@ -338,3 +338,156 @@ int64_t ev_hist_highest_equivalent(int64_t value_ns)
         return value_ns;
     return slot_highest(slot_of((uint64_t)value_ns));
 }
+
+/* ---- encoding --------------------------------------------------------- */
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* An LEB128 varint into p; returns the bytes written (<= 10). */
+static size_t put_varint(unsigned char *p, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        unsigned char b = v & 0x7f;
+        v >>= 7;
+        p[n++] = (unsigned char)(b | (v ? 0x80 : 0));
+    } while (v);
+    return n;
+}
+
+static uint64_t zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+char *ev_hist_encode(const ev_hist *h)
+{
+    size_t nz = 0;
+    for (size_t i = 0; i < COUNTS_LEN; i++)
+        nz += h->counts[i] != 0;
+    size_t cap = 10 * (7 + 2 * nz);
+    unsigned char *raw = malloc(cap);
+    if (!raw)
+        return NULL;
+    size_t n = 0;
+    n += put_varint(raw + n, h->count);
+    n += put_varint(raw + n, h->under);
+    n += put_varint(raw + n, h->over);
+    n += put_varint(raw + n, zigzag(h->min));
+    n += put_varint(raw + n, zigzag(h->max));
+    n += put_varint(raw + n, (uint64_t)h->sum);
+    n += put_varint(raw + n, (uint64_t)(h->sum >> 64));
+    size_t prev = 0;
+    for (size_t i = 0; i < COUNTS_LEN; i++) {
+        if (!h->counts[i])
+            continue;
+        n += put_varint(raw + n, i - prev);
+        n += put_varint(raw + n, h->counts[i]);
+        prev = i;
+    }
+    char *out = malloc(3 + (n + 2) / 3 * 4 + 1), *o = out;
+    if (!out) {
+        free(raw);
+        return NULL;
+    }
+    memcpy(o, "h1:", 3);
+    o += 3;
+    for (size_t i = 0; i < n; i += 3) { /* base64url, no padding */
+        uint32_t v = (uint32_t)raw[i] << 16 | (i + 1 < n ? (uint32_t)raw[i + 1] << 8 : 0) |
+                     (i + 2 < n ? raw[i + 2] : 0);
+        *o++ = b64[v >> 18];
+        *o++ = b64[(v >> 12) & 63];
+        if (i + 1 < n)
+            *o++ = b64[(v >> 6) & 63];
+        if (i + 2 < n)
+            *o++ = b64[v & 63];
+    }
+    *o = '\0';
+    free(raw);
+    return out;
+}
+
+/* Reads a varint at *pos of p[0..n); -1 past the end or when too long. */
+static int get_varint(const unsigned char *p, size_t n, size_t *pos, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (*pos >= n)
+            return -1;
+        unsigned char b = p[(*pos)++];
+        if (shift == 63 && b > 1)
+            return -1;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int ev_hist_decode(const char *s, size_t len, ev_hist *h)
+{
+    if (len < 3 || memcmp(s, "h1:", 3))
+        return -1;
+    s += 3, len -= 3;
+    size_t cap = len * 3 / 4 + 3, n = 0;
+    unsigned char *raw = malloc(cap);
+    ev_hist *t = ev_hist_new();
+    int rc = -1;
+    if (!raw || !t)
+        goto out;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        const char *c = memchr(b64, s[i], 64);
+        if (!c || !s[i])
+            goto out;
+        acc = acc << 6 | (uint32_t)(c - b64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            raw[n++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (bits >= 6 || acc)
+        goto out; /* a dangling sextet, or non-zero pad bits */
+    size_t pos = 0;
+    uint64_t f[7];
+    for (int k = 0; k < 7; k++)
+        if (get_varint(raw, n, &pos, &f[k]))
+            goto out;
+    t->count = f[0];
+    t->under = f[1];
+    t->over = f[2];
+    t->min = unzigzag(f[3]);
+    t->max = unzigzag(f[4]);
+    t->sum = (ev_u128)f[6] << 64 | f[5];
+    uint64_t idx = 0, total = 0;
+    int first = 1;
+    while (pos < n) {
+        uint64_t gap, c;
+        if (get_varint(raw, n, &pos, &gap) || get_varint(raw, n, &pos, &c) || !c ||
+            (!first && !gap) || gap >= COUNTS_LEN - idx)
+            goto out;
+        idx += gap;
+        first = 0;
+        t->counts[idx] = c;
+        if (__builtin_add_overflow(total, c, &total))
+            goto out;
+    }
+    if (total != t->count)
+        goto out; /* the slots must add up to the count */
+    ev_hist_merge(h, t);
+    rc = 0;
+out:
+    free(raw);
+    ev_hist_free(t);
+    return rc;
+}

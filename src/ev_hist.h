@@ -13,6 +13,7 @@
 #ifndef EV_HIST_H
 #define EV_HIST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define EV_HIST_MAX_NS (INT64_C(3600) * 1000000000)
@@ -42,6 +43,19 @@ int64_t ev_hist_percentile(const ev_hist *h, double p);
 int64_t ev_hist_min(const ev_hist *h); /* over every recorded value, in range or not */
 int64_t ev_hist_max(const ev_hist *h);
 double ev_hist_mean(const ev_hist *h); /* ns, over in-range values; 0 when empty */
+
+/* Lossless text encoding, for results files that later steps merge, compare
+ * and render without rerunning (docs/results.md):
+ *   "h1:" base64url( varint fields )
+ * with the fields count, under, over, min (zigzag), max (zigzag), sum (two
+ * u64 halves), then for each non-empty slot: the gap in slot index from the
+ * previous one and its count. An empty histogram is "h1:" plus its header.
+ * ev_hist_encode writes it NUL-terminated into a new string the caller frees
+ * (NULL when out of memory); ev_hist_decode ADDS the encoded histogram to h
+ * (so decoding several shards into one histogram merges them) and returns 0,
+ * or -1 when s is not such an encoding (h is then unchanged). */
+char *ev_hist_encode(const ev_hist *h);
+int ev_hist_decode(const char *s, size_t len, ev_hist *h);
 
 /* The lowest and highest values that share value_ns's bucket (for tests and for
  * stating the resolution in docs). */

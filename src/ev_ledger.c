@@ -49,6 +49,10 @@ typedef struct ev_lane {
     ev_iset late;        /* L: seqs sighted in the final sweep (copies == 1) */
     uint64_t deliveries; /* sightings recorded, every copy, late or not */
     uint64_t flagged;    /* of those, flagged EV_SEE_REDELIVERED */
+    /* Per-lane shares of the ledger's reordered and corrupted (a corrupted
+     * copy counts on the lane its damaged identity names, when in range), for
+     * classes per stream; the ledger's own counters stay the totals. */
+    uint64_t reordered, corrupted;
 } ev_lane;
 
 struct ev_ledger {
@@ -71,6 +75,10 @@ ev_ledger *ev_ledger_new(uint32_t nlanes, int ordered, uint32_t copies)
     l->nlanes = nlanes;
     l->ordered = ordered != 0;
     l->copies = copies ? copies : 1;
+    if (l->copies > EV_LEDGER_MAX_COPIES) {
+        free(l);
+        return NULL;
+    }
     if (nlanes > 0) {
         /* calloc: an all-zero ev_iset is a valid empty set. */
         l->lanes = calloc(nlanes, sizeof(ev_lane));
@@ -111,6 +119,8 @@ int ev_ledger_see(ev_ledger *l, uint32_t lane, uint64_t seq, unsigned flags)
     if (flags & EV_SEE_CORRUPTED) {
         l->received++;
         l->corrupted++;
+        if (lane < l->nlanes && seq)
+            l->lanes[lane].corrupted++;
         return EV_SEE_CORRUPT;
     }
     if (lane >= l->nlanes || seq == 0) {
@@ -137,8 +147,10 @@ int ev_ledger_see(ev_ledger *l, uint32_t lane, uint64_t seq, unsigned flags)
     ln->deliveries++;
     if (flags & EV_SEE_REDELIVERED)
         ln->flagged++;
-    if (res == EV_SEE_NEW && !(flags & EV_SEE_LATE) && l->ordered && seq < prev_max)
+    if (res == EV_SEE_NEW && !(flags & EV_SEE_LATE) && l->ordered && seq < prev_max) {
         l->reordered++;
+        ln->reordered++;
+    }
     return res;
 }
 
@@ -211,6 +223,8 @@ int ev_ledger_merge(ev_ledger *dst, const ev_ledger *src)
         ui[k] = old;
         a->deliveries += src->lanes[i].deliveries;
         a->flagged += src->lanes[i].flagged;
+        a->reordered += src->lanes[i].reordered;
+        a->corrupted += src->lanes[i].corrupted;
     }
     dst->received += src->received;
     dst->reordered += src->reordered;
@@ -232,6 +246,7 @@ void ev_ledger_reset(ev_ledger *l)
             ev_iset_clear(&l->lanes[i].layer[j]);
         ev_iset_clear(&l->lanes[i].late);
         l->lanes[i].deliveries = l->lanes[i].flagged = 0;
+        l->lanes[i].reordered = l->lanes[i].corrupted = 0;
     }
     l->received = l->reordered = l->corrupted = l->foreign = l->unexpected = 0;
 }
@@ -314,6 +329,8 @@ void ev_ledger_reconcile(const ev_ledger *l, const ev_publane *pubs, uint64_t ma
     uint64_t missing = 0;
     for (uint32_t i = 0; i < l->nlanes; i++) {
         lane_sums s;
+        if (pubs[i].unknown)
+            continue;
         lane_reconcile(l, &l->lanes[i], &pubs[i], &s);
         c.delivered += s.delivered;
         c.late += s.late;
@@ -336,11 +353,44 @@ void ev_ledger_reconcile(const ev_ledger *l, const ev_publane *pubs, uint64_t ma
     *out = c;
 }
 
+void ev_ledger_reconcile_lanes(const ev_ledger *l, const ev_publane *pubs, const uint8_t *sel,
+                               uint64_t may_remain, ev_ledger_counts *out)
+{
+    ev_ledger_counts c = {0};
+    uint64_t missing = 0;
+    for (uint32_t i = 0; i < l->nlanes; i++) {
+        lane_sums s;
+        const ev_lane *ln = &l->lanes[i];
+        if (!sel[i] || pubs[i].unknown) {
+            /* Another stream's, or another instance's lane: only the copies
+             * it holds of this lane are not this selection's. */
+            continue;
+        }
+        lane_reconcile(l, ln, &pubs[i], &s);
+        c.delivered += s.delivered;
+        c.late += s.late;
+        c.recovered += s.recovered;
+        c.unconfirmed += s.unconfirmed;
+        c.duplicated += s.duplicated;
+        c.redelivered += s.redelivered;
+        c.foreign += s.foreign;
+        c.reordered += ln->reordered;
+        c.corrupted += ln->corrupted;
+        c.received += ln->deliveries + ln->corrupted;
+        missing += s.missing;
+    }
+    c.pending = missing < may_remain ? missing : may_remain;
+    c.lost = missing - c.pending;
+    *out = c;
+}
+
 uint64_t ev_ledger_gaps(const ev_ledger *l, const ev_publane *pubs)
 {
     uint64_t gaps = 0;
     for (uint32_t i = 0; i < l->nlanes; i++) {
         const ev_iset *S = &l->lanes[i].layer[0], *F = &pubs[i].failed;
+        if (pubs[i].unknown)
+            continue;
         uint64_t hwm = ev_iset_max(S);
         if (hwm > pubs[i].sent)
             hwm = pubs[i].sent;
@@ -359,6 +409,8 @@ uint64_t ev_ledger_missing(const ev_ledger *l, const ev_publane *pubs)
     uint64_t missing = 0;
     for (uint32_t i = 0; i < l->nlanes; i++) {
         lane_sums s;
+        if (pubs[i].unknown)
+            continue;
         lane_reconcile(l, &l->lanes[i], &pubs[i], &s);
         missing += s.missing;
     }
@@ -371,6 +423,11 @@ int ev_ledger_missing_set(const ev_ledger *l, const ev_publane *pubs, uint32_t l
     int rc = -1;
     if (lane >= l->nlanes)
         goto out;
+    if (pubs[lane].unknown) {
+        ev_iset_clear(out);
+        rc = 0;
+        goto out;
+    }
     const ev_lane *ln = &l->lanes[lane];
     uint64_t sent = pubs[lane].sent;
     if (sent && ev_iset_add(&all, 1) < 0)
@@ -413,4 +470,76 @@ size_t ev_ledger_heap_bytes(const ev_ledger *l)
         b += ev_iset_heap_bytes(&l->lanes[i].late);
     }
     return b;
+}
+
+uint32_t ev_ledger_lanes(const ev_ledger *l)
+{
+    return l->nlanes;
+}
+
+uint32_t ev_ledger_copies(const ev_ledger *l)
+{
+    return l->copies;
+}
+
+int ev_ledger_ordered(const ev_ledger *l)
+{
+    return l->ordered;
+}
+
+void ev_ledger_lane(const ev_ledger *l, uint32_t lane, ev_ledger_lane_view *v)
+{
+    const ev_lane *ln = &l->lanes[lane];
+    *v = (ev_ledger_lane_view){.layers = ln->layer,
+                               .late = &ln->late,
+                               .deliveries = ln->deliveries,
+                               .flagged = ln->flagged,
+                               .reordered = ln->reordered,
+                               .corrupted = ln->corrupted};
+}
+
+void ev_ledger_get_totals(const ev_ledger *l, ev_ledger_totals *t)
+{
+    *t = (ev_ledger_totals){l->received, l->reordered, l->corrupted, l->foreign, l->unexpected};
+}
+
+int ev_ledger_set_lane(ev_ledger *l, uint32_t lane, const ev_ledger_lane_view *v)
+{
+    if (lane >= l->nlanes)
+        return -1;
+    ev_iset tmp[EV_LEDGER_MAX_COPIES + 1];
+    memset(tmp, 0, sizeof tmp);
+    uint32_t k = l->copies;
+    int rc = 0;
+    for (uint32_t j = 0; j < k && !rc; j++)
+        rc = ev_iset_copy(&tmp[j], &v->layers[j]);
+    if (!rc)
+        rc = ev_iset_copy(&tmp[k], v->late);
+    if (!rc) {
+        ev_lane *ln = &l->lanes[lane];
+        for (uint32_t j = 0; j < k; j++) {
+            ev_iset old = ln->layer[j];
+            ln->layer[j] = tmp[j];
+            tmp[j] = old;
+        }
+        ev_iset old = ln->late;
+        ln->late = tmp[k];
+        tmp[k] = old;
+        ln->deliveries = v->deliveries;
+        ln->flagged = v->flagged;
+        ln->reordered = v->reordered;
+        ln->corrupted = v->corrupted;
+    }
+    for (uint32_t j = 0; j <= k; j++)
+        ev_iset_clear(&tmp[j]);
+    return rc ? -1 : 0;
+}
+
+void ev_ledger_set_totals(ev_ledger *l, const ev_ledger_totals *t)
+{
+    l->received = t->received;
+    l->reordered = t->reordered;
+    l->corrupted = t->corrupted;
+    l->foreign = t->foreign;
+    l->unexpected = t->unexpected;
 }

@@ -54,11 +54,18 @@
 
 typedef struct ev_ledger ev_ledger;
 
+/* Most copies an output may expect per event. */
+#define EV_LEDGER_MAX_COPIES 64
+
 /* What one publisher lane reports: every seq in 1..sent was attempted; failed
  * holds those that were nacked, failed or never confirmed. Owned by the lane. */
 typedef struct ev_publane {
     uint64_t sent;
     ev_iset failed;
+    /* 1: another evload instance's lane, whose record this one does not have
+     * (a distributed run): reconcile, gaps and missing skip it entirely; only
+     * the merge of every instance's results judges it. */
+    int unknown;
 } ev_publane;
 
 typedef struct ev_ledger_counts {
@@ -105,6 +112,15 @@ void ev_ledger_reset(ev_ledger *l);
  * Overwrites *out. O(lanes × copies + intervals). */
 void ev_ledger_reconcile(const ev_ledger *l, const ev_publane *pubs, uint64_t may_remain,
                          ev_ledger_counts *out);
+/* The classes of the lanes with sel[lane] != 0 alone (one stream's), as
+ * reconcile computes them over every lane: per-lane sums, with reordered and
+ * corrupted from each lane's share, received = the lanes' sightings and
+ * corrupted copies, and foreign (beyond what the lane sent) as reconcile;
+ * unexpected and the foreign without a lane belong to no lane and are 0.
+ * pending = min(missing of these lanes, may_remain): what the system still
+ * holds may be any stream's, so per selection lost is what is known lost. */
+void ev_ledger_reconcile_lanes(const ev_ledger *l, const ev_publane *pubs, const uint8_t *sel,
+                               uint64_t may_remain, ev_ledger_counts *out);
 /* Live, provisional loss: acked seqs below the highest seq seen in their lane
  * that have not been seen (a late or reordered delivery may still fill them).
  * Exactly Σ over lanes of |acked ∩ [1, hwm] \ S_1| with hwm = min(max S_1, sent). */
@@ -123,5 +139,30 @@ uint64_t ev_ledger_distinct(const ev_ledger *l);
  * (out is then unchanged). */
 int ev_ledger_missing_set(const ev_ledger *l, const ev_publane *pubs, uint32_t lane, ev_iset *out);
 size_t ev_ledger_heap_bytes(const ev_ledger *l);
+
+/* ---- export and import, for results that later steps merge ---------------- */
+
+/* One lane's record, borrowed from l (valid until l changes). */
+typedef struct ev_ledger_lane_view {
+    const ev_iset *layers; /* [copies]: S_1 ⊇ … ⊇ S_k */
+    const ev_iset *late;
+    uint64_t deliveries, flagged;
+    uint64_t reordered, corrupted; /* the lane's shares of the ledger's totals */
+} ev_ledger_lane_view;
+
+typedef struct ev_ledger_totals {
+    uint64_t received, reordered, corrupted, foreign, unexpected;
+} ev_ledger_totals;
+
+uint32_t ev_ledger_lanes(const ev_ledger *l);
+uint32_t ev_ledger_copies(const ev_ledger *l);
+int ev_ledger_ordered(const ev_ledger *l);
+void ev_ledger_lane(const ev_ledger *l, uint32_t lane, ev_ledger_lane_view *v);
+void ev_ledger_get_totals(const ev_ledger *l, ev_ledger_totals *t);
+/* Replaces lane's record with copies of v's sets and counters (v.layers has
+ * l's copies entries). 0, or -1 when out of memory or lane is out of range
+ * (l's other lanes are unchanged either way). */
+int ev_ledger_set_lane(ev_ledger *l, uint32_t lane, const ev_ledger_lane_view *v);
+void ev_ledger_set_totals(ev_ledger *l, const ev_ledger_totals *t);
 
 #endif

@@ -22,6 +22,8 @@ typedef struct ev_group_result {
     char name[112];  /* "OUTPUT/group", or the transport's group name */
     uint32_t output; /* index into ev_results.outputs */
     ev_ledger_counts c;
+    uint64_t may_remain;     /* the pending evidence reconcile used (UINT64_MAX: cannot tell) */
+    const ev_ledger *ledger; /* borrowed, for results as data; NULL: not exported */
 } ev_group_result;
 
 /* One place verified (ev_plan.outputs). */
@@ -29,11 +31,24 @@ typedef struct ev_output_result {
     const ev_output *def; /* the plan's */
     const char *source;   /* redacted URL (the target's when it consumes the target) */
     uint32_t group0, ngroups;
-    int integrity;        /* the checksum was checked (match envelope) */
-    int64_t holds_at_end; /* what the source still held: 0, > 0, or -1 cannot tell */
-    int64_t hops_at_end;  /* what the watched hops (verify.observe) held, -1 cannot tell */
-    ev_ledger_counts c;   /* over its groups */
+    int integrity;            /* the checksum was checked (match envelope) */
+    int64_t holds_at_end;     /* what the source still held: 0, > 0, or -1 cannot tell */
+    int64_t hops_at_end;      /* what the watched hops (verify.observe) held, -1 cannot tell */
+    ev_ledger_counts c;       /* over its groups */
+    ev_hist *e2e, *e2e_sched; /* owned: its consumers' first sightings (e2e{output:NAME}) */
 } ev_output_result;
+
+/* One publish stream of a scenario with "streams": its publish side, its
+ * classes over every output that expects its events (ev_ledger_reconcile_lanes:
+ * lost is what is known lost from it), its latencies. */
+typedef struct ev_stream_result {
+    const ev_stream *def;
+    uint64_t attempted, acked, failed, measured_sent;
+    int64_t expected; /* events its schedule fixes for this instance, -1: none */
+    double rate_target, rate_achieved;
+    ev_ledger_counts c;
+    ev_hist *lat[EV_METRIC_COUNT]; /* owned: e2e, e2e_sched, ack, sched_lag; others NULL */
+} ev_stream_result;
 
 /* One second of the run. Counters are cumulative since the start; latency
  * figures are for that second alone. */
@@ -46,9 +61,19 @@ typedef struct ev_tpoint {
     uint64_t lost;            /* provisional: gaps behind the highest seq seen */
     int64_t in_flight, depth; /* depth −1: the broker does not say */
     int64_t blocked_ns;       /* cumulative publisher time blocked */
-    double e2e_p99_ms, sched_lag_p99_ms;
-    json_t *broker; /* owned: the broker module's figures for that second, or NULL */
+    double e2e_p50_ms, e2e_p99_ms, e2e_max_ms, sched_lag_p99_ms;
+    char *hist_e2e, *hist_ack; /* owned: that second's histograms, ev_hist_encode'd */
+    json_t *broker;            /* owned: the broker module's figures for that second, or NULL */
 } ev_tpoint;
+
+/* One phase of the run as the timeseries names it ("warmup", "stage 2/3",
+ * "publish", "drain", "sweep"), with what happened in it. */
+typedef struct ev_stage_result {
+    char name[24];
+    double t0, t1;           /* seconds since publishing started */
+    uint64_t sent, received; /* during the stage */
+    ev_hist *e2e, *ack;      /* owned: recorded during the stage */
+} ev_stage_result;
 
 typedef struct ev_results {
     const ev_plan *plan;
@@ -61,8 +86,9 @@ typedef struct ev_results {
     double cpu_s;      /* user + system CPU of the whole process (getrusage) */
     double settle_s;   /* publishing start → drain end (everything seen, or timeout) */
     uint32_t instance, instances;
-    int interrupted; /* Ctrl-C ended the run early */
-    int incomplete;  /* interrupted, or a connection failed for good: never a pass */
+    int interrupted;     /* Ctrl-C ended the run early */
+    double start_late_s; /* ready after --start-at by this much (0: on time or no start) */
+    int incomplete;      /* interrupted, or a connection failed for good: never a pass */
     char end_reason[sizeof(ev_err)]; /* why it is incomplete; "" when it completed */
     int drain_timed_out;
 
@@ -80,6 +106,8 @@ typedef struct ev_results {
     int swept;               /* the final sweep ran */
     double sweep_s;          /* how long it read */
     ev_ledger_counts total;
+    ev_stream_result *streams; /* owned; 0 without "streams" in the scenario */
+    size_t nstreams;
 
     /* Latencies by ev_metric_id (owned, warm-up excluded); NULL: not measured.
      * e2e, e2e_sched, ack and sched_lag are always there. */
@@ -91,6 +119,11 @@ typedef struct ev_results {
 
     ev_tpoint *ts; /* owned */
     size_t nts;
+    ev_stage_result *stages; /* owned */
+    size_t nstages;
+    /* Results as data (ev_data.h): the lanes' publish record, borrowed. */
+    const ev_publane *publanes;
+    uint32_t lanes_total, lanes_per_instance;
 
     /* Filled by ev_report_evaluate. */
     double *thr_value; /* owned, [plan->nthresholds] */

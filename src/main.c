@@ -1,7 +1,9 @@
 /* main — the command line: `evload run`, `evload check`, `--help` on each,
- * `--version`, and the subcommands transports add (broker.h). Parsing, the
+ * `--version`, and the other subcommands (ev_commands.h). Parsing, the
  * signal handler and the sweep loop's plan loader; the work is in ev_engine. */
 #include "broker.h"
+#include "ev_clock.h"
+#include "ev_commands.h"
 #include "ev_engine.h"
 #include "ev_pacer.h"
 #include "ev_scenario.h"
@@ -57,9 +59,8 @@ static void usage_top(FILE *f)
             "          connecting\n"
             "  targets every transport and its target parameters (--markdown for docs)\n",
             EV_VERSION);
-    for (size_t i = 0; ev_broker_at(i); i++)
-        for (const ev_subcommand *c = ev_broker_at(i)->commands; c && c->name; c++)
-            fprintf(f, "  %s  %s\n", c->name, c->summary);
+    for (size_t i = 0; ev_command_at(i); i++)
+        fprintf(f, "  %-7s %s\n", ev_command_at(i)->name, ev_command_at(i)->summary);
     fprintf(f, "\n"
                "exit codes: 0 every threshold passed · 1 a threshold failed · 2 usage or scenario\n"
                "            error · 3 could not connect or set up · 4 internal error · 5 the run\n"
@@ -99,6 +100,14 @@ static void usage_run(FILE *f, int check)
                 "                        from the target there (sets verify.source)\n"
                 "  -m, --missing FILE    write the ids of lost and pending events there, as\n"
                 "                        ranges per lane\n"
+                "  -I, --instance I/N    be instance I of N processes running one scenario with\n"
+                "                        the same run_id (default from JOB_COMPLETION_INDEX and\n"
+                "                        EVLOAD_INSTANCES): the schedule is split between them by\n"
+                "                        lane; evload merge combines their results\n"
+                "  -A, --start-at TIME   start the schedule at TIME (RFC 3339, or +DURATION after\n"
+                "                        EVLOAD_EPOCH), so instances begin together\n"
+                "  -B, --barrier DIR     before starting, wait until every instance has written\n"
+                "                        DIR/ready-I (a directory they share)\n"
                 "  -s, --set KEY=VALUE   override one setting (repeatable), e.g.\n"
                 "                        --set publish.rate=2000 --set verify.groups=4\n"
                 "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
@@ -154,46 +163,65 @@ static void print_outputs(const ev_plan *p)
     }
 }
 
-static void print_plan(const ev_plan *p)
+/* One stream's event and schedule (the plan's own without streams), each
+ * line after the first indented by `in`. */
+static void print_schedule(const ev_plan *p, const char *in)
 {
     static const char *const exec[] = {"constant-arrival-rate", "ramping-arrival-rate",
                                        "max-throughput"};
-    char d[32], red[512];
-    shown_url(p->target, EV_ROLE_PUBLISH, red, sizeof red);
-    printf("scenario  %s%s%s\n", p->name, p->description[0] ? " — " : "", p->description);
-    printf("target    %s\n", red);
+    char d[32];
     printf("event     type %s  source %s  data %lld bytes  %s mode\n", p->event_type,
            p->event_source, (long long)p->data_size,
            p->mode == EV_MODE_BINARY ? "binary" : "structured");
-    printf("publish   %s  %lld lane%s  max in-flight %lld\n", exec[p->executor],
+    printf("%spublish   %s  %lld lane%s  max in-flight %lld\n", in, exec[p->executor],
            (long long)p->lanes, p->lanes == 1 ? "" : "s", (long long)p->max_in_flight);
     if (p->warmup_ns) {
         ev_format_duration(p->warmup_ns, d, sizeof d);
-        printf("          warm-up %s (excluded from latency and rate)\n", d);
+        printf("%s          warm-up %s (excluded from latency and rate)\n", in, d);
     }
     switch (p->executor) {
     case EV_EXEC_CONSTANT:
         ev_format_duration(p->duration_ns, d, sizeof d);
-        printf("          %.6g events/s for %s\n", p->rate, d);
+        printf("%s          %.6g events/s for %s\n", in, p->rate, d);
         break;
     case EV_EXEC_RAMPING: {
         double r = p->start_rate;
         for (size_t i = 0; i < p->nstages; i++) {
             ev_format_duration(p->stages[i].duration_ns, d, sizeof d);
-            printf("          stage %zu: %s, %.6g → %.6g events/s\n", i + 1, d, r,
-                   p->stages[i].target);
+            printf("%s          stage %zu%s%s%s: %s, %.6g → %.6g events/s\n", in, i + 1,
+                   p->stages[i].name[0] ? " (" : "", p->stages[i].name,
+                   p->stages[i].name[0] ? ")" : "", d, r, p->stages[i].target);
             r = p->stages[i].target;
         }
         break;
     }
     case EV_EXEC_MAX:
         if (p->count)
-            printf("          %lld events as fast as the broker takes them\n", (long long)p->count);
+            printf("%s          %lld events as fast as the broker takes them\n", in,
+                   (long long)p->count);
         else {
             ev_format_duration(p->duration_ns, d, sizeof d);
-            printf("          as fast as the broker takes them for %s\n", d);
+            printf("%s          as fast as the broker takes them for %s\n", in, d);
         }
         break;
+    }
+}
+
+static void print_plan(const ev_plan *p)
+{
+    char d[32], red[512];
+    shown_url(p->target, EV_ROLE_PUBLISH, red, sizeof red);
+    printf("scenario  %s%s%s\n", p->name, p->description[0] ? " — " : "", p->description);
+    printf("target    %s\n", red);
+    if (!p->streams_explicit)
+        print_schedule(p, "");
+    for (size_t i = 0; p->streams_explicit && i < p->nstreams; i++) {
+        const ev_stream *st = &p->streams[i];
+        ev_format_duration(st->start_after_ns, d, sizeof d);
+        printf("stream    %s%s%s%s\n          ", st->name,
+               st->start_after_ns ? " (starts after " : "", st->start_after_ns ? d : "",
+               st->start_after_ns ? ")" : "");
+        print_schedule(st->plan, "          ");
     }
     ev_format_duration(ev_plan_publish_ns(p), d, sizeof d);
     printf("          expected %.0f events over %s\n", ev_plan_expected_events(p), d);
@@ -216,6 +244,65 @@ static void print_plan(const ev_plan *p)
             printf("%s %s", i ? "," : "", p->sweep_values[i]);
         printf(" (one run each, then a scaling table)\n");
     }
+}
+
+/* "I/N" → instance I of N. 0, or -1 when it is not 0 <= I < N <= 1024. */
+static int parse_instance(const char *s, uint32_t *i, uint32_t *n)
+{
+    char *end = NULL;
+    unsigned long a = strtoul(s, &end, 10);
+    if (end == s || *end != '/')
+        return -1;
+    const char *t = end + 1;
+    unsigned long b = strtoul(t, &end, 10);
+    if (end == t || *end || b == 0 || b > 1024 || a >= b || s[0] == '-' || t[0] == '-')
+        return -1;
+    *i = (uint32_t)a;
+    *n = (uint32_t)b;
+    return 0;
+}
+
+/* Kubernetes Indexed Jobs give each pod JOB_COMPLETION_INDEX; EVLOAD_INSTANCES
+ * says how many there are. Both set: the default instance; neither: alone. */
+static int instance_from_env(uint32_t *i, uint32_t *n)
+{
+    const char *idx = getenv("JOB_COMPLETION_INDEX"), *cnt = getenv("EVLOAD_INSTANCES");
+    if (!idx || !cnt || !*idx || !*cnt)
+        return 0;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s/%s", idx, cnt);
+    return parse_instance(buf, i, n);
+}
+
+/* --start-at: RFC 3339, or +DURATION after the shared epoch EVLOAD_EPOCH
+ * (RFC 3339, e.g. set once for every pod of a Job). 0, or -1 after saying why. */
+static int parse_start_at(const char *s, int64_t *wall)
+{
+    ev_err err = {{0}};
+    if (s[0] != '+') {
+        if (ev_rfc3339_parse(s, wall) == 0)
+            return 0;
+        fprintf(stderr,
+                "evload: --start-at %s: expected an RFC 3339 time such as "
+                "2026-12-03T15:00:00Z, or +DURATION after EVLOAD_EPOCH\n",
+                s);
+        return -1;
+    }
+    const char *epoch = getenv("EVLOAD_EPOCH");
+    int64_t base, d;
+    if (!epoch || ev_rfc3339_parse(epoch, &base)) {
+        fprintf(stderr,
+                "evload: --start-at %s: a relative start needs EVLOAD_EPOCH set to an RFC "
+                "3339 time shared by every instance\n",
+                s);
+        return -1;
+    }
+    if (ev_parse_duration(s + 1, &d, &err)) {
+        fprintf(stderr, "evload: --start-at %s: %s\n", s, err.msg);
+        return -1;
+    }
+    *wall = base + d;
+    return 0;
 }
 
 /* The options a run or check was given. */
@@ -277,22 +364,26 @@ static int sweep_loader(void *ud, const char *assignment, ev_plan **out)
 
 static int cmd_run(int argc, char **argv, int check)
 {
-    static const struct option opts[] = {{"target", required_argument, NULL, 't'},
-                                         {"source", required_argument, NULL, 'S'},
-                                         {"missing", required_argument, NULL, 'm'},
-                                         {"set", required_argument, NULL, 's'},
-                                         {"json", required_argument, NULL, 'j'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"progress", no_argument, NULL, 'p'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"target", required_argument, NULL, 't'},   {"source", required_argument, NULL, 'S'},
+        {"missing", required_argument, NULL, 'm'},  {"instance", required_argument, NULL, 'I'},
+        {"start-at", required_argument, NULL, 'A'}, {"barrier", required_argument, NULL, 'B'},
+        {"set", required_argument, NULL, 's'},      {"json", required_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},          {"progress", no_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
     cli c = {.sets = calloc((size_t)argc, sizeof *c.sets)};
     int rc = 0, ch;
     ev_run_opts ro = {.interrupt = &g_interrupts};
     if (!c.sets)
         return EV_EINTERNAL;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "t:S:m:s:j:qph", opts, NULL)) != -1) {
+    if (instance_from_env(&ro.instance, &ro.instances)) {
+        fprintf(stderr, "evload: JOB_COMPLETION_INDEX / EVLOAD_INSTANCES do not make an instance "
+                        "I of N (0 <= I < N <= 1024)\n");
+        free(c.sets);
+        return EV_EUSAGE;
+    }
+    while ((ch = getopt_long(argc, argv, "t:S:m:I:A:B:s:j:qph", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             c.target = optarg;
@@ -304,6 +395,22 @@ static int cmd_run(int argc, char **argv, int check)
             if (check)
                 goto usage;
             ro.missing_path = optarg;
+            break;
+        case 'A':
+            if (parse_start_at(optarg, &ro.start_at_wall))
+                goto usage;
+            break;
+        case 'B':
+            ro.barrier_dir = optarg;
+            break;
+        case 'I':
+            if (parse_instance(optarg, &ro.instance, &ro.instances)) {
+                fprintf(stderr,
+                        "evload: --instance %s: expected I/N with 0 <= I < N <= 1024, e.g. "
+                        "--instance 2/4\n",
+                        optarg);
+                goto usage;
+            }
             break;
         case 's':
             c.sets[c.nsets++] = optarg;
@@ -384,14 +491,13 @@ int main(int argc, char **argv)
         ev_broker_print_targets(stdout, argc > 2 && !strcmp(argv[2], "--markdown"));
         return 0;
     }
-    const ev_subcommand *sc = ev_broker_command(cmd);
+    const ev_subcommand *sc = ev_command_find(cmd);
     if (sc)
         return sc->main(argc - 1, argv + 1);
     const char *cmds[32] = {"run", "check", "help", "version", "targets"};
     size_t n = 5;
-    for (size_t i = 0; ev_broker_at(i); i++)
-        for (const ev_subcommand *c = ev_broker_at(i)->commands; c && c->name && n < 32; c++)
-            cmds[n++] = c->name;
+    for (size_t i = 0; ev_command_at(i) && n < 32; i++)
+        cmds[n++] = ev_command_at(i)->name;
     const char *near = ev_nearest(cmd, cmds, n);
     fprintf(stderr, "evload: unknown command \"%s\"%s%s%s; see `evload --help`\n", cmd,
             near ? " (did you mean \"" : "", near ? near : "", near ? "\"?)" : "");

@@ -723,10 +723,7 @@ static void kafka_teardown(void *state)
 static int kafka_mock_main(int argc, char **argv);
 
 static const ev_subcommand kafka_commands[] = {
-    {"kafka-mock",
-     "run a librdkafka mock cluster for other processes and print its bootstrap servers "
-     "(docs/kafka.md)",
-     kafka_mock_main},
+    {"kafka-mock", "a Kafka mock cluster for other processes (docs/kafka.md)", kafka_mock_main},
     {NULL, NULL, NULL},
 };
 

@@ -527,8 +527,64 @@ static void test_random_vs_sorted(void)
     free(sorted);
 }
 
+/* Two histograms are the same in everything a report reads. */
+static void same(const ev_hist *a, const ev_hist *b)
+{
+    CHECK_U64(ev_hist_count(a), ==, ev_hist_count(b));
+    CHECK_U64(ev_hist_out_of_range(a), ==, ev_hist_out_of_range(b));
+    CHECK_INT(ev_hist_min(a), ==, ev_hist_min(b));
+    CHECK_INT(ev_hist_max(a), ==, ev_hist_max(b));
+    CHECK_DBL(ev_hist_mean(a), ==, ev_hist_mean(b));
+    static const double ps[] = {1, 10, 50, 90, 99, 99.9, 99.99, 100};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        CHECK_INT(ev_hist_percentile(a, ps[i]), ==, ev_hist_percentile(b, ps[i]));
+}
+
+/* The lossless text encoding: round trips, merges by decoding into one
+ * histogram, and refuses anything that is not one. */
+static void test_encode(void)
+{
+    ev_hist *a = ev_hist_new(), *b = ev_hist_new(), *sum = ev_hist_new(), *d = ev_hist_new();
+    CHECK(a && b && sum && d);
+    char *e = ev_hist_encode(a); /* empty */
+    CHECK(e != NULL);
+    CHECK_INT(ev_hist_decode(e, strlen(e), d), ==, 0);
+    same(a, d);
+    free(e);
+    uint64_t x = 12345;
+    for (int i = 0; i < 20000; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        int64_t v = (int64_t)(x >> 24) % (EV_HIST_MAX_NS / 1000);
+        ev_hist_record(i % 3 ? a : b, i % 997 == 0 ? -v : v);
+    }
+    ev_hist_record(a, EV_HIST_MAX_NS + 5); /* out of range, both sides */
+    ev_hist_record_n(b, 0, 7);
+    ev_hist_merge(sum, a);
+    ev_hist_merge(sum, b);
+    char *ea = ev_hist_encode(a), *eb = ev_hist_encode(b);
+    CHECK(ea && eb && !strncmp(ea, "h1:", 3));
+    ev_hist_reset(d);
+    CHECK_INT(ev_hist_decode(ea, strlen(ea), d), ==, 0);
+    same(a, d);
+    CHECK_INT(ev_hist_decode(eb, strlen(eb), d), ==, 0); /* decoding adds: a merge */
+    same(sum, d);
+    /* Not an encoding: d stays as it was. */
+    static const char *const bad[] = {"", "h1", "h2:AAAA", "h1:A", "h1:AA==", "h1:!!!!"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        CHECK_INT(ev_hist_decode(bad[i], strlen(bad[i]), d), ==, -1);
+    CHECK_INT(ev_hist_decode(ea, strlen(ea) - 1, d), ==, -1); /* truncated */
+    same(sum, d);
+    free(ea);
+    free(eb);
+    ev_hist_free(a);
+    ev_hist_free(b);
+    ev_hist_free(sum);
+    ev_hist_free(d);
+}
+
 int main(void)
 {
+    EV_RUN(test_encode);
     EV_RUN(test_empty);
     EV_RUN(test_single_value);
     EV_RUN(test_uniform_known_answers);

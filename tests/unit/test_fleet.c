@@ -14,7 +14,8 @@
 static size_t event(char *buf, size_t size, uint32_t lane, uint64_t seq, int64_t sent)
 {
     return (size_t)snprintf(buf, size,
-                            "{\"specversion\":\"1.0\",\"id\":\"" RUN "-0-%u-%llu\",\"source\":\"/e\","
+                            "{\"specversion\":\"1.0\",\"id\":\"" RUN
+                            "-0-%u-%llu\",\"source\":\"/e\","
                             "\"evloadsent\":\"%lld\",\"data\":{}}",
                             lane, (unsigned long long)seq, (long long)sent);
 }

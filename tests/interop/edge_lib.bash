@@ -14,9 +14,8 @@ RELAY_PIDS=()
 edge_cleanup() {
   local pid
   for pid in "${RELAY_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$TMP"
 }
-trap edge_cleanup EXIT
+on_exit edge_cleanup
 
 node_check() {
   command -v node >/dev/null || fail "node is not installed (scripts/install-deps)"

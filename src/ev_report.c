@@ -508,7 +508,9 @@ void ev_report_summary(FILE *f, const ev_results *r)
     fprintf(f, "target   %s\n", r->target);
     fprintf(f, "started  %.19sZ  duration %.1f s%s\n", when, r->duration_s,
             r->interrupted ? "  (interrupted: stopped early, drained briefly)" : "");
-    if (r->instances > 1)
+    if (r->merged)
+        fprintf(f, "merged   the results of %u instances, judged as one run\n", r->instances);
+    else if (r->instances > 1)
         fprintf(f, "instance %u of %u (its share of the schedule; evload merge judges the run)\n",
                 r->instance, r->instances);
     if (r->start_late_s > 0)

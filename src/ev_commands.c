@@ -1,13 +1,19 @@
 /* The subcommand list (see ev_commands.h). */
 #include "ev_commands.h"
 
+#include "ev_compare.h"
 #include "ev_merge.h"
 #include "ev_proxy.h"
+#include "ev_render.h"
 
 #include <string.h>
 
 /* The core's own subcommands. */
 static const ev_subcommand builtins[] = {
+    {"report", "render a results file: HTML report, CSV, JUnit, Prometheus text (docs/reports.md)",
+     ev_render_main},
+    {"compare", "did NEW regress against BASE? deltas and a noise-aware verdict (docs/reports.md)",
+     ev_compare_main},
     {"merge", "combine the results of one run's instances (--instance I/N) exactly", ev_merge_main},
     {"proxy", "a TCP fault proxy: latency, bandwidth, blackholes, resets (docs/faults.md)",
      ev_proxy_main},

@@ -37,6 +37,7 @@
 #include "ev_match.h"
 #include "ev_metrics.h"
 #include "ev_pacer.h"
+#include "ev_prom.h"
 #include "ev_report.h"
 #include "ev_text.h"
 #include "ev_url.h"
@@ -895,6 +896,7 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     ev_hist_diff(s->tmp, s->sched_lag, s->prev_lag);
     tp->sched_lag_p99_ms = pct_ms(s->tmp, 99.0);
     ev_hist_copy(s->prev_lag, s->sched_lag);
+    ev_prom_update(e->opts ? e->opts->prom : NULL, e->run_id, e->plan->name, tp, s->e2e, s->ack);
     if (tp->in_flight > r->max_in_flight)
         r->max_in_flight = tp->in_flight;
     if (tp->depth > r->max_depth)

@@ -20,7 +20,7 @@ static const char *const ONAME[] = {"pass", "improved", "regression", "inconclus
 typedef struct row {
     char metric[64];
     char unit[16];
-    double base, neu;         /* NAN: not measured */
+    double base, neu;          /* NAN: not measured */
     double blo, bhi, nlo, nhi; /* confidence bounds, NAN when none */
     outcome out;
     char note[160];
@@ -216,7 +216,8 @@ static void cmp_classes(rows *r, const json_t *b, const json_t *n, const ev_cmp_
     };
     int verified = !json_is_false(ev_jget(b, "deliver.verified")) &&
                    !json_is_false(ev_jget(n, "deliver.verified"));
-    double ab = (double)ev_jint(b, "publish.attempted"), an = (double)ev_jint(n, "publish.attempted");
+    double ab = (double)ev_jint(b, "publish.attempted"),
+           an = (double)ev_jint(n, "publish.attempted");
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         if (!verified && !strncmp(c[i].path, "deliver.", 8))
             continue;
@@ -287,7 +288,8 @@ static void cmp_thresholds(rows *r, const json_t *b, const json_t *n)
             return;
         w->base = bc, w->neu = nc;
         w->out = bc && !nc ? O_REGRESSION : O_INCONCLUSIVE;
-        snprintf(w->note, sizeof w->note, "%s", nc ? "BASE ended early" : ev_jstr(n, "run.end_reason"));
+        snprintf(w->note, sizeof w->note, "%s",
+                 nc ? "BASE ended early" : ev_jstr(n, "run.end_reason"));
     }
 }
 
@@ -309,8 +311,7 @@ static void fmt(double v, char *b, size_t size)
 
 static void cell(const row *w, int which, char *b, size_t size)
 {
-    double v = which ? w->neu : w->base, lo = which ? w->nlo : w->blo,
-           hi = which ? w->nhi : w->bhi;
+    double v = which ? w->neu : w->base, lo = which ? w->nlo : w->blo, hi = which ? w->nhi : w->bhi;
     char a[40], l[40], h[40];
     fmt(v, a, sizeof a);
     if (isnan(lo)) {
@@ -384,9 +385,9 @@ int ev_compare(const json_t *b, const json_t *n, const char *bname, const char *
     snprintf(conf, sizeof conf, "%g%%", o->confidence * 100);
     if (o->format == EV_CMP_JSON) {
         json_t *doc = json_pack("{s:i, s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s}, s:{s:f, s:f, s:f}}",
-                                "schema", 1, "base", "file", bname, "run_id",
-                                ev_jstr(b, "run.id"), "scenario", ev_jstr(b, "run.scenario"),
-                                "new", "file", nname, "run_id", ev_jstr(n, "run.id"), "scenario",
+                                "schema", 1, "base", "file", bname, "run_id", ev_jstr(b, "run.id"),
+                                "scenario", ev_jstr(b, "run.scenario"), "new", "file", nname,
+                                "run_id", ev_jstr(n, "run.id"), "scenario",
                                 ev_jstr(n, "run.scenario"), "rule", "tolerance", o->tolerance,
                                 "min_delta_ms", o->min_delta_ms, "confidence", o->confidence);
         json_t *arr = json_array();
@@ -416,8 +417,9 @@ int ev_compare(const json_t *b, const json_t *n, const char *bname, const char *
     } else {
         int md = o->format == EV_CMP_MD;
         fprintf(f, md ? "### evload compare: %s\n\n" : "evload compare: %s\n", verdict);
-        fprintf(f, md ? "- base: `%s` (run %s, %s)\n- new: `%s` (run %s, %s)\n"
-                      : "  base  %s (run %s, %s)\n  new   %s (run %s, %s)\n",
+        fprintf(f,
+                md ? "- base: `%s` (run %s, %s)\n- new: `%s` (run %s, %s)\n"
+                   : "  base  %s (run %s, %s)\n  new   %s (run %s, %s)\n",
                 bname, ev_jstr(b, "run.id"), ev_jstr(b, "verdict"), nname, ev_jstr(n, "run.id"),
                 ev_jstr(n, "verdict"));
         fprintf(f,
@@ -441,13 +443,14 @@ int ev_compare(const json_t *b, const json_t *n, const char *bname, const char *
             const char *oc = w->out == O_REGRESSION ? "REGRESSION" : ONAME[w->out];
             if (md)
                 fprintf(f, "| %s | %s | %s | %s | %s%s%s | %s |\n", name, bc, nc, ch,
-                        w->out == O_REGRESSION ? "**" : "", oc,
-                        w->out == O_REGRESSION ? "**" : "", w->note);
+                        w->out == O_REGRESSION ? "**" : "", oc, w->out == O_REGRESSION ? "**" : "",
+                        w->note);
             else
                 fprintf(f, "  %-30s %-26s %-26s %9s  %-12s %s\n", name, bc, nc, ch, oc, w->note);
         }
-        fprintf(f, md ? "\n**%s**: %zu regression%s, %zu inconclusive, %zu improved\n"
-                      : "\n%s: %zu regression%s, %zu inconclusive, %zu improved\n",
+        fprintf(f,
+                md ? "\n**%s**: %zu regression%s, %zu inconclusive, %zu improved\n"
+                   : "\n%s: %zu regression%s, %zu inconclusive, %zu improved\n",
                 nreg ? "REGRESSION" : "PASS", nreg, nreg == 1 ? "" : "s", ninc, nimp);
     }
     rc = nreg ? 1 : 0;

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const COLS[] = {"t",         "phase",     "rate_target", "rate_achieved",
-                                   "sent",      "acked",     "failed",      "received",
-                                   "lost",      "in_flight", "depth",       "blocked_s",
-                                   "e2e_p50",   "e2e_p99",   "e2e_max",     "sched_lag_p99"};
+static const char *const COLS[] = {"t",       "phase",     "rate_target", "rate_achieved",
+                                   "sent",    "acked",     "failed",      "received",
+                                   "lost",    "in_flight", "depth",       "blocked_s",
+                                   "e2e_p50", "e2e_p99",   "e2e_max",     "sched_lag_p99"};
 #define NCOLS (sizeof COLS / sizeof COLS[0])
 #define MAX_BROKER_KEYS 32
 

@@ -56,10 +56,9 @@ json_t *ev_history_entry(const json_t *run)
     };
     char res[128];
     snprintf(res, sizeof res, "runs/%s.json", ev_jstr(run, "run.id"));
-    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "run_id", ev_jstr(run, "run.id"),
-                          "scenario", ev_jstr(run, "run.scenario"), "started",
-                          ev_jstr(run, "run.started"), "verdict", ev_jstr(run, "verdict"),
-                          "target", ev_jstr(run, "run.target"));
+    json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s}", "run_id", ev_jstr(run, "run.id"), "scenario",
+                          ev_jstr(run, "run.scenario"), "started", ev_jstr(run, "run.started"),
+                          "verdict", ev_jstr(run, "verdict"), "target", ev_jstr(run, "run.target"));
     for (size_t i = 0; e && i < sizeof nums / sizeof nums[0]; i++)
         json_object_set_new(e, nums[i][0], num_or_null(run, nums[i][1]));
     if (e)
@@ -78,8 +77,8 @@ static int append_one(const char *dir, const json_t *run, ev_err *err)
     if (rc)
         return rc;
     json_t *e = ev_history_entry(run);
-    char *line = e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
-                   : NULL;
+    char *line =
+        e ? json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(e);
     if (!line)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
@@ -126,8 +125,7 @@ int ev_history_load(const char *dir, const char *run_id, json_t **out, ev_err *e
     FILE *f = fopen(path, "r");
     if (!f && errno != ENOENT) {
         json_decref(all);
-        return ev_err_set(err, EV_EUSAGE, "--history: cannot read %s (%s)", path,
-                          strerror(errno));
+        return ev_err_set(err, EV_EUSAGE, "--history: cannot read %s (%s)", path, strerror(errno));
     }
     char *line = NULL;
     size_t cap = 0;

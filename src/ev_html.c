@@ -169,8 +169,8 @@ typedef struct band {
 
 typedef struct chart {
     const char *id, *title, *yunit, *xunit;
-    int ylog;   /* log10 y axis (values <= 0 are left out) */
-    int xnines; /* x is "nines" (−log10(1 − p)): ticks as percentiles */
+    int ylog;                /* log10 y axis (values <= 0 are left out) */
+    int xnines;              /* x is "nines" (−log10(1 − p)): ticks as percentiles */
     const char *const *cats; /* categorical x: x values are indexes 0..ncats-1 */
     size_t ncats;
     ser s[8];
@@ -389,8 +389,7 @@ static void draw(page *p, chart *c)
 typedef struct tcols {
     size_t n;
     const json_t *ts;
-    double *t, *rate_t, *rate_a, *p50, *p99, *max, *infl, *depth, *blocked, *lost, *sent,
-        *failed;
+    double *t, *rate_t, *rate_a, *p50, *p99, *max, *infl, *depth, *blocked, *lost, *sent, *failed;
 } tcols;
 
 static double *col(page *p, const json_t *ts, const char *key, size_t n)
@@ -454,11 +453,11 @@ static band *stage_bands(page *p, const json_t *run, size_t *nb)
         b[i].x0 = ev_jnum(s, "from_s");
         b[i].x1 = ev_jnum(s, "to_s");
         b[i].label = name;
-        b[i].kind = !strcmp(name, "warmup")               ? 0
-                    : !strncmp(name, "stage ", 6)         ? (int)(i % 2) + 1
-                    : !strcmp(name, "publish")            ? 1
-                    : !strcmp(name, "drain") || !*name    ? 2
-                                                          : 3;
+        b[i].kind = !strcmp(name, "warmup")            ? 0
+                    : !strncmp(name, "stage ", 6)      ? (int)(i % 2) + 1
+                    : !strcmp(name, "publish")         ? 1
+                    : !strcmp(name, "drain") || !*name ? 2
+                                                       : 3;
     }
     *nb = n;
     return b;
@@ -511,8 +510,7 @@ static void sec_head(page *p, const json_t *run, int level)
 
 /* The value of threshold t over second i of ts; NAN when that second says
  * nothing about the metric (not measured per second, or no samples). */
-static double second_value(const ev_threshold *t, const json_t *tp, const json_t *prev,
-                           ev_hist *h)
+static double second_value(const ev_threshold *t, const json_t *tp, const json_t *prev, ev_hist *h)
 {
     const char *m = t->metric;
     if (t->latency) {
@@ -632,8 +630,8 @@ static void sec_thresholds(page *p, const json_t *run, const char *pfx)
         }
     }
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\">0 s</text>", lw, height - 3);
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s s</text>\n", CW - MR,
-            height - 3, fnum(tmax, b, sizeof b));
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s s</text>\n", CW - MR, height - 3,
+            fnum(tmax, b, sizeof b));
     fputs("</svg></div>\n", f);
     ev_hist_free(h);
 }
@@ -783,7 +781,7 @@ static void sec_spectrum(page *p, const json_t *run, const char *pfx)
     const char *key;
     const json_t *v;
     json_object_foreach ((json_t *)(uintptr_t)ev_jget(run, "latency"), key, v) {
-        static const char *const cols[] = {"count", "p50",  "p90", "p95",  "p99",
+        static const char *const cols[] = {"count", "p50",   "p90", "p95",  "p99",
                                            "p999",  "p9999", "max", "mean", "out_of_range"};
         fputs("<tr><td class=\"l\">", p->f);
         esc(p->f, key);
@@ -813,9 +811,9 @@ static void sec_stages(page *p, const json_t *run)
           "<th>e2e p99</th><th>e2e max</th><th>ack p99</th></tr>\n",
           f);
     json_array_foreach (st, i, s) {
-        static const char *const cols[] = {"from_s",        "to_s",    "sent",    "received",
-                                           "rate_achieved", "e2e.p50", "e2e.p99", "e2e.max",
-                                           "ack.p99"};
+        static const char *const cols[] = {"from_s",   "to_s",          "sent",
+                                           "received", "rate_achieved", "e2e.p50",
+                                           "e2e.p99",  "e2e.max",       "ack.p99"};
         fputs("<tr><td class=\"l\">", f);
         esc(f, ev_jstr(s, "name"));
         fputs("</td>", f);
@@ -874,9 +872,9 @@ out:
     free(pl);
 }
 
-static const char *const CLASSES[] = {"delivered",  "late",       "pending",    "lost",
+static const char *const CLASSES[] = {"delivered",   "late",      "pending",    "lost",
                                       "unconfirmed", "recovered", "duplicated", "redelivered",
-                                      "reordered",  "corrupted",  "foreign",    "unexpected"};
+                                      "reordered",   "corrupted", "foreign",    "unexpected"};
 #define NCLASSES (sizeof CLASSES / sizeof CLASSES[0])
 
 static void class_row(FILE *f, const json_t *o)
@@ -1124,8 +1122,9 @@ static void sec_history(page *p, const json_t *hist, const char *pfx)
     const json_t *e;
     if (!n)
         return;
-    fprintf(f, "<h2>History</h2>\n<p class=\"muted\">%zu run%s of this history, oldest first; "
-               "the last is this one</p>\n",
+    fprintf(f,
+            "<h2>History</h2>\n<p class=\"muted\">%zu run%s of this history, oldest first; "
+            "the last is this one</p>\n",
             n, n == 1 ? "" : "s");
     double *x = calloc(n, sizeof *x), *p50 = calloc(n, sizeof *x), *p99 = calloc(n, sizeof *x),
            *thr = calloc(n, sizeof *x), *lost = calloc(n, sizeof *x);

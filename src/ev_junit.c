@@ -84,7 +84,7 @@ static void suite(FILE *f, const json_t *run, const char *suffix)
     fputs(" hostname=\"", f);
     xesc(f, *ev_jstr(run, "environment.host") ? ev_jstr(run, "environment.host") : "localhost");
     fputs("\">\n    <properties>\n", f);
-    static const char *const props[] = {"run.id",       "run.target",   "run.started",
+    static const char *const props[] = {"run.id",       "run.target",    "run.started",
                                         "run.instance", "run.instances", "verdict"};
     for (size_t k = 0; k < sizeof props / sizeof props[0]; k++) {
         char b[64];

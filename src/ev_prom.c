@@ -20,9 +20,9 @@
  * 2^k ns wide, e.g. 1 ms lies in [999936, 1000447] so its bound is
  * 1000447 ns = 0.001000447 s. Computed once, checked by tests/unit. */
 static const int64_t NOMINAL_NS[] = {
-    10000,       20000,       50000,       100000,       200000,      500000,
-    1000000,     2000000,     5000000,     10000000,     20000000,    50000000,
-    100000000,   200000000,   500000000,   1000000000,   2000000000,  5000000000,
+    10000,       20000,       50000,       100000,      200000,     500000,
+    1000000,     2000000,     5000000,     10000000,    20000000,   50000000,
+    100000000,   200000000,   500000000,   1000000000,  2000000000, 5000000000,
     10000000000, 20000000000, 30000000000, 60000000000,
 };
 #define NB (sizeof NOMINAL_NS / sizeof NOMINAL_NS[0])
@@ -49,9 +49,9 @@ typedef struct lat {
     double sum_s;
 } lat;
 
-static const char *const CLASSES[] = {"delivered", "late",       "pending",     "lost",
+static const char *const CLASSES[] = {"delivered",   "late",      "pending",    "lost",
                                       "unconfirmed", "recovered", "duplicated", "redelivered",
-                                      "reordered", "corrupted",  "foreign",     "unexpected"};
+                                      "reordered",   "corrupted", "foreign",    "unexpected"};
 #define NCLASSES (sizeof CLASSES / sizeof CLASSES[0])
 
 typedef struct pstate {
@@ -114,7 +114,7 @@ static void sample(FILE *f, const pstate *s, const char *name, const char *extra
 {
     fprintf(f, "%s{run_id=\"", name);
     label_value(f, s->run_id);
-    fprintf(f, "\"%s} %.17g\n", extra ? extra : "", v);
+    fprintf(f, "\"%s} %.12g\n", extra ? extra : "", v);
 }
 
 static void ns_seconds(int64_t ns, char *b, size_t size)
@@ -125,8 +125,7 @@ static void ns_seconds(int64_t ns, char *b, size_t size)
         b[--n] = 0;
 }
 
-static void histogram(FILE *f, const pstate *s, const char *name, const char *help,
-                      const lat *l)
+static void histogram(FILE *f, const pstate *s, const char *name, const char *help, const lat *l)
 {
     char b[64], lb[96];
     if (!l->have)
@@ -160,21 +159,25 @@ static void format(FILE *f, const pstate *s)
     fputs("\"} 1\n", f);
     if (!s->have)
         return;
-    head(f, "evload_run_finished", "gauge", "1 once the run has ended and these are its final figures.");
+    head(f, "evload_run_finished", "gauge",
+         "1 once the run has ended and these are its final figures.");
     sample(f, s, "evload_run_finished", NULL, s->finished);
     head(f, "evload_elapsed_seconds", "gauge", "Seconds since publishing started.");
     sample(f, s, "evload_elapsed_seconds", NULL, s->t);
     head(f, "evload_rate_target_events_per_second", "gauge", "The schedule's rate now.");
     sample(f, s, "evload_rate_target_events_per_second", NULL, s->rate_target);
-    head(f, "evload_rate_achieved_events_per_second", "gauge", "Events sent per second over the last second.");
+    head(f, "evload_rate_achieved_events_per_second", "gauge",
+         "Events sent per second over the last second.");
     sample(f, s, "evload_rate_achieved_events_per_second", NULL, s->rate_achieved);
     head(f, "evload_published_events_total", "counter", "Events the publishers sent.");
     sample(f, s, "evload_published_events_total", NULL, (double)s->sent);
     head(f, "evload_acked_events_total", "counter", "Events the broker acknowledged.");
     sample(f, s, "evload_acked_events_total", NULL, (double)s->acked);
-    head(f, "evload_publish_failed_events_total", "counter", "Publishes nacked, failed or never confirmed.");
+    head(f, "evload_publish_failed_events_total", "counter",
+         "Publishes nacked, failed or never confirmed.");
     sample(f, s, "evload_publish_failed_events_total", NULL, (double)s->failed);
-    head(f, "evload_received_events_total", "counter", "Messages the verifiers took, duplicates included.");
+    head(f, "evload_received_events_total", "counter",
+         "Messages the verifiers took, duplicates included.");
     sample(f, s, "evload_received_events_total", NULL, (double)s->received);
     head(f, "evload_lost_events", "gauge",
          "Acknowledged events not seen: provisional (gaps behind the highest seen) during the run, "
@@ -186,7 +189,8 @@ static void format(FILE *f, const pstate *s)
         head(f, "evload_broker_depth_events", "gauge", "The broker's backlog, where it says.");
         sample(f, s, "evload_broker_depth_events", NULL, (double)s->depth);
     }
-    head(f, "evload_blocked_seconds_total", "counter", "Time publishers waited on a full in-flight window.");
+    head(f, "evload_blocked_seconds_total", "counter",
+         "Time publishers waited on a full in-flight window.");
     sample(f, s, "evload_blocked_seconds_total", NULL, s->blocked_s);
     histogram(f, s, "evload_e2e_latency_seconds",
               "Receive time minus send time of first sightings (warm-up excluded); bucket bounds "
@@ -198,7 +202,8 @@ static void format(FILE *f, const pstate *s)
               &s->ack);
     if (s->finished) {
         if (s->verified) {
-            head(f, "evload_delivery_events", "gauge", "The final delivery classes (docs/results.md).");
+            head(f, "evload_delivery_events", "gauge",
+                 "The final delivery classes (docs/results.md).");
             for (size_t k = 0; k < NCLASSES; k++) {
                 char lb[64];
                 snprintf(lb, sizeof lb, ",class=\"%s\"", CLASSES[k]);
@@ -428,7 +433,8 @@ int ev_prom_start(const char *addr, ev_prom **out, ev_err *err)
     long port = strtol(colon + 1, &end, 10);
     if (*end || port < 0 || port > 65535)
         return ev_err_set(err, EV_EUSAGE, "--metrics %s: the port must be 0..65535", addr);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *ai = NULL;
     int g = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);

@@ -41,8 +41,7 @@ static int w_prom(FILE *f, const json_t *doc, const json_t *history, ev_err *err
 }
 
 /* One file: to path.tmp, then renamed ("-": stdout). */
-static int emit(const char *path, writer w, const json_t *doc, const json_t *history,
-                ev_err *err)
+static int emit(const char *path, writer w, const json_t *doc, const json_t *history, ev_err *err)
 {
     if (!strcmp(path, "-")) {
         int rc = w(stdout, doc, history, err);
@@ -81,7 +80,8 @@ int ev_render(const json_t *doc, const ev_render_opts *o, ev_err *err)
 {
     json_t *history = NULL;
     int rc = EV_OK;
-    if (o->history && o->html && (rc = ev_history_load(o->history, last_run_id(doc), &history, err)))
+    if (o->history && o->html &&
+        (rc = ev_history_load(o->history, last_run_id(doc), &history, err)))
         return rc;
     if (!rc && o->html)
         rc = emit(o->html, w_html, doc, history, err);
@@ -126,36 +126,32 @@ out:
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: evload report RESULTS.json [--out DIR] [--html FILE] [--csv FILE]\n"
-            "                     [--junit FILE] [--prom FILE] [--history DIR]\n"
-            "\n"
-            "Renders a results file (evload run --json/--out, evload merge -o, or a sweep\n"
-            "document) without rerunning anything: the same files `evload run --out` writes,\n"
-            "byte for byte.\n"
-            "\n"
-            "  -o, --out DIR      report.html, timeseries.csv and junit.xml into DIR\n"
-            "      --html FILE    the self-contained HTML report (\"-\": stdout)\n"
-            "      --csv FILE     the timeseries, one row per second\n"
-            "      --junit FILE   thresholds and loss checks as JUnit test cases\n"
-            "      --prom FILE    the final figures as Prometheus text exposition\n"
-            "      --history DIR  show the trend of DIR's runs (evload run --history DIR) up\n"
-            "                     to this one in the HTML report\n"
-            "\n"
-            "Exit 0, or 2 when the file cannot be read or written (docs/reports.md).\n");
+    fprintf(f, "usage: evload report RESULTS.json [--out DIR] [--html FILE] [--csv FILE]\n"
+               "                     [--junit FILE] [--prom FILE] [--history DIR]\n"
+               "\n"
+               "Renders a results file (evload run --json/--out, evload merge -o, or a sweep\n"
+               "document) without rerunning anything: the same files `evload run --out` writes,\n"
+               "byte for byte.\n"
+               "\n"
+               "  -o, --out DIR      report.html, timeseries.csv and junit.xml into DIR\n"
+               "      --html FILE    the self-contained HTML report (\"-\": stdout)\n"
+               "      --csv FILE     the timeseries, one row per second\n"
+               "      --junit FILE   thresholds and loss checks as JUnit test cases\n"
+               "      --prom FILE    the final figures as Prometheus text exposition\n"
+               "      --history DIR  show the trend of DIR's runs (evload run --history DIR) up\n"
+               "                     to this one in the HTML report\n"
+               "\n"
+               "Exit 0, or 2 when the file cannot be read or written (docs/reports.md).\n");
 }
 
 int ev_render_main(int argc, char **argv)
 {
     enum { O_HTML = 256, O_CSV, O_JUNIT, O_PROM, O_HISTORY };
-    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
-                                         {"html", required_argument, NULL, O_HTML},
-                                         {"csv", required_argument, NULL, O_CSV},
-                                         {"junit", required_argument, NULL, O_JUNIT},
-                                         {"prom", required_argument, NULL, O_PROM},
-                                         {"history", required_argument, NULL, O_HISTORY},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},     {"html", required_argument, NULL, O_HTML},
+        {"csv", required_argument, NULL, O_CSV},   {"junit", required_argument, NULL, O_JUNIT},
+        {"prom", required_argument, NULL, O_PROM}, {"history", required_argument, NULL, O_HISTORY},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
     ev_render_opts o = {0};
     const char *out = NULL;
     char html[4096], csv[4096], junit[4096];

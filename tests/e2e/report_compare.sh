@@ -1,0 +1,71 @@
+# `evload compare` (issue 14): a run against itself passes; 20 ms of extra
+# injected mock delay is a regression; five pairs of identical runs on this
+# (noisy, shared) machine give no false regression; more lost events is a
+# regression however few; usage errors exit 2.
+source "$(dirname "$0")/lib.bash"
+# 1200 events in 2 s: enough samples for p99 (1000) to be judged, not p99.9.
+run() { # run NAME DELAY
+  run_rc 0 run scenarios/smoke.json --target "mock://?delay=$2" --set publish.rate=600 \
+    --set publish.duration=2s --json "$TMP/$1.json" --quiet
+}
+run base 5ms..30ms
+run_rc 0 compare "$TMP/base.json" "$TMP/base.json"
+grep -q '^PASS: 0 regressions' "$TMP/out" || fail "self compare: $(tail -n 3 "$TMP/out")"
+run_rc 0 compare "$TMP/base.json" "$TMP/base.json" --format json
+eq "self: e2e p99 judged" "$(jq -r '.rows[]|select(.metric=="e2e p99")|.outcome' "$TMP/out")" pass
+eq "self: verdict" "$(jq -r .verdict "$TMP/out")" pass
+
+# +20 ms on every delivery: the e2e percentiles regress, well beyond noise.
+run slow 25ms..50ms
+run_rc 1 compare "$TMP/base.json" "$TMP/slow.json" --format json
+cp "$TMP/out" "$TMP/slow-cmp.json"
+eq "slow: verdict" "$(jq -r .verdict "$TMP/slow-cmp.json")" regression
+for m in "e2e p50" "e2e p95" "e2e p99" "e2e_sched p50"; do
+  eq "slow: $m" "$(jq -r --arg m "$m" '.rows[]|select(.metric==$m)|.outcome' "$TMP/slow-cmp.json")" regression
+done
+# The interval bounds are there and separate.
+le "slow: base p50 hi < new p50 lo" \
+  "$(jq -r '.rows[]|select(.metric=="e2e p50")|.base_hi' "$TMP/slow-cmp.json")" \
+  "$(jq -r '.rows[]|select(.metric=="e2e p50")|.new_lo' "$TMP/slow-cmp.json")"
+# The reverse is an improvement, not a regression.
+run_rc 0 compare "$TMP/slow.json" "$TMP/base.json" --format json
+eq "faster: e2e p50" "$(jq -r '.rows[]|select(.metric=="e2e p50")|.outcome' "$TMP/out")" improved
+run_rc 1 compare "$TMP/base.json" "$TMP/slow.json" --format md
+grep -q '^| e2e p50 ms | .* | \*\*REGRESSION\*\* |' "$TMP/out" || fail "markdown row: $(grep 'e2e p50' "$TMP/out")"
+# A wide enough tolerance lets it through.
+run_rc 0 compare "$TMP/base.json" "$TMP/slow.json" --max-regression 500%
+
+# Five pairs of identical runs: no false regression.
+for i in 1 2 3 4 5; do
+  run "a$i" 5ms..30ms
+  run "b$i" 5ms..30ms
+  rc=0
+  "$EVLOAD" compare "$TMP/a$i.json" "$TMP/b$i.json" >"$TMP/pair$i" 2>&1 || rc=$?
+  CHECKS=$((CHECKS+1))
+  [ "$rc" = 0 ] || { cat "$TMP/pair$i"; fail "pair $i: identical runs compared as a regression (exit $rc)"; }
+done
+
+# Lost is strict: any increase regresses, even within the tolerance.
+run_rc 1 run scenarios/smoke.json --target 'mock://?delay=5ms..30ms&drop=0.002&seed=5' \
+  --set publish.rate=600 --set publish.duration=2s --json "$TMP/lossy.json" --quiet
+nonzero "lossy lost" "$(jqv "$TMP/lossy.json" .deliver.lost)"
+run_rc 1 compare "$TMP/base.json" "$TMP/lossy.json" --format json --max-regression 1000%
+eq "lost: strict" "$(jq -r '.rows[]|select(.metric=="lost")|.outcome' "$TMP/out")" regression
+eq "threshold now fails" "$(jq -r '.rows[]|select(.metric=="threshold lost count==0")|.outcome' "$TMP/out")" regression
+
+# 50 samples: too few for p90 and beyond (inconclusive, never a regression),
+# enough for p50 to show a change this large.
+run_rc 0 run scenarios/smoke.json --target 'mock://?delay=5ms..30ms' --set publish.rate=50 \
+  --set publish.duration=1s --json "$TMP/few.json" --quiet
+run_rc 1 compare "$TMP/few.json" "$TMP/slow.json" --format json
+eq "few: p99 inconclusive" "$(jq -r '.rows[]|select(.metric=="e2e p99")|.outcome' "$TMP/out")" inconclusive
+eq "few: p90 inconclusive" "$(jq -r '.rows[]|select(.metric=="e2e p90")|.outcome' "$TMP/out")" inconclusive
+eq "few: p50 regression" "$(jq -r '.rows[]|select(.metric=="e2e p50")|.outcome' "$TMP/out")" regression
+
+run_rc 2 compare "$TMP/base.json"
+run_rc 2 compare "$TMP/base.json" "$TMP/nonexistent.json"
+run_rc 2 compare "$TMP/base.json" "$TMP/base.json" --format xml
+run_rc 2 compare "$TMP/base.json" "$TMP/base.json" --max-regression lots
+printf '{"schema":1,"sweep":{},"runs":[]}\n' >"$TMP/sweep.json"
+run_rc 2 compare "$TMP/base.json" "$TMP/sweep.json"
+done_ok

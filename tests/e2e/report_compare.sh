@@ -20,7 +20,10 @@ run slow 25ms..50ms
 run_rc 1 compare "$TMP/base.json" "$TMP/slow.json" --format json
 cp "$TMP/out" "$TMP/slow-cmp.json"
 eq "slow: verdict" "$(jq -r .verdict "$TMP/slow-cmp.json")" regression
-for m in "e2e p50" "e2e p95" "e2e p99" "e2e_sched p50"; do
+# The bulk of the distribution moves by 20 ms whatever else runs on the
+# machine; the tails (p95, p99) also move, but a busy machine can widen
+# BASE's tail enough that they are not separable: not asserted.
+for m in "e2e p50" "e2e p90" "e2e_sched p50" "e2e_sched p90"; do
   eq "slow: $m" "$(jq -r --arg m "$m" '.rows[]|select(.metric==$m)|.outcome' "$TMP/slow-cmp.json")" regression
 done
 # The interval bounds are there and separate.

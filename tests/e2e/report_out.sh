@@ -92,6 +92,11 @@ done
 for s in 'svg id="sweepthr"' 'svg id="sweeplat"' 'svg id="run0-rate"' 'svg id="run1-rate"'; do
   CHECKS=$((CHECKS+1)); grep -qF "$s" "$TMP/sw/report.html" || fail "sweep page lacks $s"
 done
+# The knee, when the sweep found one, is marked on both scaling charts.
+eq "no knee marked" "$(grep -c 'class="knee"' "$TMP/sw/report.html" || true)" 0
+jq '.sweep.knee = "1"' "$TMP/sw/results.json" >"$TMP/knee.json"
+run_rc 0 report "$TMP/knee.json" --html "$TMP/knee.html"
+eq "knee marked" "$(grep -c 'class="knee"' "$TMP/knee.html")" 2
 eq "sweep junit suites" "$(grep -c '<testsuite ' "$TMP/sw/junit.xml")" 2
 eq "sweep csv rows" "$(wc -l <"$TMP/sw/timeseries.csv")" "$(jqv "$TMP/sw/results.json" '[.runs[].timeseries|length]|add + 1')"
 

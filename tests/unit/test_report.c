@@ -45,7 +45,7 @@ static void test_ranks(void)
     CHECK_INT(ev_hist_at_rank(h, 1), ==, 1);
     CHECK_INT(ev_hist_at_rank(h, 500), ==, 500);
     CHECK_INT(ev_hist_at_rank(h, 1000), ==, 1000);
-    CHECK_INT(ev_hist_at_rank(h, 0), ==, 1);      /* clamped */
+    CHECK_INT(ev_hist_at_rank(h, 0), ==, 1);       /* clamped */
     CHECK_INT(ev_hist_at_rank(h, 5000), ==, 1000); /* clamped */
     CHECK_INT(ev_hist_percentile(h, 50), ==, ev_hist_at_rank(h, 500));
     CHECK_U64(ev_hist_count_le(h, 250), ==, 250);
@@ -60,16 +60,15 @@ static json_t *doc(int n, int64_t lo_ms, int lost)
     for (int i = 0; i < n; i++)
         ev_hist_record(h, lo_ms * 1000000 + (int64_t)i * 25000000 / (n ? n : 1));
     char *enc = ev_hist_encode(h);
-    json_t *d = json_pack("{s:i, s:{s:s, s:s, s:b}, s:{s:I, s:I, s:I, s:f, s:f}, "
-                          "s:{s:I, s:I, s:f, s:f}, s:{s:{s:s}}, s:[{s:s, s:s, s:i, s:b}], s:s}",
-                          "schema", 1, "run", "id", "r", "scenario", "s", "completed", 1,
-                          "publish", "attempted", (json_int_t)(n + lost), "measured",
-                          (json_int_t)(n + lost), "failed", (json_int_t)0, "rate_achieved", 100.0,
-                          "duration_s", (double)(n + lost) / 100, "deliver", "delivered",
-                          (json_int_t)n, "lost", (json_int_t)lost, "throughput", 100.0,
-                          "settle_s", (double)n / 100, "latency", "e2e", "hist", enc,
-                          "thresholds", "metric", "lost", "expr", "count==0", "value", lost,
-                          "pass", !lost, "verdict", lost ? "fail" : "pass");
+    json_t *d = json_pack(
+        "{s:i, s:{s:s, s:s, s:b}, s:{s:I, s:I, s:I, s:f, s:f}, "
+        "s:{s:I, s:I, s:f, s:f}, s:{s:{s:s}}, s:[{s:s, s:s, s:i, s:b}], s:s}",
+        "schema", 1, "run", "id", "r", "scenario", "s", "completed", 1, "publish", "attempted",
+        (json_int_t)(n + lost), "measured", (json_int_t)(n + lost), "failed", (json_int_t)0,
+        "rate_achieved", 100.0, "duration_s", (double)(n + lost) / 100, "deliver", "delivered",
+        (json_int_t)n, "lost", (json_int_t)lost, "throughput", 100.0, "settle_s", (double)n / 100,
+        "latency", "e2e", "hist", enc, "thresholds", "metric", "lost", "expr", "count==0", "value",
+        lost, "pass", !lost, "verdict", lost ? "fail" : "pass");
     free(enc);
     ev_hist_free(h);
     return d;

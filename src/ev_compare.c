@@ -51,18 +51,66 @@ static row *add(rows *r, const char *metric, const char *unit)
     return w;
 }
 
+/* How much wider than independent sampling the q-quantile's uncertainty is
+ * in run: Kish's design effect of the fraction of samples at or below the
+ * quantile's estimate x, with each second of the run as a cluster. Latency
+ * samples are not independent: a stall (a descheduled consumer, a pause, a
+ * broker hiccup) delays a burst of consecutive events together, and the
+ * fraction below x then varies from second to second more than binomial
+ * sampling allows. The cluster-robust variance of that fraction,
+ *   V = k/(k−1) · Σ (c_i − p·n_i)² / N²   (c_i of the n_i samples of second i
+ *                                          are ≤ x, p = Σc_i / N, k seconds)
+ * against the binomial q(1 − q)/N gives deff = max(1, V / binomial). The
+ * per-second histograms are the results' timeseries[].hist.<per_second>
+ * (e2e, e2e_sched, ack). 1 when the run has fewer than 2 seconds with
+ * samples, or none recorded. */
+static double design_effect(const json_t *run, const char *per_second, double q, ev_hist *whole,
+                            ev_hist *tmp)
+{
+    const json_t *ts = ev_jget(run, "timeseries");
+    size_t nts = json_array_size(ts), k = 0;
+    int64_t x = ev_hist_percentile(whole, q * 100);
+    char path[32];
+    snprintf(path, sizeof path, "hist.%s", per_second);
+    double *c = calloc(nts ? nts : 1, sizeof *c), *n = calloc(nts ? nts : 1, sizeof *n);
+    double N = 0, C = 0, deff = 1;
+    for (size_t i = 0; c && n && i < nts; i++) {
+        ev_hist_reset(tmp);
+        if (ev_jhist(json_array_get(ts, i), path, tmp) || !ev_hist_count(tmp))
+            continue;
+        n[k] = (double)ev_hist_count(tmp);
+        c[k] = (double)ev_hist_count_le(tmp, x);
+        N += n[k], C += c[k];
+        k++;
+    }
+    if (k >= 2 && N > 0 && q > 0 && q < 1) {
+        double p = C / N, ss = 0;
+        for (size_t i = 0; i < k; i++)
+            ss += (c[i] - p * n[i]) * (c[i] - p * n[i]);
+        double v = (double)k / (double)(k - 1) * ss / (N * N), v0 = q * (1 - q) / N;
+        if (v > v0)
+            deff = v / v0;
+    }
+    free(c);
+    free(n);
+    return deff;
+}
+
 /* The distribution-free confidence interval of the q-quantile: the true
  * quantile lies between the order statistics of ranks l and u with
  * probability ≈ 1 − α, where the number of samples below it is Binomial(n, q)
- * (normal approximation, valid when n·q and n·(1 − q) are both ≥ MIN_TAIL).
- * The bounds are widened to the histogram's slot edges. ms. */
-static int quantile_ci(const ev_hist *h, double q, double z, double *lo, double *hi, double *pt)
+ * (normal approximation), its variance multiplied by the design effect
+ * (samples that come in bursts count as fewer independent ones: n / deff).
+ * Needs n/deff · q and n/deff · (1 − q) ≥ MIN_TAIL. The bounds are widened to
+ * the histogram's slot edges. ms. */
+static int quantile_ci(const ev_hist *h, double q, double z, double deff, double *lo, double *hi,
+                       double *pt)
 {
-    double n = (double)ev_hist_count(h);
+    double n = (double)ev_hist_count(h), ne = n / deff;
     *pt = (double)ev_hist_percentile(h, q * 100) / 1e6;
-    if (n * q < MIN_TAIL || n * (1 - q) < MIN_TAIL)
+    if (ne * q < MIN_TAIL || ne * (1 - q) < MIN_TAIL)
         return -1;
-    double sd = sqrt(n * q * (1 - q));
+    double sd = sqrt(n * q * (1 - q) * deff);
     double l = floor(n * q - z * sd), u = ceil(n * q + z * sd) + 1;
     if (l < 1)
         l = 1;
@@ -92,6 +140,11 @@ static outcome judge_up(const row *w, double tol, double floor_abs)
 static void cmp_latency(rows *r, const json_t *b, const json_t *n, const ev_cmp_opts *o,
                         ev_hist *hb, ev_hist *hn)
 {
+    ev_hist *tb = ev_hist_new(), *tn = ev_hist_new(), *tmp = ev_hist_new();
+    if (!tb || !tn || !tmp) {
+        r->oom = 1;
+        goto out;
+    }
     static const char *const metrics[] = {"e2e", "e2e_sched", "ack"};
     static const struct {
         const char *name;
@@ -111,7 +164,7 @@ static void cmp_latency(rows *r, const json_t *b, const json_t *n, const ev_cmp_
             snprintf(name, sizeof name, "%s %s", metrics[m], pcts[k].name);
             row *w = add(r, name, "ms");
             if (!w)
-                return;
+                goto out;
             if (!okb || !okn) {
                 if (okb)
                     w->base = (double)ev_hist_percentile(hb, pcts[k].q * 100) / 1e6;
@@ -121,14 +174,42 @@ static void cmp_latency(rows *r, const json_t *b, const json_t *n, const ev_cmp_
                 snprintf(w->note, sizeof w->note, "measured in %s only", okb ? "BASE" : "NEW");
                 continue;
             }
-            int cb = quantile_ci(hb, pcts[k].q, o->z, &w->blo, &w->bhi, &w->base);
-            int cn = quantile_ci(hn, pcts[k].q, o->z, &w->nlo, &w->nhi, &w->neu);
+            /* Each metric's own per-second histograms; a results file
+             * written before e2e_sched had them uses e2e's bursts, judged
+             * at e2e's own estimate. */
+            const char *per = metrics[m];
+            if (!strcmp(per, "e2e_sched") &&
+                !json_is_string(
+                    ev_jget(json_array_get(ev_jget(b, "timeseries"), 0), "hist.e2e_sched")))
+                per = "e2e";
+            double db = 1, dn = 1;
+            if (strcmp(per, metrics[m])) {
+                char ep[48];
+                snprintf(ep, sizeof ep, "latency.%s.hist", per);
+                ev_hist_reset(tb);
+                ev_hist_reset(tn);
+                if (!ev_jhist(b, ep, tb) && ev_hist_count(tb))
+                    db = design_effect(b, per, pcts[k].q, tb, tmp);
+                if (!ev_jhist(n, ep, tn) && ev_hist_count(tn))
+                    dn = design_effect(n, per, pcts[k].q, tn, tmp);
+            } else {
+                db = design_effect(b, per, pcts[k].q, hb, tmp);
+                dn = design_effect(n, per, pcts[k].q, hn, tmp);
+            }
+            int cb = quantile_ci(hb, pcts[k].q, o->z, db, &w->blo, &w->bhi, &w->base);
+            int cn = quantile_ci(hn, pcts[k].q, o->z, dn, &w->nlo, &w->nhi, &w->neu);
             if (cb || cn) {
                 w->out = O_INCONCLUSIVE;
-                snprintf(w->note, sizeof w->note, "too few samples (%llu, %llu; needs %.0f)",
-                         (unsigned long long)ev_hist_count(hb),
-                         (unsigned long long)ev_hist_count(hn),
-                         ceil(MIN_TAIL / fmin(pcts[k].q, 1 - pcts[k].q)));
+                double need = ceil(MIN_TAIL / fmin(pcts[k].q, 1 - pcts[k].q));
+                if (db > 1.5 || dn > 1.5)
+                    snprintf(w->note, sizeof w->note,
+                             "too few independent samples (%.0f, %.0f: bursts count as one; "
+                             "needs %.0f)",
+                             (double)ev_hist_count(hb) / db, (double)ev_hist_count(hn) / dn, need);
+                else
+                    snprintf(w->note, sizeof w->note, "too few samples (%llu, %llu; needs %.0f)",
+                             (unsigned long long)ev_hist_count(hb),
+                             (unsigned long long)ev_hist_count(hn), need);
                 w->blo = w->bhi = w->nlo = w->nhi = NAN;
                 continue;
             }
@@ -138,13 +219,17 @@ static void cmp_latency(rows *r, const json_t *b, const json_t *n, const ev_cmp_
         }
         row *w = add(r, metrics[m], "ms");
         if (!w)
-            return;
+            goto out;
         snprintf(w->metric, sizeof w->metric, "%s max", metrics[m]);
         w->base = okb ? (double)ev_hist_max(hb) / 1e6 : (double)NAN;
         w->neu = okn ? (double)ev_hist_max(hn) / 1e6 : (double)NAN;
         w->out = O_INFO;
         snprintf(w->note, sizeof w->note, "one sample: never judged");
     }
+out:
+    ev_hist_free(tb);
+    ev_hist_free(tn);
+    ev_hist_free(tmp);
 }
 
 /* Poisson bounds on a count k: k ± z·√k (k ≥ 0). */

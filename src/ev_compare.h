@@ -6,8 +6,10 @@
  *  - a latency percentile regresses only when NEW's lower confidence bound
  *    exceeds BASE's upper bound by more than the tolerance (relative) and
  *    by more than the noise floor (absolute): the bounds come from the
- *    histograms' own counts (distribution-free, binomial on the rank), so a
- *    change the sample size can explain is never a regression;
+ *    histograms' own counts (distribution-free, binomial on the rank),
+ *    widened by the design effect the per-second histograms show (samples
+ *    that arrive in bursts count as fewer), so a change the samples can
+ *    explain is never a regression;
  *  - a percentile either run has too few samples for (fewer than 10 beyond
  *    it on either side) is "inconclusive", as is a change beyond the
  *    tolerance that the intervals cannot separate;

@@ -324,7 +324,7 @@ static int merge_latency(merge *m, ev_err *err)
     R->nts = n; /* the seconds every instance has */
     for (size_t i = 0; i < n; i++) {
         ev_tpoint *tp = &R->ts[i];
-        ev_hist *e2e = NULL, *ack = NULL;
+        ev_hist *e2e = NULL, *ack = NULL, *sched = NULL;
         for (uint32_t in = 0; in < m->ninst; in++) {
             const json_t *p = json_array_get(ev_jget(m->shard[in], "timeseries"), i);
             if (!in) {
@@ -338,7 +338,8 @@ static int merge_latency(merge *m, ev_err *err)
             tp->lost += ev_jint(p, "lost"), tp->in_flight += (int64_t)ev_jint(p, "in_flight");
             if ((int64_t)ev_jint(p, "depth") > tp->depth)
                 tp->depth = (int64_t)ev_jint(p, "depth"); /* a shared queue: the same figure */
-            if (add_hist(&e2e, p, "hist.e2e") || add_hist(&ack, p, "hist.ack"))
+            if (add_hist(&e2e, p, "hist.e2e") || add_hist(&ack, p, "hist.ack") ||
+                add_hist(&sched, p, "hist.e2e_sched"))
                 return ev_err_set(err, EV_EUSAGE,
                                   "instance %u: second %zu's histograms are "
                                   "malformed",
@@ -351,8 +352,10 @@ static int merge_latency(merge *m, ev_err *err)
         }
         tp->hist_e2e = e2e ? ev_hist_encode(e2e) : NULL;
         tp->hist_ack = ack ? ev_hist_encode(ack) : NULL;
+        tp->hist_e2e_sched = sched ? ev_hist_encode(sched) : NULL;
         ev_hist_free(e2e);
         ev_hist_free(ack);
+        ev_hist_free(sched);
         if (tp->in_flight > R->max_in_flight)
             R->max_in_flight = tp->in_flight;
         if (tp->depth > R->max_depth)

@@ -3,7 +3,8 @@
 # (noisy, shared) machine give no false regression; more lost events is a
 # regression however few; usage errors exit 2.
 source "$(dirname "$0")/lib.bash"
-# 1200 events in 2 s: enough samples for p99 (1000) to be judged, not p99.9.
+# 1200 events in 2 s: enough samples for p95 to be judged, p99 at the edge
+# (1000 independent samples), p99.9 never.
 run() { # run NAME DELAY
   run_rc 0 run scenarios/smoke.json --target "mock://?delay=$2" --set publish.rate=600 \
     --set publish.duration=2s --json "$TMP/$1.json" --quiet
@@ -12,7 +13,11 @@ run base 5ms..30ms
 run_rc 0 compare "$TMP/base.json" "$TMP/base.json"
 grep -q '^PASS: 0 regressions' "$TMP/out" || fail "self compare: $(tail -n 3 "$TMP/out")"
 run_rc 0 compare "$TMP/base.json" "$TMP/base.json" --format json
-eq "self: e2e p99 judged" "$(jq -r '.rows[]|select(.metric=="e2e p99")|.outcome' "$TMP/out")" pass
+# Identical data: no row regresses or improves (a row may be inconclusive
+# when the run had bursts: a busy machine's stalls make fewer independent
+# samples).
+eq "self: rows changed" "$(jq -r '[.rows[]|select(.outcome=="regression" or .outcome=="improved")]|length' "$TMP/out")" 0
+eq "self: e2e p50 judged" "$(jq -r '.rows[]|select(.metric=="e2e p50")|.base_lo != null' "$TMP/out")" true
 eq "self: verdict" "$(jq -r .verdict "$TMP/out")" pass
 
 # +20 ms on every delivery: the e2e percentiles regress, well beyond noise.
@@ -20,10 +25,12 @@ run slow 25ms..50ms
 run_rc 1 compare "$TMP/base.json" "$TMP/slow.json" --format json
 cp "$TMP/out" "$TMP/slow-cmp.json"
 eq "slow: verdict" "$(jq -r .verdict "$TMP/slow-cmp.json")" regression
-# The bulk of the distribution moves by 20 ms whatever else runs on the
-# machine; the tails (p95, p99) also move, but a busy machine can widen
-# BASE's tail enough that they are not separable: not asserted.
-for m in "e2e p50" "e2e p90" "e2e_sched p50" "e2e_sched p90"; do
+# The median moves by 20 ms whatever else runs on the machine; the tails
+# move too, but on a heavily loaded machine (ctest -j4 on 2 cores) stalls
+# can widen their intervals until they are inconclusive: not asserted, but
+# never "improved".
+eq "slow: no latency improved" "$(jq -r '[.rows[]|select((.metric|startswith("e2e")) and .outcome=="improved")]|length' "$TMP/slow-cmp.json")" 0
+for m in "e2e p50" "e2e_sched p50"; do
   eq "slow: $m" "$(jq -r --arg m "$m" '.rows[]|select(.metric==$m)|.outcome' "$TMP/slow-cmp.json")" regression
 done
 # The interval bounds are there and separate.

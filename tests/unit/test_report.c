@@ -104,6 +104,87 @@ static void test_compare_rule(void)
     CHECK_INT(compare(doc(5000, 5, 1), doc(5000, 5, 0), 0.10), ==, 0);
 }
 
+/* A run of `secs` seconds of `per` samples each, uniform over [lo, lo + 25 ms]
+ * (deterministic), with per-second histograms in timeseries[].hist.e2e; in
+ * second `stall` (-1: none) the last 20 % of its samples are 40 ms later: a
+ * burst, as a stall delays consecutive events together. */
+static json_t *doc_ts(int secs, int per, int64_t lo_ms, int stall)
+{
+    ev_hist *all = ev_hist_new(), *one = ev_hist_new();
+    json_t *ts = json_array();
+    for (int s = 0; s < secs; s++) {
+        ev_hist_reset(one);
+        for (int i = 0; i < per; i++) {
+            int64_t v = lo_ms * 1000000 + (int64_t)i * 25000000 / per;
+            if (s == stall && i >= per - per / 5)
+                v += 40000000;
+            ev_hist_record(one, v);
+        }
+        ev_hist_merge(all, one);
+        char *e = ev_hist_encode(one);
+        json_array_append_new(ts,
+                              json_pack("{s:f, s:{s:s}}", "t", (double)(s + 1), "hist", "e2e", e));
+        free(e);
+    }
+    char *enc = ev_hist_encode(all);
+    json_t *d =
+        json_pack("{s:i, s:{s:s, s:s, s:b}, s:{s:{s:s}}, s:o}", "schema", 1, "run", "id", "r",
+                  "scenario", "s", "completed", 1, "latency", "e2e", "hist", enc, "timeseries", ts);
+    free(enc);
+    ev_hist_free(all);
+    ev_hist_free(one);
+    return d;
+}
+
+/* The row's outcome for metric in compare's JSON. */
+static void outcome_of(json_t *a, json_t *b, const char *metric, char *out, size_t size)
+{
+    ev_cmp_opts o = {.tolerance = 0.10,
+                     .min_delta_ms = 1,
+                     .z = 2.5758,
+                     .confidence = 0.99,
+                     .format = EV_CMP_JSON};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ev_err err = {{0}};
+    ev_compare(a, b, "a", "b", &o, f, &err);
+    fclose(f);
+    json_t *r = json_loads(buf, 0, NULL);
+    size_t i;
+    json_t *row;
+    snprintf(out, size, "?");
+    json_array_foreach (json_object_get(r, "rows"), i, row)
+        if (!strcmp(json_string_value(json_object_get(row, "metric")), metric))
+            snprintf(out, size, "%s", json_string_value(json_object_get(row, "outcome")));
+    json_decref(r);
+    free(buf);
+    json_decref(a);
+    json_decref(b);
+}
+
+static void test_compare_bursts(void)
+{
+    char o[32];
+    /* A 40 ms stall in one second of eight moves p99 by far more than the
+     * tolerance; its samples came in one burst, so it cannot be told from
+     * a machine's hiccup: not a regression. */
+    outcome_of(doc_ts(8, 1000, 5, -1), doc_ts(8, 1000, 5, 3), "e2e p99", o, sizeof o);
+    CHECK_STR(o, "inconclusive");
+    /* The same delay spread evenly over the seconds is a regression. */
+    outcome_of(doc_ts(8, 1000, 5, -1), doc_ts(8, 1000, 25, -1), "e2e p99", o, sizeof o);
+    CHECK_STR(o, "regression");
+    outcome_of(doc_ts(8, 1000, 5, -1), doc_ts(8, 1000, 25, -1), "e2e p50", o, sizeof o);
+    CHECK_STR(o, "regression");
+    /* Without the per-second data the same burst would look independent. */
+    json_t *n = doc_ts(8, 1000, 5, 3);
+    json_object_del(n, "timeseries");
+    outcome_of(doc_ts(8, 1000, 5, -1), n, "e2e p99", o, sizeof o);
+    CHECK_STR(o, "regression");
+    outcome_of(doc_ts(8, 1000, 5, -1), doc_ts(8, 1000, 5, -1), "e2e p99", o, sizeof o);
+    CHECK_STR(o, "pass");
+}
+
 static void test_html_pure(void)
 {
     json_t *d = doc(300, 5, 0);
@@ -146,6 +227,7 @@ int main(void)
     EV_RUN(test_bounds);
     EV_RUN(test_ranks);
     EV_RUN(test_compare_rule);
+    EV_RUN(test_compare_bursts);
     EV_RUN(test_html_pure);
     EV_DONE();
 }

@@ -10,9 +10,9 @@
 
 /* The core's own subcommands. */
 static const ev_subcommand builtins[] = {
-    {"report", "render a results file: HTML report, CSV, JUnit, Prometheus text (docs/reports.md)",
+    {"report", "draw a results file: report.html, CSV, JUnit, Prometheus (docs/reports.md)",
      ev_render_main},
-    {"compare", "did NEW regress against BASE? deltas and a noise-aware verdict (docs/reports.md)",
+    {"compare", "did NEW regress against BASE? noise-aware deltas (docs/reports.md)",
      ev_compare_main},
     {"merge", "combine the results of one run's instances (--instance I/N) exactly", ev_merge_main},
     {"proxy", "a TCP fault proxy: latency, bandwidth, blackholes, resets (docs/faults.md)",

@@ -33,6 +33,14 @@ typedef struct ev_run_opts {
      * instance's events so the results merge exactly (evload merge).
      * instances 0: alone (0 of 1). */
     uint32_t instance, instances;
+    /* --start-at: the wall time (ns since the epoch) every instance starts the
+     * schedule at, 0: as soon as ready. An instance that is ready later keeps
+     * the common start (its overdue events go out at once; sched_lag shows
+     * it) and reports how late it was. */
+    int64_t start_at_wall;
+    /* --barrier DIR: before starting, each instance writes DIR/ready-I and
+     * waits until all N have (a directory every instance shares). */
+    const char *barrier_dir;
     /* --metrics: the exporter the reporter hands each second's point to
      * (ev_prom.h), or NULL. Borrowed. */
     struct ev_prom *prom;

@@ -509,10 +509,16 @@ static void sec_head(page *p, const json_t *run, int level)
 }
 
 /* The value of threshold t over second i of ts; NAN when that second says
- * nothing about the metric (not measured per second, or no samples). */
+ * nothing about the metric (not measured per second, no samples, another
+ * stage's second, or a stream's or output's part). */
 static double second_value(const ev_threshold *t, const json_t *tp, const json_t *prev, ev_hist *h)
 {
-    const char *m = t->metric;
+    const char *m = t->base;
+    /* The per-second figures are the whole run's: a stream's or an output's
+     * part is not in them; a stage's is, in the seconds of that phase. */
+    if (t->tag == EV_TAG_STREAM || t->tag == EV_TAG_OUTPUT ||
+        (t->tag == EV_TAG_STAGE && strcmp(ev_jstr(tp, "phase"), t->tag_value)))
+        return NAN;
     if (t->latency) {
         if (strcmp(m, "e2e") && strcmp(m, "ack"))
             return NAN;

@@ -28,9 +28,15 @@ static int add_seg(ev_pacer *p, double dur, double r0, double r1, ev_err *err)
 
 int ev_pacer_init(ev_pacer *p, const ev_plan *plan, uint32_t lane, ev_err *err)
 {
+    return ev_pacer_init_shard(p, plan, lane, (uint32_t)plan->lanes, err);
+}
+
+int ev_pacer_init_shard(ev_pacer *p, const ev_plan *plan, uint32_t lane, uint32_t lanes,
+                        ev_err *err)
+{
     memset(p, 0, sizeof *p);
     p->lane = lane;
-    p->lanes = (uint32_t)plan->lanes;
+    p->lanes = lanes;
     p->k = lane;
     p->warmup_ns = plan->warmup_ns;
     double warm = (double)plan->warmup_ns / 1e9;
@@ -88,7 +94,22 @@ static double seg_time(const ev_pacer_seg *s, double m)
     return tau > s->dur ? s->dur : tau;
 }
 
+void ev_pacer_shift(ev_pacer *p, int64_t shift_ns)
+{
+    p->shift_ns = shift_ns;
+}
+
+static int64_t pacer_next(ev_pacer *p, int64_t now_off_ns);
+
 int64_t ev_pacer_next(ev_pacer *p, int64_t now_off_ns)
+{
+    int64_t off = pacer_next(p, now_off_ns - p->shift_ns);
+    if (off == EV_PACER_NOW && now_off_ns < p->shift_ns)
+        return p->shift_ns; /* an unpaced stream's first event waits for its start */
+    return off < 0 ? off : off + p->shift_ns;
+}
+
+static int64_t pacer_next(ev_pacer *p, int64_t now_off_ns)
 {
     if (p->unpaced) {
         if (p->quota) {
@@ -129,7 +150,42 @@ int64_t ev_pacer_intended(const ev_pacer *p, uint64_t seq)
             hi = mid - 1;
     }
     const ev_pacer_seg *s = &p->seg[lo];
-    return (int64_t)llround((s->t0 + seg_time(s, k - s->n0)) * 1e9);
+    return (int64_t)llround((s->t0 + seg_time(s, k - s->n0)) * 1e9) + p->shift_ns;
+}
+
+int64_t ev_pacer_planned_shard(const ev_plan *plan, uint32_t instance, uint32_t instances)
+{
+    uint64_t L = (uint64_t)plan->lanes, LT = L * instances, n = 0;
+    if (plan->executor == EV_EXEC_MAX && plan->count <= 0)
+        return -1;
+    for (uint64_t g = instance * L; g < (instance + 1) * L; g++) {
+        ev_pacer p;
+        if (ev_pacer_init_shard(&p, plan, (uint32_t)g, (uint32_t)LT, NULL))
+            return -1;
+        if (p.unpaced) {
+            n += p.quota;
+            continue;
+        }
+        /* Global events k = g, g + LT, … below total (ev_pacer_next). */
+        double last = ceil(p.total) - 1;
+        if (last >= (double)g)
+            n += (uint64_t)((last - (double)g) / (double)LT) + 1;
+    }
+    return (int64_t)n;
+}
+
+int64_t ev_pacer_planned_run(const ev_plan *plan, uint32_t instance, uint32_t instances)
+{
+    if (!plan->streams_explicit)
+        return ev_pacer_planned_shard(plan, instance, instances);
+    int64_t n = 0;
+    for (size_t i = 0; i < plan->nstreams; i++) {
+        int64_t k = ev_pacer_planned_shard(plan->streams[i].plan, instance, instances);
+        if (k < 0)
+            return -1;
+        n += k;
+    }
+    return n;
 }
 
 int64_t ev_pacer_planned_events(const ev_plan *plan)
@@ -146,7 +202,9 @@ int64_t ev_pacer_planned_events(const ev_plan *plan)
 
 double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns)
 {
-    double t = (double)t_ns / 1e9;
+    double t = (double)(t_ns - p->shift_ns) / 1e9;
+    if (t < 0)
+        return 0.0;
     for (int i = 0; i < p->nseg; i++) {
         const ev_pacer_seg *s = &p->seg[i];
         if (t < s->t0 + s->dur)
@@ -157,7 +215,9 @@ double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns)
 
 double ev_pacer_due(const ev_pacer *p, int64_t t_ns)
 {
-    double t = (double)t_ns / 1e9;
+    double t = (double)(t_ns - p->shift_ns) / 1e9;
+    if (t < 0)
+        return 0.0;
     for (int i = 0; i < p->nseg; i++) {
         const ev_pacer_seg *s = &p->seg[i];
         if (t < s->t0 + s->dur) {

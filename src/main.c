@@ -2,6 +2,7 @@
  * `--version`, and the other subcommands (ev_commands.h). Parsing, the
  * signal handler and the sweep loop's plan loader; the work is in ev_engine. */
 #include "broker.h"
+#include "ev_clock.h"
 #include "ev_commands.h"
 #include "ev_engine.h"
 #include "ev_pacer.h"
@@ -105,7 +106,12 @@ static void usage_run(FILE *f, int check)
                 "                        ranges per lane\n"
                 "  -I, --instance I/N    be instance I of N processes running one scenario with\n"
                 "                        the same run_id (default from JOB_COMPLETION_INDEX and\n"
-                "                        EVLOAD_INSTANCES); evload merge combines their results\n"
+                "                        EVLOAD_INSTANCES): the schedule is split between them by\n"
+                "                        lane; evload merge combines their results\n"
+                "  -A, --start-at TIME   start the schedule at TIME (RFC 3339, or +DURATION after\n"
+                "                        EVLOAD_EPOCH), so instances begin together\n"
+                "  -B, --barrier DIR     before starting, wait until every instance has written\n"
+                "                        DIR/ready-I (a directory they share)\n"
                 "  -s, --set KEY=VALUE   override one setting (repeatable), e.g.\n"
                 "                        --set publish.rate=2000 --set verify.groups=4\n"
                 "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
@@ -169,46 +175,65 @@ static void print_outputs(const ev_plan *p)
     }
 }
 
-static void print_plan(const ev_plan *p)
+/* One stream's event and schedule (the plan's own without streams), each
+ * line after the first indented by `in`. */
+static void print_schedule(const ev_plan *p, const char *in)
 {
     static const char *const exec[] = {"constant-arrival-rate", "ramping-arrival-rate",
                                        "max-throughput"};
-    char d[32], red[512];
-    shown_url(p->target, EV_ROLE_PUBLISH, red, sizeof red);
-    printf("scenario  %s%s%s\n", p->name, p->description[0] ? " — " : "", p->description);
-    printf("target    %s\n", red);
+    char d[32];
     printf("event     type %s  source %s  data %lld bytes  %s mode\n", p->event_type,
            p->event_source, (long long)p->data_size,
            p->mode == EV_MODE_BINARY ? "binary" : "structured");
-    printf("publish   %s  %lld lane%s  max in-flight %lld\n", exec[p->executor],
+    printf("%spublish   %s  %lld lane%s  max in-flight %lld\n", in, exec[p->executor],
            (long long)p->lanes, p->lanes == 1 ? "" : "s", (long long)p->max_in_flight);
     if (p->warmup_ns) {
         ev_format_duration(p->warmup_ns, d, sizeof d);
-        printf("          warm-up %s (excluded from latency and rate)\n", d);
+        printf("%s          warm-up %s (excluded from latency and rate)\n", in, d);
     }
     switch (p->executor) {
     case EV_EXEC_CONSTANT:
         ev_format_duration(p->duration_ns, d, sizeof d);
-        printf("          %.6g events/s for %s\n", p->rate, d);
+        printf("%s          %.6g events/s for %s\n", in, p->rate, d);
         break;
     case EV_EXEC_RAMPING: {
         double r = p->start_rate;
         for (size_t i = 0; i < p->nstages; i++) {
             ev_format_duration(p->stages[i].duration_ns, d, sizeof d);
-            printf("          stage %zu: %s, %.6g → %.6g events/s\n", i + 1, d, r,
-                   p->stages[i].target);
+            printf("%s          stage %zu%s%s%s: %s, %.6g → %.6g events/s\n", in, i + 1,
+                   p->stages[i].name[0] ? " (" : "", p->stages[i].name,
+                   p->stages[i].name[0] ? ")" : "", d, r, p->stages[i].target);
             r = p->stages[i].target;
         }
         break;
     }
     case EV_EXEC_MAX:
         if (p->count)
-            printf("          %lld events as fast as the broker takes them\n", (long long)p->count);
+            printf("%s          %lld events as fast as the broker takes them\n", in,
+                   (long long)p->count);
         else {
             ev_format_duration(p->duration_ns, d, sizeof d);
-            printf("          as fast as the broker takes them for %s\n", d);
+            printf("%s          as fast as the broker takes them for %s\n", in, d);
         }
         break;
+    }
+}
+
+static void print_plan(const ev_plan *p)
+{
+    char d[32], red[512];
+    shown_url(p->target, EV_ROLE_PUBLISH, red, sizeof red);
+    printf("scenario  %s%s%s\n", p->name, p->description[0] ? " — " : "", p->description);
+    printf("target    %s\n", red);
+    if (!p->streams_explicit)
+        print_schedule(p, "");
+    for (size_t i = 0; p->streams_explicit && i < p->nstreams; i++) {
+        const ev_stream *st = &p->streams[i];
+        ev_format_duration(st->start_after_ns, d, sizeof d);
+        printf("stream    %s%s%s%s\n          ", st->name,
+               st->start_after_ns ? " (starts after " : "", st->start_after_ns ? d : "",
+               st->start_after_ns ? ")" : "");
+        print_schedule(st->plan, "          ");
     }
     ev_format_duration(ev_plan_publish_ns(p), d, sizeof d);
     printf("          expected %.0f events over %s\n", ev_plan_expected_events(p), d);
@@ -259,6 +284,37 @@ static int instance_from_env(uint32_t *i, uint32_t *n)
     char buf[64];
     snprintf(buf, sizeof buf, "%s/%s", idx, cnt);
     return parse_instance(buf, i, n);
+}
+
+/* --start-at: RFC 3339, or +DURATION after the shared epoch EVLOAD_EPOCH
+ * (RFC 3339, e.g. set once for every pod of a Job). 0, or -1 after saying why. */
+static int parse_start_at(const char *s, int64_t *wall)
+{
+    ev_err err = {{0}};
+    if (s[0] != '+') {
+        if (ev_rfc3339_parse(s, wall) == 0)
+            return 0;
+        fprintf(stderr,
+                "evload: --start-at %s: expected an RFC 3339 time such as "
+                "2026-12-03T15:00:00Z, or +DURATION after EVLOAD_EPOCH\n",
+                s);
+        return -1;
+    }
+    const char *epoch = getenv("EVLOAD_EPOCH");
+    int64_t base, d;
+    if (!epoch || ev_rfc3339_parse(epoch, &base)) {
+        fprintf(stderr,
+                "evload: --start-at %s: a relative start needs EVLOAD_EPOCH set to an RFC "
+                "3339 time shared by every instance\n",
+                s);
+        return -1;
+    }
+    if (ev_parse_duration(s + 1, &d, &err)) {
+        fprintf(stderr, "evload: --start-at %s: %s\n", s, err.msg);
+        return -1;
+    }
+    *wall = base + d;
+    return 0;
 }
 
 /* The options a run or check was given. */
@@ -320,14 +376,22 @@ static int sweep_loader(void *ud, const char *assignment, ev_plan **out)
 
 static int cmd_run(int argc, char **argv, int check)
 {
-    static const struct option opts[] = {
-        {"target", required_argument, NULL, 't'},  {"source", required_argument, NULL, 'S'},
-        {"missing", required_argument, NULL, 'm'}, {"instance", required_argument, NULL, 'I'},
-        {"set", required_argument, NULL, 's'},     {"json", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},         {"progress", no_argument, NULL, 'p'},
-        {"out", required_argument, NULL, 'o'},     {"history", required_argument, NULL, 'H'},
-        {"metrics", required_argument, NULL, 'M'}, {"metrics-linger", required_argument, NULL, 'L'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"target", required_argument, NULL, 't'},
+                                         {"source", required_argument, NULL, 'S'},
+                                         {"missing", required_argument, NULL, 'm'},
+                                         {"instance", required_argument, NULL, 'I'},
+                                         {"start-at", required_argument, NULL, 'A'},
+                                         {"barrier", required_argument, NULL, 'B'},
+                                         {"set", required_argument, NULL, 's'},
+                                         {"json", required_argument, NULL, 'j'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"progress", no_argument, NULL, 'p'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"history", required_argument, NULL, 'H'},
+                                         {"metrics", required_argument, NULL, 'M'},
+                                         {"metrics-linger", required_argument, NULL, 'L'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     const char *out_dir = NULL, *history = NULL, *metrics = NULL;
     int64_t linger_ns = INT64_C(5000000000);
     json_t *doc = NULL;
@@ -344,7 +408,7 @@ static int cmd_run(int argc, char **argv, int check)
         free(c.sets);
         return EV_EUSAGE;
     }
-    while ((ch = getopt_long(argc, argv, "t:S:m:I:s:j:o:qph", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "t:S:m:I:A:B:s:j:o:qph", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             c.target = optarg;
@@ -356,6 +420,13 @@ static int cmd_run(int argc, char **argv, int check)
             if (check)
                 goto usage;
             ro.missing_path = optarg;
+            break;
+        case 'A':
+            if (parse_start_at(optarg, &ro.start_at_wall))
+                goto usage;
+            break;
+        case 'B':
+            ro.barrier_dir = optarg;
             break;
         case 'I':
             if (parse_instance(optarg, &ro.instance, &ro.instances)) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Several evload instances, one run (--instance I/N, one run_id), competing
+# Several evload instances, one run (--instance I/N, one run_id: the schedule
+# split between them by lane), competing
 # consumers of one RabbitMQ queue spread over the instances; a third-party
 # client (npm amqplib) takes exactly N messages off the queue behind their
 # backs. No instance alone can tell loss from an event another instance
@@ -12,7 +13,7 @@ rmq_start
 N=13
 cat >"$TMP/m.json" <<'JSON'
 { "name": "merge-rabbitmq",
-  "publish": { "executor": "constant-arrival-rate", "lanes": 2, "rate": 100, "duration": "5s" },
+  "publish": { "executor": "constant-arrival-rate", "lanes": 2, "rate": 300, "duration": "5s" },
   "verify": { "groups": 1, "consumers": 1, "prefetch": 1,
               "work": { "min": "15ms", "max": "15ms" }, "drain_timeout": "40s" },
   "thresholds": { "lost": ["count==0"] } }
@@ -35,7 +36,7 @@ eq "thief took" "$(jq -r .taken "$TMP/take.json")" "$N"
 sum_att=0
 for i in 0 1 2; do
   f="$TMP/s$i.json"
-  eq "instance $i: attempted" "$(jqv "$f" .publish.attempted)" 500
+  eq "instance $i: attempted == its share" "$(jqv "$f" .publish.attempted)" "$(jqv "$f" .publish.expected)"
   eq "instance $i: instance" "$(jqv "$f" .run.instance)" "$i"
   eq "instance $i: lost (cannot know)" "$(jqv "$f" .deliver.lost)" 0
   eq "instance $i: completed" "$(jqv "$f" .run.completed)" true
@@ -47,6 +48,8 @@ CHECKS=$((CHECKS+1))
 [ "$rc" = 1 ] || { cat "$TMP/mout"; fail "merge exited $rc, expected 1 (lost threshold)"; }
 M="$TMP/merged.json"
 eq "merged attempted == sum" "$(jqv "$M" .publish.attempted)" "$sum_att"
+# The instances split the schedule by lane: together, exactly the plan's events.
+eq "merged attempted == the plan's" "$sum_att" 1500
 eq "merged lost == taken" "$(jqv "$M" .deliver.lost)" "$N"
 eq "merged pending" "$(jqv "$M" .deliver.pending)" 0
 eq "merged delivered" "$(jqv "$M" .deliver.delivered)" "$((sum_att - N))"

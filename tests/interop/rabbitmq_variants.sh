@@ -25,14 +25,17 @@ JSON
 EX="evt-vex1-$SUFFIX" Q="evt-vq1-$SUFFIX"
 node_helper bind "$AMQP_BASE/%2f" "$EX" direct "$side" "$Q" >/dev/null || fail "helper bind"
 run_rc 0 run "$TMP/v.json" --target "$(target)" --json "$TMP/r1.json"
+planned "$TMP/r1.json" "run 1" "$N"
+eq "run 1 acked" "$(jqv "$TMP/r1.json" .publish.acked)" "$N"
 eq "run 1 lost" "$(jqv "$TMP/r1.json" .deliver.lost)" 0
 node_helper variants "$AMQP_BASE/%2f" "$side" "$q2" "$N" 60 >"$TMP/var.json" || fail "helper variants"
-eq "re-encoded" "$(jq -r .republished "$TMP/var.json")" "$N"
+eq "re-encoded" "$(jqv "$TMP/var.json" .republished)" "$N"
 # Run 2 uses the pre-filled queue (declare-or-use-existing) on its own exchange.
 node_helper bind "$AMQP_BASE/%2f" "$ex2" direct "$q2" "$q2" >/dev/null || fail "helper bind 2"
 EX="$ex2" Q="$q2"
 run_rc 0 run "$TMP/v.json" --target "$AMQP_BASE/%2f?exchange=$ex2&queue=$q2" --json "$TMP/r2.json"
 f="$TMP/r2.json"
+planned "$f" "run 2" "$N"
 eq "run 2 received" "$(jqv "$f" .deliver.received)" "$((2 * N))"
 eq "run 2 delivered" "$(jqv "$f" .deliver.delivered)" "$N"
 eq "run 2 duplicated (the variants)" "$(jqv "$f" .deliver.duplicated)" "$N"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# amqp+http:// (issue 12, item 4): build events published through RabbitMQ's
+# amqp+http://: build events published through RabbitMQ's
 # management API (POST /api/exchanges/%2F/EXCHANGE/publish), verified by
 # evload's AMQP consumer on the bound queue, in structured and binary mode:
 # every event seen once. A routing key no queue is bound to: the API answers

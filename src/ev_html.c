@@ -902,6 +902,53 @@ static void class_row(FILE *f, const json_t *o)
     }
 }
 
+/* One row per stream (results.streams[], a run with named streams): its
+ * publish side and latencies, then its delivery classes. */
+static void sec_streams(page *p, const json_t *run)
+{
+    FILE *f = p->f;
+    const json_t *st = ev_jget(run, "streams"), *s;
+    size_t i;
+    if (!json_array_size(st))
+        return;
+    fputs("<h2>Streams</h2>\n<div class=\"wide\"><table><tr><th class=\"l\">stream</th>"
+          "<th class=\"l\">event type</th><th>starts after s</th><th>lanes</th><th>expected</th>"
+          "<th>acked</th><th>failed</th><th>rate target</th><th>rate achieved</th>"
+          "<th>e2e p50</th><th>e2e p99</th><th>e2e max</th><th>ack p99</th></tr>\n",
+          f);
+    json_array_foreach (st, i, s) {
+        static const char *const cols[] = {"start_after_s",   "lanes",           "expected",
+                                           "acked",           "failed",          "rate_target",
+                                           "rate_achieved",   "latency.e2e.p50", "latency.e2e.p99",
+                                           "latency.e2e.max", "latency.ack.p99"};
+        fputs("<tr class=\"stream\"><td class=\"l\">", f);
+        esc(f, ev_jstr(s, "name"));
+        fputs("</td><td class=\"l\">", f);
+        esc(f, ev_jstr(s, "event_type"));
+        fputs("</td>", f);
+        for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
+            fputs("<td>", f);
+            cell(f, ev_jget(s, cols[k]));
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</table></div>\n<div class=\"wide\"><table><tr><th class=\"l\">stream</th>", f);
+    for (size_t k = 0; k < NCLASSES; k++)
+        fprintf(f, "<th>%s</th>", CLASSES[k]);
+    fputs("</tr>\n", f);
+    json_array_foreach (st, i, s) {
+        fputs("<tr><td class=\"l\">", f);
+        esc(f, ev_jstr(s, "name"));
+        fputs("</td>", f);
+        class_row(f, ev_jget(s, "deliver"));
+        fputs("</tr>\n", f);
+    }
+    fputs("</table></div><p class=\"muted\">latencies in ms, over the stream's deliveries; "
+          "classes over every output that expects the stream's events</p>\n",
+          f);
+}
+
 static void sec_delivery(page *p, const json_t *run)
 {
     FILE *f = p->f;
@@ -1263,6 +1310,7 @@ static void run_sections(page *p, const json_t *run, const json_t *history, cons
     sec_charts(p, run, pfx);
     sec_spectrum(p, run, pfx);
     sec_stages(p, run);
+    sec_streams(p, run);
     sec_delivery(p, run);
     sec_backpressure(p, run, pfx);
     sec_broker(p, run, pfx);

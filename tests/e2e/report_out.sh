@@ -14,6 +14,7 @@ done
 R=$O/results.json
 n=$(jqv "$R" '.timeseries|length')
 ge "timeseries points" "$n" 3
+planned "$R" run 900
 lost=$(jqv "$R" .deliver.lost)
 nonzero "lost (seeded drops)" "$lost"
 
@@ -74,6 +75,33 @@ CHECKS=$((CHECKS+1)); cmp "$TMP/h2/report.html" "$TMP/h2r.html" || fail "report 
 # The first run's page, redrawn later, shows the history only up to itself.
 run_rc 0 report "$TMP/h1/results.json" --html "$TMP/h1r.html" --history "$TMP/hist"
 CHECKS=$((CHECKS+1)); cmp "$TMP/h1/report.html" "$TMP/h1r.html" || fail "history beyond the run shown"
+
+# Named streams: one row per stream with its own figures, a tagged
+# threshold as a JUnit case, redrawn byte for byte; compare reads it.
+cat >"$TMP/streams.json" <<'JSON'
+{ "target": "mock://", "event": {"source": "/t"},
+  "streams": [
+    {"name": "alpha", "event": {"type": "t.alpha"}, "publish": {"rate": 100, "duration": "1s"}},
+    {"name": "beta", "event": {"type": "t.beta"}, "publish": {"rate": 40, "duration": "1s", "lanes": 2}}],
+  "thresholds": {"lost": ["count==0"], "e2e{stream:beta}": ["p(99)<1000"]} }
+JSON
+run_rc 0 run "$TMP/streams.json" --out "$TMP/st" --quiet
+S=$TMP/st/results.json
+planned "$S" streams 140
+eq "stream alpha expected" "$(jqv "$S" '.streams[0].expected')" 100
+eq "stream beta expected" "$(jqv "$S" '.streams[1].expected')" 40
+eq "stream rows" "$(grep -c '<tr class="stream">' "$TMP/st/report.html")" 2
+for row in '<td class="l">alpha</td><td class="l">t.alpha</td><td>0</td><td>1</td><td>100</td><td>100</td><td>0</td>' \
+           '<td class="l">beta</td><td class="l">t.beta</td><td>0</td><td>2</td><td>40</td><td>40</td><td>0</td>'; do
+  CHECKS=$((CHECKS+1)); grep -qF -- "<tr class=\"stream\">$row" "$TMP/st/report.html" || fail "no stream row $row"
+done
+eq "streams junit testcases" "$(grep -c '<testcase ' "$TMP/st/junit.xml")" 3
+CHECKS=$((CHECKS+1)); grep -qF 'name="e2e{stream:beta} p(99)&lt;1000"' "$TMP/st/junit.xml" || fail "no tagged threshold case"
+run_rc 0 report "$S" --out "$TMP/st2"
+for f in report.html timeseries.csv junit.xml; do
+  CHECKS=$((CHECKS+1)); cmp "$TMP/st/$f" "$TMP/st2/$f" || fail "streams $f differs"
+done
+run_rc 0 compare "$S" "$S"
 
 # A sweep document: the scaling charts, each run's sections, reproduced.
 cat >"$TMP/sweep.json" <<'JSON'

@@ -24,16 +24,15 @@ for i in 0 1; do
   pids+=($!)
 done
 stop_all() { for p in "${pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done; }
-trap 'stop_all; rmq_cleanup' EXIT
+on_exit stop_all
 for i in 0 1; do
-  for _ in $(seq 100); do grep -q 'metrics at' "$TMP/err$i" && break; sleep 0.1; done
+  wait_until "instance $i's metrics URL" 10 grep -q 'metrics at' "$TMP/err$i"
   port[$i]=$(sed -n 's|.*metrics at http://127.0.0.1:\([0-9]*\)/metrics.*|\1|p' "$TMP/err$i")
   [ -n "${port[$i]}" ] || fail "instance $i printed no metrics URL: $(cat "$TMP/err$i")"
 done
 # Both results written: the final figures are being served.
 for i in 0 1; do
-  for _ in $(seq 600); do [ -s "$TMP/s$i.json" ] && break; sleep 0.1; done
-  [ -s "$TMP/s$i.json" ] || fail "instance $i wrote no results: $(tail -5 "$TMP/err$i")"
+  wait_until "instance $i's results file" 60 test -s "$TMP/s$i.json"
 done
 sleep 0.5
 for i in 0 1; do
@@ -44,8 +43,14 @@ for i in 0 1; do
   nonzero "instance $i e2e count" "$(jqv "$TMP/s$i.json" .latency.e2e.count)"
 done
 stop_all
-for p in "${pids[@]}"; do wait "$p" || true; done
+for i in 0 1; do
+  rc=0; wait "${pids[$i]}" || rc=$?
+  expect_rc "instance $i" "$rc" 0
+  no_sanitizer_report "instance $i" "$TMP/err$i"
+done
+pids=()
 run_rc 0 merge "$TMP/s0.json" "$TMP/s1.json" -o "$TMP/merged.json" --quiet
+planned "$TMP/merged.json" merged 600
 eq "merged lost" "$(jqv "$TMP/merged.json" .deliver.lost)" 0
 eq "merged e2e count == sum" "$(jqv "$TMP/merged.json" .latency.e2e.count)" \
   "$(( $(jqv "$TMP/s0.json" .latency.e2e.count) + $(jqv "$TMP/s1.json" .latency.e2e.count) ))"

@@ -14,6 +14,7 @@ page() { # page HTML NAME: the helper's JSON into $TMP/NAME.json
 }
 run_rc 1 run scenarios/smoke.json --target 'mock://?drop=0.01&delay=1ms..20ms&seed=3' \
   --set publish.rate=300 --set publish.duration=4s --out "$TMP/run" --quiet
+planned "$TMP/run/results.json" run 1200
 page "$TMP/run/report.html" run
 J=$TMP/run.json
 n=$(jqv "$TMP/run/results.json" '.timeseries|length')
@@ -41,8 +42,8 @@ cat >"$TMP/sweep.json" <<'JSON'
   "sweep": { "verify.consumers": [1, 2] } }
 JSON
 run_rc 0 run "$TMP/sweep.json" --out "$TMP/sw" --quiet
-page "$TMP/sw/report.html" sweep
-eq "sweep requests" "$(jqv "$TMP/sweep.json" '.requests|length')" 0
-eq "sweep first section" "$(jqv "$TMP/sweep.json" '.dom.h2[0]')" Scaling
-ge "sweep charts" "$(jqv "$TMP/sweep.json" .dom.svgs)" 12
+page "$TMP/sw/report.html" sweeppage
+eq "sweep requests" "$(jqv "$TMP/sweeppage.json" '.requests|length')" 0
+eq "sweep first section" "$(jqv "$TMP/sweeppage.json" '.dom.h2[0]')" Scaling
+ge "sweep charts" "$(jqv "$TMP/sweeppage.json" .dom.svgs)" 12
 done_ok

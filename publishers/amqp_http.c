@@ -102,4 +102,7 @@ static ev_http_verdict mgmt_judge(const char *body, size_t len, int *unroutable)
 }
 
 const ev_http_flavor ev_http_flavor_amqp_mgmt = {
-    .name = "amqp+http", .build = mgmt_build, .judge = mgmt_judge};
+    .name = "amqp+http",
+    .build = mgmt_build,
+    .judge = mgmt_judge,
+    .not_found = "no such exchange or vhost (check exchange= and the URL's /vhost)"};

@@ -558,6 +558,13 @@ static int finish(ev_pub *p, req *r, CURLcode rc, ev_outcome_fn fn, void *ud)
             p->fatal = 1;
             return report(p, r, 0, fn, ud);
         }
+        if (status == 404 && h->fl->not_found && !atomic_load(&h->any_ok)) {
+            if (!p->fatal)
+                snprintf(p->why, sizeof p->why, "%s %s: 404 on the first requests: %s", h->fl->name,
+                         c->redacted, h->fl->not_found);
+            p->fatal = 1;
+            return report(p, r, 0, fn, ud);
+        }
         if (v == EV_HTTP_FAILED && !unroutable)
             note_error(p, status, "(rejected, not retried)");
     } else {

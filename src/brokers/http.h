@@ -133,6 +133,10 @@ typedef struct ev_http_flavor {
     /* Optional: a 2xx answer's body decides (amqp+http's "routed"). Returns
      * the verdict, FAILED with *unroutable = 1 for {"routed": false}. */
     ev_http_verdict (*judge)(const char *body, size_t len, int *unroutable);
+    /* Optional: a 404 before anything was acked then ends the run (exit 3)
+     * with this explanation: the endpoint itself is missing (amqp+http's
+     * exchange or vhost), not one event's fault. NULL: a 404 is per event. */
+    const char *not_found;
 } ev_http_flavor;
 
 typedef struct ev_http {

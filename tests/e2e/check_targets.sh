@@ -85,6 +85,17 @@ check_err "http-sink groups" 'one group' -- \
 check_err "http verify" 'http:// cannot be a source' -- \
   scenarios/http-broker-ingress.json --set verify.source=http://127.0.0.1:8090/events
 
+# An http(s) target publishes binary mode unless event.mode says otherwise;
+# a batch is structured.
+SINK=http-sink://127.0.0.1:8090/e
+says() { CHECKS=$((CHECKS+1)); grep -qF -- "$2" "$TMP/out" || fail "$1: \"$2\" not in: $(cat "$TMP/out")"; }
+run_rc 0 check scenarios/smoke.json --target 'http://127.0.0.1:8090/events' --source "$SINK"
+says "http default mode" "binary mode"
+run_rc 0 check scenarios/smoke.json --target 'http://127.0.0.1:8090/events?batch=4' --source "$SINK"
+says "http batch mode" "structured mode"
+run_rc 0 check scenarios/smoke.json --target 'http://127.0.0.1:8090/events' --source "$SINK" --set event.mode=structured
+says "http mode given" "structured mode"
+
 # From a file, the position of the setting.
 S=$TMP/s.json
 printf '{\n  "target": "redis://127.0.0.1:6379?channel=x",\n  "event": { "mode": "binary" }\n}\n' >"$S"

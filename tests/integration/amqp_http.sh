@@ -48,4 +48,12 @@ eq "unbound unconfirmed" "$(jqv "$f" .deliver.unconfirmed)" "$att"
 eq "unbound delivered" "$(jqv "$f" .deliver.delivered)" 0
 eq "unbound never retried" "$(jqv "$f" "$A.retries")" 0
 grep -q guest:guest "$TMP/out" "$TMP/err" "$f" && fail "password printed"
+
+# An exchange that does not exist: the management API answers 404 to every
+# publish; the run ends at once with exit 3 and one line naming the target.
+run_rc 3 run "$TMP/s.json" --target "amqp+http://guest:guest@127.0.0.1:15672/%2f?exchange=none-$SUFFIX&routing_key=build" \
+  --quiet
+CHECKS=$((CHECKS + 1))
+grep -q "404 on the first requests: no such exchange" "$TMP/err" || fail "missing exchange: $(cat "$TMP/err")"
+grep -q guest:guest "$TMP/out" "$TMP/err" && fail "password printed"
 done_ok

@@ -84,7 +84,7 @@ if [ -z "${POLICIES:-}" ]; then
   nonzero "pending: rejections still open" "$open"
   eq "pending == the open rejections" "$(jqv "$f" .deliver.pending)" "$open"
   eq "pending: lost" "$(jqv "$f" .deliver.lost)" 0
-  eq "pending: delivered + pending" "$(jqv "$f" '.deliver.delivered + .deliver.pending')" "$att"
+  eq "pending: delivered + pending" "$(jqv "$f" 'sum(.deliver.delivered, .deliver.pending)')" "$att"
   eq "pending: duplicated" "$(jqv "$f" .deliver.duplicated)" 0
 fi
 done_ok

@@ -1,4 +1,4 @@
-# `evload compare` (issue 14): a run against itself passes; 20 ms of extra
+# `evload compare`: a run against itself passes; 20 ms of extra
 # injected mock delay is a regression; five pairs of identical runs on this
 # (noisy, shared) machine give no false regression; more lost events is a
 # regression however few; usage errors exit 2.

@@ -1,4 +1,4 @@
-# deploy/: the Grafana dashboard and the Prometheus config (issue 14). Every
+# deploy/: the Grafana dashboard and the Prometheus config. Every
 # query in the dashboard parses (promtool check rules), names only metrics
 # evload exposes (checked against a real run's exposition), and combines
 # latency by summing buckets before histogram_quantile; the Prometheus config

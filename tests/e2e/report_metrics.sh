@@ -1,4 +1,4 @@
-# --metrics (issue 14): a Prometheus endpoint during the run that promtool
+# --metrics: a Prometheus endpoint during the run that promtool
 # accepts mid-run, with the latency histogram's buckets cumulative and exact;
 # after the end it serves the final figures (for --metrics-linger), which
 # equal the results file's (`evload report --prom` draws the same buckets).

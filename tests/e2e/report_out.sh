@@ -1,4 +1,4 @@
-# Reports (issue 14): `evload run --out DIR` writes results.json, report.html,
+# Reports: `evload run --out DIR` writes results.json, report.html,
 # timeseries.csv and junit.xml; `evload report` redraws the same files from
 # the results file alone, byte for byte (a run, a run with --history, a
 # sweep); the page is self-contained and has one rate-chart point per second.

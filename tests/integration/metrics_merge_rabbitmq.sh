@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prometheus buckets add up across instances (issue 14): two evload instances
+# Prometheus buckets add up across instances: two evload instances
 # of one run (--instance 0/2 and 1/2, one run_id) on one RabbitMQ queue,
 # competing consumers, each serving --metrics. After the end each serves its
 # final figures; the two scrapes' e2e and ack buckets, summed per `le`, equal

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# report.html in a real browser (issue 14): headless Chromium (Debian's
+# report.html in a real browser: headless Chromium (Debian's
 # chromium, driven by npm playwright-core) renders a run's page: the
 # screenshot is not blank (a blank page is, by the same measure), the DOM has
 # one rate-chart point per timeseries entry, and the page makes no request

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# junit.xml read by a third-party JUnit parser (npm junit2json, issue 14): one
+# junit.xml read by a third-party JUnit parser (npm junit2json): one
 # test case per threshold and per output's loss check, the failures where the
 # run failed, and the totals the parser computes agree with the file's.
 source "$(dirname "$0")/../e2e/lib.bash"

@@ -63,6 +63,7 @@ typedef struct ev_tpoint {
     int64_t blocked_ns;       /* cumulative publisher time blocked */
     double e2e_p50_ms, e2e_p99_ms, e2e_max_ms, sched_lag_p99_ms;
     char *hist_e2e, *hist_ack; /* owned: that second's histograms, ev_hist_encode'd */
+    char *hist_e2e_sched;      /* owned, likewise (NULL: not recorded) */
     json_t *broker;            /* owned: the broker module's figures for that second, or NULL */
 } ev_tpoint;
 

@@ -57,14 +57,14 @@ static void usage_top(FILE *f)
             "                             target parameter)\n"
             "\n"
             "commands:\n"
-            "  run     publish on the scenario's schedule, verify every event, report, and\n"
-            "          exit with the verdict\n"
-            "  check   validate a scenario and its target and print the plan, without\n"
-            "          connecting\n"
-            "  targets every transport and its target parameters (--markdown for docs)\n",
+            "  run         publish on the scenario's schedule, verify every event, report,\n"
+            "              and exit with the verdict\n"
+            "  check       validate a scenario and its target and print the plan, without\n"
+            "              connecting\n"
+            "  targets     every transport and its target parameters (--markdown for docs)\n",
             EV_VERSION);
     for (size_t i = 0; ev_command_at(i); i++)
-        fprintf(f, "  %-7s %s\n", ev_command_at(i)->name, ev_command_at(i)->summary);
+        fprintf(f, "  %-11s %s\n", ev_command_at(i)->name, ev_command_at(i)->summary);
     fprintf(f, "\n"
                "exit codes: 0 every threshold passed · 1 a threshold failed · 2 usage or scenario\n"
                "            error · 3 could not connect or set up · 4 internal error · 5 the run\n"

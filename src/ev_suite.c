@@ -19,6 +19,7 @@
 
 #include "ev_clock.h"
 #include "ev_engine.h"
+#include "ev_render.h"
 #include "ev_report.h"
 #include "ev_scenario.h"
 #include "ev_settings.h"
@@ -618,7 +619,9 @@ static void usage(FILE *f)
                "verdicts. The whole suite is checked before the first member runs.\n"
                "\n"
                "  -t, --target URL      every member publishes there (overrides each scenario's)\n"
-               "  -o, --out DIR         OUT/NN-NAME/results.json per member and OUT/suite.json\n"
+               "  -o, --out DIR         OUT/NN-NAME/ per member (what `evload run --out` writes:\n"
+               "                        results.json, report.html, timeseries.csv, junit.xml;\n"
+               "                        a sweep: results.json) and OUT/suite.json\n"
                "                        (default results/SUITE-YYYYMMDDTHHMMSSZ)\n"
                "  -s, --set KEY=VALUE   applied to every member, after the member's own \"set\"\n"
                "  -q, --quiet           each run prints only its verdict line\n"
@@ -782,13 +785,22 @@ int ev_suite_main(int argc, char **argv)
             json_error_t je;
             doc = json_load_file(results, 0, &je);
         } else {
+            /* As `evload run --out DIR`: results.json, report.html,
+             * timeseries.csv and junit.xml in the member's directory. */
             ev_run_opts o = ro;
-            o.json_path = results;
             o.results = &doc;
             mrc = ev_run(p, &o, &err);
             if (mrc >= EV_EUSAGE && mrc <= EV_EINTERNAL) {
                 fprintf(stderr, "evload: %s\n", err.msg);
                 snprintf(m->note, sizeof m->note, "%s", err.msg);
+            }
+            ev_err rerr = {{0}};
+            if (doc && ev_render_out(doc, m->dir, NULL, &rerr)) {
+                fprintf(stderr, "evload: %s\n", rerr.msg);
+                if (!(mrc >= EV_EUSAGE && mrc <= EV_EINTERNAL)) {
+                    mrc = EV_EUSAGE;
+                    snprintf(m->note, sizeof m->note, "%s", rerr.msg);
+                }
             }
         }
         ev_plan_free(p);

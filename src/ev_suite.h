@@ -1,8 +1,9 @@
 /* ev_suite — `evload suite FILE`: scenarios run one after another, each an
  * ordinary run (ev_run, or ev_sweep_run for a member whose scenario sweeps),
  * with its own `set` overrides and an optional cooldown after it; one table
- * of verdicts at the end, one exit code, one results file per member and a
- * suite index (docs/scenarios.md, "Suites").
+ * of verdicts at the end, one exit code, per member the files `evload run
+ * --out DIR` writes (results.json only for a sweep), and a suite index
+ * (docs/scenarios.md, "Suites").
  *
  *   {"name": "nightly", "stop_on_fail": true,
  *    "members": [

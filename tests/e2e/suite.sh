@@ -67,6 +67,11 @@ for i in 0 1 2 3 4; do
   eq "member $i verdict in its results" "$(jqv "$r" .verdict)" "$(jqv "$f" ".members[$i].verdict")"
   ge "member $i duration" "$(jqv "$f" ".members[$i].duration_s")" 1
 done
+# Each member's directory holds what `evload run --out DIR` writes.
+for x in results.json report.html timeseries.csv junit.xml; do
+  [ -s "$D/o1/03-three/$x" ] || fail "member 3's $x: $(ls "$D/o1/03-three")"
+done
+grep -q '<failure' "$D/o1/03-three/junit.xml" || fail "member 3's junit.xml has no failure"
 # The member's set applied: 400/s for 1 s.
 planned "$D/o1/02-two-fast/results.json" "two-fast" 400
 planned "$D/o1/01-one/results.json" "one" 200

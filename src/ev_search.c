@@ -34,11 +34,13 @@ static void confirm(ev_search *s, double rate)
 static void record_confirm(ev_search *s, double r, ev_search_verdict v)
 {
     if (v == EV_SEARCH_PASS) {
-        s->found = r;
+        s->found = s->lo = r;
         s->outcome = EV_SEARCH_FOUND;
         return;
     }
     s->found = 0;
+    if (r >= s->lo) /* the pass there did not hold up: no lower bound until one does */
+        s->lo = 0;
     if (v == EV_SEARCH_INVALID) {
         if (!s->gen || r < s->gen)
             s->gen = r;
@@ -137,7 +139,7 @@ int ev_search_exit_code(ev_search_outcome o)
 
 const char *ev_search_outcome_name(ev_search_outcome o)
 {
-    static const char *const names[] = {"interrupted", "found",     "start_fails",
+    static const char *const names[] = {"interrupted",    "found",     "start_fails",
                                         "none_confirmed", "generator", "out_of_steps"};
     return o >= EV_SEARCH_RUNNING && o <= EV_SEARCH_OUT_OF_STEPS ? names[o] : "?";
 }

@@ -48,7 +48,7 @@ typedef struct ev_search_cfg {
 
 typedef struct ev_search {
     ev_search_cfg cfg;
-    double lo;  /* highest rate that passed while searching; 0: none */
+    double lo;  /* highest rate that passed (and, once confirming, held up); 0: none */
     double hi;  /* lowest rate that failed; 0: none */
     double gen; /* lowest rate evload could not keep (invalid); 0: none */
     int steps;  /* steps recorded */

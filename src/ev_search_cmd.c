@@ -169,8 +169,7 @@ static void failed_thresholds(json_t *doc, char *buf, size_t size)
     size_t n = 0, i;
     json_t *t;
     buf[0] = '\0';
-    json_array_foreach(json_object_get(doc, "thresholds"), i, t)
-    {
+    json_array_foreach (json_object_get(doc, "thresholds"), i, t) {
         if (json_is_true(json_object_get(t, "pass")))
             continue;
         json_t *v = json_object_get(t, "value");
@@ -247,7 +246,8 @@ static int run_step(const search_cli *c, const ev_search *s, int64_t step_ns, do
     row->p99 = jnum(doc, "latency", "e2e", "p99");
     row->lag_p99 = jnum(doc, "latency", "sched_lag", "p99");
     row->blocked_s = jnum(doc, "backpressure", "blocked_s", NULL);
-    row->lost = (long long)json_integer_value(json_object_get(json_object_get(doc, "deliver"), "lost"));
+    row->lost =
+        (long long)json_integer_value(json_object_get(json_object_get(doc, "deliver"), "lost"));
     row->drain_timed_out =
         json_is_true(json_object_get(json_object_get(doc, "deliver"), "drain_timed_out"));
     if (isnan(row->throughput))
@@ -274,10 +274,9 @@ static json_t *step_json(int i, const step_row *s)
 {
     return json_pack("{s:i, s:s, s:f, s:s, s:s, s:f, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "step",
                      i + 1, "phase", ev_search_phase_name(s->phase), "rate", s->rate, "verdict",
-                     ev_search_verdict_name(s->verdict), "why", s->why, "throughput",
-                     s->throughput, "rate_achieved",
-                     isnan(s->achieved) ? json_null() : json_real(s->achieved), "e2e_p95",
-                     isnan(s->p95) ? json_null() : json_real(s->p95), "e2e_p99",
+                     ev_search_verdict_name(s->verdict), "why", s->why, "throughput", s->throughput,
+                     "rate_achieved", isnan(s->achieved) ? json_null() : json_real(s->achieved),
+                     "e2e_p95", isnan(s->p95) ? json_null() : json_real(s->p95), "e2e_p99",
                      isnan(s->p99) ? json_null() : json_real(s->p99), "lost", (json_int_t)s->lost,
                      "sched_lag_p99", isnan(s->lag_p99) ? json_null() : json_real(s->lag_p99),
                      "blocked_s", isnan(s->blocked_s) ? json_null() : json_real(s->blocked_s),
@@ -296,7 +295,8 @@ static void print_path(FILE *out, const step_row *rows, int n)
         for (; i < n && rows[i].phase == EV_SEARCH_DOUBLE; i++)
             fprintf(out, "%s%s%s%s", i ? " → " : " ", rate_text(rows[i].rate, r, sizeof r),
                     rows[i].verdict == EV_SEARCH_PASS ? "" : " ",
-                    rows[i].verdict == EV_SEARCH_PASS ? "" : ev_search_verdict_name(rows[i].verdict));
+                    rows[i].verdict == EV_SEARCH_PASS ? ""
+                                                      : ev_search_verdict_name(rows[i].verdict));
     }
     int b0 = i;
     for (; i < n && rows[i].phase == EV_SEARCH_BISECT; i++)
@@ -325,32 +325,36 @@ static void print_result(FILE *out, const ev_search *s, const step_row *rows, in
     if (interrupted) {
         fprintf(out, "search INCOMPLETE: interrupted after %d step%s", n, n == 1 ? "" : "s");
         if (s->lo)
-            fprintf(out, "; held up to %s/s%s%s%s", a, s->hi ? ", failed at " : "",
-                    s->hi ? b : "", s->hi ? "/s" : "");
+            fprintf(out, "; held up to %s/s%s%s%s", a, s->hi ? ", failed at " : "", s->hi ? b : "",
+                    s->hi ? "/s" : "");
         fprintf(out, "\n");
         return;
     }
     switch (s->outcome) {
     case EV_SEARCH_FOUND:
-        fprintf(out, "max sustainable rate: %s events/s (confirmed", rate_text(s->found, a, sizeof a));
+        fprintf(out, "max sustainable rate: %s events/s (confirmed",
+                rate_text(s->found, a, sizeof a));
         if (s->max_rate_reached)
             fprintf(out, "; that is --max-rate: the real maximum may be higher)\n");
         else if (s->stepdowns)
-            fprintf(out, " after %d step-down%s: the confirmation at %s/s failed, so it is the "
-                         "lowest failure now)\n",
+            fprintf(out,
+                    " after %d step-down%s: the confirmation at %s/s failed, so it is the "
+                    "lowest failure now)\n",
                     s->stepdowns, s->stepdowns == 1 ? "" : "s", b);
         else
             fprintf(out, "; the lowest failure %s/s is %.1f %% above)\n", b,
                     (s->hi - s->found) / s->found * 100);
         break;
     case EV_SEARCH_START_FAILS:
-        fprintf(out, "no sustainable rate: the start rate %s/s already failed; try a lower "
-                     "--start-rate\n",
+        fprintf(out,
+                "no sustainable rate: the start rate %s/s already failed; try a lower "
+                "--start-rate\n",
                 b);
         break;
     case EV_SEARCH_NONE_CONFIRMED:
-        fprintf(out, "no confirmed rate: the confirmations failed down to %s/s, below the start "
-                     "rate; the system is not steady at these rates\n",
+        fprintf(out,
+                "no confirmed rate: the confirmations failed down to %s/s, below the start "
+                "rate; the system is not steady at these rates\n",
                 b);
         break;
     case EV_SEARCH_GENERATOR:
@@ -362,15 +366,22 @@ static void print_result(FILE *out, const ev_search *s, const step_row *rows, in
                 g, s->lo ? a : "-", s->lo ? a : "-");
         break;
     case EV_SEARCH_OUT_OF_STEPS:
-        fprintf(out, "out of steps (--max-steps %d): the maximum lies between %s and %s/s\n",
-                s->cfg.max_steps, s->lo ? a : "-", s->hi ? b : "?");
+        if (s->lo)
+            fprintf(out, "out of steps (--max-steps %d): the maximum lies between %s and %s/s\n",
+                    s->cfg.max_steps, a, s->hi ? b : "?");
+        else
+            fprintf(out,
+                    "out of steps (--max-steps %d): no confirmation held; the lowest "
+                    "failure is %s/s\n",
+                    s->cfg.max_steps, b);
         break;
     case EV_SEARCH_RUNNING:
         break;
     }
     if (s->gen && s->outcome != EV_SEARCH_GENERATOR)
-        fprintf(out, "evload could not keep the schedule at %s/s: invalid steps, not counted as "
-                     "failures of the system\n",
+        fprintf(out,
+                "evload could not keep the schedule at %s/s: invalid steps, not counted as "
+                "failures of the system\n",
                 g);
     if (knee > 0)
         fprintf(out, "knee: %s events/s (past it, throughput falls below %.2f of linear)\n",
@@ -386,8 +397,8 @@ static int parse_rate(const char *opt, const char *s, double *out)
     char *end = NULL;
     double d = strtod(s, &end);
     if (end == s || *end || !(d > 0) || isinf(d)) {
-        fprintf(stderr, "evload: %s %s: expected events per second above 0, e.g. %s 1000\n", opt,
-                s, opt);
+        fprintf(stderr, "evload: %s %s: expected events per second above 0, e.g. %s 1000\n", opt, s,
+                opt);
         return -1;
     }
     *out = d;
@@ -407,15 +418,22 @@ static int parse_dur(const char *opt, const char *s, int64_t min, int64_t *out)
 
 static int parse_args(int argc, char **argv, search_cli *c)
 {
-    static const struct option opts[] = {
-        {"target", required_argument, NULL, 't'},     {"source", required_argument, NULL, 'S'},
-        {"set", required_argument, NULL, 's'},        {"start-rate", required_argument, NULL, 'r'},
-        {"step", required_argument, NULL, 'd'},       {"drain", required_argument, NULL, 'D'},
-        {"precision", required_argument, NULL, 'P'},  {"max-rate", required_argument, NULL, 'M'},
-        {"max-steps", required_argument, NULL, 'n'},  {"max-lag", required_argument, NULL, 'L'},
-        {"json", required_argument, NULL, 'j'},       {"out", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},            {"progress", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},             {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"target", required_argument, NULL, 't'},
+                                         {"source", required_argument, NULL, 'S'},
+                                         {"set", required_argument, NULL, 's'},
+                                         {"start-rate", required_argument, NULL, 'r'},
+                                         {"step", required_argument, NULL, 'd'},
+                                         {"drain", required_argument, NULL, 'D'},
+                                         {"precision", required_argument, NULL, 'P'},
+                                         {"max-rate", required_argument, NULL, 'M'},
+                                         {"max-steps", required_argument, NULL, 'n'},
+                                         {"max-lag", required_argument, NULL, 'L'},
+                                         {"json", required_argument, NULL, 'j'},
+                                         {"out", required_argument, NULL, 'j'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"progress", no_argument, NULL, 'p'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
     int ch;
     char *end;
     optind = 1;
@@ -528,8 +546,7 @@ static int write_json(const search_cli *c, const ev_search *s, const step_row *r
     json_t *steps = json_array();
     for (int i = 0; steps && i < n; i++)
         json_array_append_new(steps, step_json(i, &rows[i]));
-    const char *outcome =
-        interrupted ? "interrupted" : ev_search_outcome_name(s->outcome);
+    const char *outcome = interrupted ? "interrupted" : ev_search_outcome_name(s->outcome);
     int found = !interrupted && s->outcome == EV_SEARCH_FOUND;
     json_t *doc = json_pack(
         "{s:i, s:{s:o, s:b, s:s, s:o, s:o, s:o, s:o, s:b, s:b, s:i, s:{s:f, s:o, s:f, s:i, s:f, "
@@ -539,9 +556,9 @@ static int write_json(const search_cli *c, const ev_search *s, const step_row *r
         num_or_null(s->hi), "generator_limit", num_or_null(s->gen), "knee", num_or_null(knee),
         "precision_reached", s->precision_reached, "max_rate_reached", s->max_rate_reached,
         "stepdowns", s->stepdowns, "options", "start_rate", s->cfg.start_rate, "max_rate",
-        num_or_null(s->cfg.max_rate), "precision", s->cfg.precision, "max_steps",
-        s->cfg.max_steps, "step_s", (double)c->step_ns / 1e9, "max_lag_ms",
-        (double)c->max_lag_ns / 1e6, "steps", steps ? steps : json_array(), "runs", runs);
+        num_or_null(s->cfg.max_rate), "precision", s->cfg.precision, "max_steps", s->cfg.max_steps,
+        "step_s", (double)c->step_ns / 1e9, "max_lag_ms", (double)c->max_lag_ns / 1e6, "steps",
+        steps ? steps : json_array(), "runs", runs);
     ev_err err = {{0}};
     int rc = 0;
     if (!doc || ev_report_write(doc, c->json_path, &err)) {
@@ -628,8 +645,7 @@ int ev_search_main(int argc, char **argv)
             print_row(stdout, n, &rows[n]);
             if (rows[n].why[0])
                 printf("        %s: %s\n",
-                       rows[n].verdict == EV_SEARCH_INVALID ? "invalid" : "failed",
-                       rows[n].why);
+                       rows[n].verdict == EV_SEARCH_INVALID ? "invalid" : "failed", rows[n].why);
             fflush(stdout);
         }
         ev_search_record(&s, rows[n].verdict);

@@ -148,8 +148,8 @@ static void test_invalid_doubling_then_bisect(void)
     trace t;
     ev_search_cfg cfg = {.start_rate = 5000, .precision = 0.05, .max_steps = 20};
     drive(&s, &cfg, (sim){.capacity = 21000, .generator = 30000}, &t);
-    static const double want[] = {5000, 10000, 20000, 40000, 30000, 25000, 22500, 21250, 20625,
-                                  20625};
+    static const double want[] = {5000,  10000, 20000, 40000, 30000,
+                                  25000, 22500, 21250, 20625, 20625};
     static const ev_search_phase ph[] = {D, D, D, D, B, B, B, B, B, C};
     check_rates(&t, want, ph, 10);
     CHECK_INT(s.outcome, ==, EV_SEARCH_FOUND);
@@ -177,6 +177,7 @@ static void test_confirm_fails(void)
     CHECK_DBL(s.found, ==, 1425);
     CHECK_INT(s.stepdowns, ==, 1);
     CHECK_DBL(s.hi, ==, 1500); /* the failed confirmation is the lowest failure now */
+    CHECK_DBL(s.lo, ==, 1425); /* and the step-down that held the highest pass */
     CHECK_INT(ev_search_exit_code(s.outcome), ==, EV_OK);
 
     /* Step-downs that fall below the start rate: nothing confirmed (exit 1). */
@@ -185,16 +186,17 @@ static void test_confirm_fails(void)
     CHECK_DBL(t.rate[t.n - 1], ==, 1000);
     CHECK_INT(s.outcome, ==, EV_SEARCH_NONE_CONFIRMED);
     CHECK_DBL(s.found, ==, 0);
+    CHECK_DBL(s.lo, ==, 0);
     CHECK_INT(ev_search_exit_code(s.outcome), ==, EV_ETHRESH);
 
     /* A confirmation evload cannot keep: the generator (exit 5). */
     ev_search_init(&s, &cfg);
-    ev_search_record(&s, EV_SEARCH_PASS);    /* 1000 */
-    ev_search_record(&s, EV_SEARCH_FAIL);    /* 2000 */
-    ev_search_record(&s, EV_SEARCH_PASS);    /* 1500 */
-    ev_search_record(&s, EV_SEARCH_FAIL);    /* 1750 */
-    ev_search_record(&s, EV_SEARCH_FAIL);    /* 1625 */
-    ev_search_record(&s, EV_SEARCH_FAIL);    /* 1563 */
+    ev_search_record(&s, EV_SEARCH_PASS); /* 1000 */
+    ev_search_record(&s, EV_SEARCH_FAIL); /* 2000 */
+    ev_search_record(&s, EV_SEARCH_PASS); /* 1500 */
+    ev_search_record(&s, EV_SEARCH_FAIL); /* 1750 */
+    ev_search_record(&s, EV_SEARCH_FAIL); /* 1625 */
+    ev_search_record(&s, EV_SEARCH_FAIL); /* 1563 */
     CHECK_INT(s.phase, ==, EV_SEARCH_CONFIRM);
     ev_search_record(&s, EV_SEARCH_INVALID); /* 1500 */
     CHECK_INT(s.outcome, ==, EV_SEARCH_GENERATOR);
@@ -282,8 +284,8 @@ static void test_judge(void)
     st.blocked_s = 0.09;
     CHECK_INT(ev_search_judge(&st, 100, why, sizeof why), ==, EV_SEARCH_INVALID);
     /* No lag measured: the rate alone decides. */
-    st = (ev_search_step){.run_rc = 0, .rate_target = 1000, .rate_achieved = 1000,
-                          .lag_p99_ms = NAN, .step_s = 2};
+    st = (ev_search_step){
+        .run_rc = 0, .rate_target = 1000, .rate_achieved = 1000, .lag_p99_ms = NAN, .step_s = 2};
     CHECK_INT(ev_search_judge(&st, 100, why, sizeof why), ==, EV_SEARCH_PASS);
 }
 

@@ -70,7 +70,18 @@ void ev_search_record(ev_search *s, ev_search_verdict v)
         return;
     double r = s->next;
     s->steps++;
-    if (s->phase == EV_SEARCH_CONFIRM || s->phase == EV_SEARCH_STEPDOWN) {
+    int confirming = s->phase == EV_SEARCH_CONFIRM || s->phase == EV_SEARCH_STEPDOWN;
+    /* An invalid step runs once more at the same rate: a shared machine may
+     * have paused evload for a moment. Twice in a row, it counts. A retry
+     * needs room for itself (and, while searching, a confirmation). */
+    if (v == EV_SEARCH_INVALID && !s->retrying &&
+        s->steps < s->cfg.max_steps - (confirming ? 0 : 1)) {
+        s->retrying = 1;
+        s->retries++;
+        return;
+    }
+    s->retrying = 0;
+    if (confirming) {
         record_confirm(s, r, v);
         return;
     }

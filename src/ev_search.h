@@ -9,12 +9,13 @@
  * run at lo. A confirmation that fails makes that rate a failure and steps
  * down by the precision (lo × (1 - precision)) to confirm again.
  *
- * An INVALID step (evload itself could not keep the schedule) is no upper
- * bound of the system, but nothing at or above it can be measured: it caps
- * the rates tried (gen). Bisecting continues below it while a failure can
- * still be found there; once the bracket below it is within the precision
- * and no failure lies under it, the search ends with the load generator as
- * the limit (the maximum is only known to be at least lo). */
+ * An INVALID step (evload itself could not keep the schedule) runs once
+ * more at the same rate (the machine may have paused evload for a moment);
+ * invalid again, it is no upper bound of the system, but nothing at or above
+ * it can be measured: it caps the rates tried (gen). Bisecting continues below it while a failure
+ * can still be found there; once the bracket below it is within the precision and no failure lies
+ * under it, the search ends with the load generator as the limit (the maximum is only known to be
+ * at least lo). */
 #ifndef EV_SEARCH_H
 #define EV_SEARCH_H
 
@@ -58,6 +59,8 @@ typedef struct ev_search {
     /* The rate being confirmed, then the result (0: none). */
     double found;
     int stepdowns;         /* confirmations that failed */
+    int retrying;          /* the next step repeats an invalid one */
+    int retries;           /* invalid steps run again */
     int precision_reached; /* the bracket narrowed to cfg.precision (else steps ran out) */
     int max_rate_reached;  /* max_rate passed: the real maximum may be higher */
     ev_search_outcome outcome;

@@ -46,6 +46,7 @@ typedef struct search_cli {
 /* One step's row: what the table, the JSON and the knee need. */
 typedef struct step_row {
     ev_search_phase phase;
+    int retry; /* runs an invalid step's rate once more */
     double rate;
     ev_search_verdict verdict;
     double throughput, achieved, p95, p99, lag_p99, blocked_s;
@@ -68,8 +69,9 @@ static void usage(FILE *f)
             "precision and says so). A step where evload itself could not keep the schedule\n"
             "(sent under 95 %% of the rate, or sched_lag p99 over --max-lag, without the\n"
             "broker holding the publishers back) is INVALID: not a failure of the system and\n"
-            "no upper bound; rates at and above it are not tried again, and if no failure\n"
-            "lies below it the search ends saying that the load generator is the limit.\n"
+            "no upper bound. It runs once more at the same rate; invalid again, rates at and\n"
+            "above it are not tried again, and if no failure lies below it the search ends\n"
+            "saying that the load generator is the limit.\n"
             "The scenario needs thresholds and a constant-arrival-rate executor.\n"
             "\n"
             "options:\n"
@@ -198,7 +200,7 @@ static void print_row(FILE *out, int i, const step_row *s)
 {
     char a[32], b[32], r[32];
     fprintf(out, "  %4d  %-8s %10s  %-7s %13.1f %11s %11s %8lld\n", i + 1,
-            ev_search_phase_name(s->phase), rate_text(s->rate, r, sizeof r),
+            s->retry ? "retry" : ev_search_phase_name(s->phase), rate_text(s->rate, r, sizeof r),
             ev_search_verdict_name(s->verdict), s->throughput, ms(s->p95, a, sizeof a),
             ms(s->p99, b, sizeof b), s->lost);
 }
@@ -239,7 +241,7 @@ static int run_step(const search_cli *c, const ev_search *s, int64_t step_ns, do
         json_decref(doc);
         return rc;
     }
-    *row = (step_row){.phase = s->phase, .rate = s->next};
+    *row = (step_row){.phase = s->phase, .retry = s->retrying, .rate = s->next};
     row->throughput = jnum(doc, "deliver", "throughput", NULL);
     row->achieved = jnum(doc, "publish", "rate_achieved", NULL);
     row->p95 = jnum(doc, "latency", "e2e", "p95");
@@ -272,11 +274,12 @@ static json_t *num_or_null(double v)
 
 static json_t *step_json(int i, const step_row *s)
 {
-    return json_pack("{s:i, s:s, s:f, s:s, s:s, s:f, s:o, s:o, s:o, s:I, s:o, s:o, s:b}", "step",
-                     i + 1, "phase", ev_search_phase_name(s->phase), "rate", s->rate, "verdict",
-                     ev_search_verdict_name(s->verdict), "why", s->why, "throughput", s->throughput,
-                     "rate_achieved", isnan(s->achieved) ? json_null() : json_real(s->achieved),
-                     "e2e_p95", isnan(s->p95) ? json_null() : json_real(s->p95), "e2e_p99",
+    return json_pack("{s:i, s:s, s:b, s:f, s:s, s:s, s:f, s:o, s:o, s:o, s:I, s:o, s:o, s:b}",
+                     "step", i + 1, "phase", ev_search_phase_name(s->phase), "retry", s->retry,
+                     "rate", s->rate, "verdict", ev_search_verdict_name(s->verdict), "why", s->why,
+                     "throughput", s->throughput, "rate_achieved",
+                     isnan(s->achieved) ? json_null() : json_real(s->achieved), "e2e_p95",
+                     isnan(s->p95) ? json_null() : json_real(s->p95), "e2e_p99",
                      isnan(s->p99) ? json_null() : json_real(s->p99), "lost", (json_int_t)s->lost,
                      "sched_lag_p99", isnan(s->lag_p99) ? json_null() : json_real(s->lag_p99),
                      "blocked_s", isnan(s->blocked_s) ? json_null() : json_real(s->blocked_s),
@@ -649,6 +652,10 @@ int ev_search_main(int argc, char **argv)
             fflush(stdout);
         }
         ev_search_record(&s, rows[n].verdict);
+        if (s.retrying && !c.quiet) {
+            printf("        running it once more: the machine may have paused evload\n");
+            fflush(stdout);
+        }
         n++;
         if (atomic_load(&search_interrupts) && s.outcome == EV_SEARCH_RUNNING) {
             interrupted = 1; /* between steps: the last one counted */

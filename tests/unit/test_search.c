@@ -12,6 +12,7 @@
 typedef struct sim {
     double capacity, generator; /* generator 0: no limit */
     int fail_confirms;          /* this many confirmations fail regardless */
+    double flaky;               /* the first step at this rate is invalid (a pause) */
 } sim;
 
 typedef struct trace {
@@ -23,6 +24,10 @@ typedef struct trace {
 
 static ev_search_verdict decide(sim *m, double r, ev_search_phase ph)
 {
+    if (m->flaky && r == m->flaky) {
+        m->flaky = 0;
+        return EV_SEARCH_INVALID;
+    }
     if (m->generator && r >= m->generator)
         return EV_SEARCH_INVALID;
     if ((ph == EV_SEARCH_CONFIRM || ph == EV_SEARCH_STEPDOWN) && m->fail_confirms > 0) {
@@ -111,25 +116,29 @@ static void test_start_fails(void)
     CHECK_DBL(s.hi, ==, 1000);
     /* Invalid at the start: the generator, not the system (exit 5). */
     drive(&s, &cfg, (sim){.capacity = 5000, .generator = 800}, &t);
-    CHECK_INT(t.n, ==, 1);
+    CHECK_INT(t.n, ==, 2); /* run once more, then it counts */
+    CHECK_DBL(t.rate[1], ==, 1000);
+    CHECK_INT(s.retries, ==, 1);
     CHECK_INT(s.outcome, ==, EV_SEARCH_GENERATOR);
     CHECK_INT(ev_search_exit_code(s.outcome), ==, EV_EINCOMPLETE);
 }
 
 /* The generator gives out at 30000 while the system would take 100000: the
- * invalid steps are no upper bound; the search narrows below them and ends
- * saying evload is the limit, with no maximum claimed. */
+ * invalid steps (each run twice) are no upper bound; the search narrows below
+ * them and ends saying evload is the limit, with no maximum claimed. */
 static void test_generator_limit(void)
 {
     ev_search s;
     trace t;
     ev_search_cfg cfg = {.start_rate = 5000, .precision = 0.05, .max_steps = 20};
     drive(&s, &cfg, (sim){.capacity = 100000, .generator = 30000}, &t);
-    static const double want[] = {5000, 10000, 20000, 40000, 30000, 25000, 27500, 28750};
-    static const ev_search_phase ph[] = {D, D, D, D, B, B, B, B};
-    check_rates(&t, want, ph, 8);
-    CHECK_INT(t.verdict[3], ==, EV_SEARCH_INVALID);
-    CHECK_INT(t.verdict[4], ==, EV_SEARCH_INVALID);
+    static const double want[] = {5000,  10000, 20000, 40000, 40000,
+                                  30000, 30000, 25000, 27500, 28750};
+    static const ev_search_phase ph[] = {D, D, D, D, D, B, B, B, B, B};
+    check_rates(&t, want, ph, 10);
+    for (int i = 3; i <= 6; i++)
+        CHECK_INT(t.verdict[i], ==, EV_SEARCH_INVALID);
+    CHECK_INT(s.retries, ==, 2);
     CHECK_INT(s.outcome, ==, EV_SEARCH_GENERATOR);
     CHECK_DBL(s.found, ==, 0);
     CHECK_DBL(s.lo, ==, 28750);
@@ -148,10 +157,10 @@ static void test_invalid_doubling_then_bisect(void)
     trace t;
     ev_search_cfg cfg = {.start_rate = 5000, .precision = 0.05, .max_steps = 20};
     drive(&s, &cfg, (sim){.capacity = 21000, .generator = 30000}, &t);
-    static const double want[] = {5000,  10000, 20000, 40000, 30000,
-                                  25000, 22500, 21250, 20625, 20625};
-    static const ev_search_phase ph[] = {D, D, D, D, B, B, B, B, B, C};
-    check_rates(&t, want, ph, 10);
+    static const double want[] = {5000,  10000, 20000, 40000, 40000, 30000,
+                                  30000, 25000, 22500, 21250, 20625, 20625};
+    static const ev_search_phase ph[] = {D, D, D, D, D, B, B, B, B, B, B, C};
+    check_rates(&t, want, ph, 12);
     CHECK_INT(s.outcome, ==, EV_SEARCH_FOUND);
     CHECK_DBL(s.found, ==, 20625);
     CHECK_DBL(s.hi, ==, 21250);
@@ -199,8 +208,50 @@ static void test_confirm_fails(void)
     ev_search_record(&s, EV_SEARCH_FAIL); /* 1563 */
     CHECK_INT(s.phase, ==, EV_SEARCH_CONFIRM);
     ev_search_record(&s, EV_SEARCH_INVALID); /* 1500 */
+    CHECK_INT(s.outcome, ==, EV_SEARCH_RUNNING);
+    CHECK_INT(s.phase, ==, EV_SEARCH_CONFIRM); /* once more */
+    CHECK_DBL(s.next, ==, 1500);
+    ev_search_record(&s, EV_SEARCH_INVALID); /* 1500 again */
     CHECK_INT(s.outcome, ==, EV_SEARCH_GENERATOR);
     CHECK_DBL(s.found, ==, 0);
+}
+
+/* One invalid step (the machine paused evload) runs again and counts only
+ * as what the rerun says; without room for the rerun it counts at once. */
+static void test_invalid_retry(void)
+{
+    ev_search s;
+    trace t;
+    ev_search_cfg cfg = {.start_rate = 1250, .precision = 0.05, .max_steps = 20};
+    drive(&s, &cfg, (sim){.capacity = 5000, .flaky = 5313}, &t);
+    static const double want[] = {1250, 2500, 5000, 10000, 7500, 6250,
+                                  5625, 5313, 5313, 5157,  5000};
+    static const ev_search_phase ph[] = {D, D, D, D, B, B, B, B, B, B, C};
+    check_rates(&t, want, ph, 11);
+    CHECK_INT(t.verdict[7], ==, EV_SEARCH_INVALID);
+    CHECK_INT(t.verdict[8], ==, EV_SEARCH_FAIL);
+    CHECK_INT(s.retries, ==, 1);
+    CHECK_DBL(s.gen, ==, 0); /* a pause is not a limit */
+    CHECK_INT(s.outcome, ==, EV_SEARCH_FOUND);
+    CHECK_DBL(s.found, ==, 5000);
+    /* A pause in the confirmation: run again, it holds. */
+    ev_search_init(&s, &cfg);
+    for (int i = 0; i < 9; i++) /* 1250 .. 5157 as above */
+        ev_search_record(&s, s.next <= 5000 ? EV_SEARCH_PASS : EV_SEARCH_FAIL);
+    CHECK_INT(s.phase, ==, EV_SEARCH_CONFIRM);
+    ev_search_record(&s, EV_SEARCH_INVALID);
+    CHECK_INT(s.phase, ==, EV_SEARCH_CONFIRM);
+    CHECK_DBL(s.next, ==, 5000);
+    ev_search_record(&s, EV_SEARCH_PASS);
+    CHECK_INT(s.outcome, ==, EV_SEARCH_FOUND);
+    CHECK_DBL(s.found, ==, 5000);
+    CHECK_INT(s.retries, ==, 1);
+    /* No room left: the invalid step counts at once. */
+    cfg = (ev_search_cfg){.start_rate = 1000, .precision = 0.05, .max_steps = 2};
+    drive(&s, &cfg, (sim){.capacity = 5000, .flaky = 1000}, &t);
+    CHECK_INT(t.n, ==, 1);
+    CHECK_INT(s.retries, ==, 0);
+    CHECK_INT(s.outcome, ==, EV_SEARCH_GENERATOR);
 }
 
 static void test_max_rate(void)
@@ -312,6 +363,7 @@ int main(void)
     EV_RUN(test_generator_limit);
     EV_RUN(test_invalid_doubling_then_bisect);
     EV_RUN(test_confirm_fails);
+    EV_RUN(test_invalid_retry);
     EV_RUN(test_max_rate);
     EV_RUN(test_max_steps);
     EV_RUN(test_judge);

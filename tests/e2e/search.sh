@@ -1,4 +1,4 @@
-# evload search against a broker whose capacity is known (issue 15 item 3):
+# evload search against a broker whose capacity is known: it must find that capacity:
 # scenarios/search-mock.json targets mock://?capacity=5000 with e2e p99 < 200 ms
 # in 5 s steps, so every rate up to 5000/s passes and above it the backlog's
 # wait (5 s × (rate/5000 − 1) at the end of a step) fails it from about

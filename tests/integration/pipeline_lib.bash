@@ -174,10 +174,10 @@ pipe_exact() {
   nonzero "$ctx outputs" "$nouts"
   for o in $(seq 0 $((nouts - 1))); do
     copies=$(jqv "$f" ".deliver.outputs[$o].copies")
-    gs=$(jqv "$f" "[.deliver.groups[] | select(.output == $(jqv "$f" ".deliver.outputs[$o].name" | jq -R .))] | length")
+    gs=$(jqv "$f" ". as \$r | [.deliver.groups[] | select(.output == \$r.deliver.outputs[$o].name)] | length")
     nonzero "$ctx output $o groups" "$gs"
     eq "$ctx output $o classes add up" \
-      "$(jqv "$f" ".deliver.outputs[$o] | .delivered + .late + .pending + .lost + .unconfirmed + .recovered")" \
+      "$(jqv "$f" ".deliver.outputs[$o] | sum(.delivered, .late, .pending, .lost, .unconfirmed, .recovered)")" \
       "$((att * copies * gs))"
   done
   eq "$ctx e2e measured for every delivery" "$(jqv "$f" .latency.e2e.count)" "$(jqv "$f" .deliver.delivered)"

@@ -79,7 +79,7 @@ done
 eq "B main lost" "$(out "$TMP/b.json" main lost)" $REJ
 eq "B main delivered" "$(out "$TMP/b.json" main delivered)" $((att - REJ))
 eq "B main unexpected" "$(out "$TMP/b.json" main unexpected)" 0
-eq "B main classes add up" "$(jqv "$TMP/b.json" '.deliver.outputs[] | select(.name == "main") | .delivered + .late + .pending + .lost + .unconfirmed + .recovered')" "$att"
+eq "B main classes add up" "$(jqv "$TMP/b.json" '.deliver.outputs[] | select(.name == "main") | sum(.delivered, .late, .pending, .lost, .unconfirmed, .recovered)')" "$att"
 eq "B unexpected total" "$(jqv "$TMP/b.json" .deliver.unexpected)" $REJ
 eq "B threshold unexpected failed" "$(thr "$TMP/b.json" unexpected)" false
 jq -r '.rejected_ids[]' "$TMP/b.counts" | sort >"$TMP/b.rejected"
@@ -137,5 +137,5 @@ missing_ids "$TMP/d.missing" >"$TMP/d.miss"
 CHECKS=$((CHECKS + 1))
 cmp -s "$TMP/d.miss" "$TMP/d.once" ||
   fail "D --missing lists $(tr '\n' ' ' <"$TMP/d.miss"), the relay published once $(tr '\n' ' ' <"$TMP/d.once")"
-eq "D fan classes add up to attempted x copies" "$(jqv "$TMP/d.json" '.deliver.outputs[0] | .delivered + .late + .pending + .lost + .unconfirmed + .recovered')" $((2 * att))
+eq "D fan classes add up to attempted x copies" "$(jqv "$TMP/d.json" '.deliver.outputs[0] | sum(.delivered, .late, .pending, .lost, .unconfirmed, .recovered)')" $((2 * att))
 done_ok

@@ -32,7 +32,7 @@ eq "1 lost" "$(jqv "$R" .deliver.lost)" 0
 eq "1 delivered" "$(jqv "$R" .deliver.delivered)" 0
 eq "1 the watched hop held them" "$(jqv "$R" '.deliver.outputs[0].hops_at_end')" "$att"
 eq "1 the source held nothing" "$(jqv "$R" '.deliver.outputs[0].holds_at_end')" 0
-eq "1 classes add up" "$(jqv "$R" '.deliver.outputs[0] | .delivered + .late + .pending + .lost + .unconfirmed + .recovered')" "$att"
+eq "1 classes add up" "$(jqv "$R" '.deliver.outputs[0] | sum(.delivered, .late, .pending, .lost, .unconfirmed, .recovered)')" "$att"
 eq "1 --missing lists every pending event" "$(missing_ids "$TMP/obs.missing" | wc -l)" "$att"
 # Released, the relay forwards every one of them.
 kill -USR2 "$RELAY_PID"

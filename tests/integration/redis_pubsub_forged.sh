@@ -48,6 +48,6 @@ for g in 0 1; do
     eq "g$g $k" "$(jqv "$R" "$G.$k")" 0
   done
 done
-eq "classes add up" "$(jqv "$R" '.deliver.outputs[0] | .delivered + .late + .pending + .lost + .unconfirmed + .recovered')" $((att * 2))
+eq "classes add up" "$(jqv "$R" '.deliver.outputs[0] | sum(.delivered, .late, .pending, .lost, .unconfirmed, .recovered)')" $((att * 2))
 eq "nothing missing" "$(missing_ids "$TMP/f.missing" | wc -l)" 0
 done_ok

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# evload search on a real broker (issue 15 item 3): scenarios/search-rabbitmq.json
+# evload search on a real broker finds a plausible maximum: scenarios/search-rabbitmq.json
 # on this test's own exchange and queue: confirmed publishes, 2 consumers
 # doing 5 ms of work per event, so the consumers can deliver at most
 # 2 × 1000/5 = 400 events/s and the backlog above that breaks e2e p99 < 200 ms

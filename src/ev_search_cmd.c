@@ -634,7 +634,7 @@ int ev_search_main(int argc, char **argv)
         fflush(stdout);
     }
     double max_lag_ms = (double)c.max_lag_ns / 1e6;
-    while (s.outcome == EV_SEARCH_RUNNING) {
+    while (s.outcome == EV_SEARCH_RUNNING && n < c.max_steps) { /* ev_search keeps n within */
         int r = run_step(&c, &s, c.step_ns, max_lag_ms, &rows[n], runs);
         if (r >= EV_EUSAGE && r <= EV_EINTERNAL) {
             rc = r;

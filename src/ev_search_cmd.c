@@ -286,8 +286,8 @@ static json_t *step_json(int i, const step_row *s)
                      "drain_timed_out", s->drain_timed_out);
 }
 
-/* "doubled 1250 → 2500 → 5000 → 10000 (fail); bisected 5000..10000 in 5
- * steps to 5000..5156; confirmed 5000" */
+/* "doubled 3000 → 6000 fail; bisected in 4 steps: 4500 pass 5250 fail …;
+ * confirmed at 5063 pass"; the rerun of an invalid step is "rerun 3000". */
 static void print_path(FILE *out, const step_row *rows, int n)
 {
     char r[32];
@@ -296,10 +296,10 @@ static void print_path(FILE *out, const step_row *rows, int n)
     if (i < n && rows[i].phase == EV_SEARCH_DOUBLE) {
         fprintf(out, "doubled");
         for (; i < n && rows[i].phase == EV_SEARCH_DOUBLE; i++)
-            fprintf(out, "%s%s%s%s", i ? " → " : " ", rate_text(rows[i].rate, r, sizeof r),
-                    rows[i].verdict == EV_SEARCH_PASS ? "" : " ",
-                    rows[i].verdict == EV_SEARCH_PASS ? ""
-                                                      : ev_search_verdict_name(rows[i].verdict));
+            fprintf(
+                out, "%s%s%s%s%s", i ? " → " : " ", rows[i].retry ? "rerun " : "",
+                rate_text(rows[i].rate, r, sizeof r), rows[i].verdict == EV_SEARCH_PASS ? "" : " ",
+                rows[i].verdict == EV_SEARCH_PASS ? "" : ev_search_verdict_name(rows[i].verdict));
     }
     int b0 = i;
     for (; i < n && rows[i].phase == EV_SEARCH_BISECT; i++)
@@ -307,11 +307,11 @@ static void print_path(FILE *out, const step_row *rows, int n)
     if (i > b0) {
         fprintf(out, "; bisected in %d step%s:", i - b0, i - b0 == 1 ? "" : "s");
         for (int k = b0; k < i; k++)
-            fprintf(out, " %s %s", rate_text(rows[k].rate, r, sizeof r),
-                    ev_search_verdict_name(rows[k].verdict));
+            fprintf(out, " %s%s %s", rows[k].retry ? "rerun " : "",
+                    rate_text(rows[k].rate, r, sizeof r), ev_search_verdict_name(rows[k].verdict));
     }
     for (; i < n; i++)
-        fprintf(out, "; %s %s %s",
+        fprintf(out, "; %s%s %s %s", rows[i].retry ? "rerun, " : "",
                 rows[i].phase == EV_SEARCH_CONFIRM ? "confirmed at" : "stepped down to",
                 rate_text(rows[i].rate, r, sizeof r), ev_search_verdict_name(rows[i].verdict));
     fprintf(out, "\n");

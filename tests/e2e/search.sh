@@ -67,6 +67,6 @@ fi
 grep -q "^max sustainable rate: $max events/s (confirmed" "$out" || fail "no result line"
 grep -q '^search over publish.rate' "$out" || fail "no table"
 grep -q '^knee: ' "$out" || fail "no knee line"
-grep -q '^how: doubled 3000 → ' "$out" || fail "no path line"
+grep -qE '^how: doubled 3000 .*6000 fail; bisected in [0-9]+ steps?: .*; (rerun, )?confirmed at ' "$out" || fail "no path line"
 eq "live lines and table rows" "$(grep -cE '^ +[0-9]+  (double|bisect|confirm|stepdown|retry) ' "$out")" $((2 * n))
 done_ok

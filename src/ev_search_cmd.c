@@ -95,7 +95,7 @@ static void usage(FILE *f)
             "  -L, --max-lag DURATION  a step whose sched_lag p99 exceeds this is evload's\n"
             "                          own shortfall: invalid (default 100ms)\n"
             "  -j, --json FILE         write the search (max_rate, steps, knee, confirmed)\n"
-            "      --out FILE          and every step's results there; \"-\" for stdout\n"
+            "                          and every step's results there; \"-\" for stdout\n"
             "  -q, --quiet             only the result line\n"
             "  -p, --progress          each step's status line even when stderr is not a\n"
             "                          terminal\n"
@@ -432,7 +432,6 @@ static int parse_args(int argc, char **argv, search_cli *c)
                                          {"max-steps", required_argument, NULL, 'n'},
                                          {"max-lag", required_argument, NULL, 'L'},
                                          {"json", required_argument, NULL, 'j'},
-                                         {"out", required_argument, NULL, 'j'},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"progress", no_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},

@@ -2,8 +2,10 @@
 #include "ev_commands.h"
 
 #include "ev_k8s.h"
+#include "ev_compare.h"
 #include "ev_merge.h"
 #include "ev_proxy.h"
+#include "ev_render.h"
 #include "ev_search.h"
 
 #include <string.h>
@@ -11,6 +13,10 @@
 /* The core's own subcommands. */
 static const ev_subcommand builtins[] = {
     {"k8s", "Kubernetes manifests of one run split over N pods (`k8s render`)", ev_k8s_main},
+    {"report", "draw a results file: report.html, CSV, JUnit, Prometheus (docs/reports.md)",
+     ev_render_main},
+    {"compare", "did NEW regress against BASE? noise-aware deltas (docs/reports.md)",
+     ev_compare_main},
     {"merge", "combine the results of one run's instances (--instance I/N) exactly", ev_merge_main},
     {"proxy", "a TCP fault proxy: latency, bandwidth, blackholes, resets (docs/faults.md)",
      ev_proxy_main},

@@ -41,6 +41,7 @@
 #include "ev_match.h"
 #include "ev_metrics.h"
 #include "ev_pacer.h"
+#include "ev_prom.h"
 #include "ev_report.h"
 #include "ev_text.h"
 #include "ev_url.h"
@@ -175,7 +176,7 @@ typedef struct snapshot {
     ev_publane *pl;    /* [nlanes] */
     ev_ledger **group; /* [ngroups] merged */
     ev_hist *e2e, *e2e_sched, *ack, *sched_lag;
-    ev_hist *prev_e2e, *prev_lag, *prev_ack, *tmp;
+    ev_hist *prev_e2e, *prev_lag, *prev_ack, *prev_sched, *tmp;
     uint64_t sent, acked, failed, measured_sent, received, processed, no_latency;
     int64_t in_flight, blocked_ns, last_send_mono;
 } snapshot;
@@ -722,8 +723,8 @@ static void snap_free(snapshot *s, uint32_t nlanes, uint32_t ngroups)
         for (uint32_t g = 0; g < ngroups; g++)
             ev_ledger_free(s->group[g]);
     free(s->group);
-    ev_hist *hs[] = {s->e2e,      s->e2e_sched, s->ack,      s->sched_lag,
-                     s->prev_e2e, s->prev_lag,  s->prev_ack, s->tmp};
+    ev_hist *hs[] = {s->e2e,      s->e2e_sched, s->ack,        s->sched_lag, s->prev_e2e,
+                     s->prev_lag, s->prev_ack,  s->prev_sched, s->tmp};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         ev_hist_free(hs[i]);
 }
@@ -741,8 +742,8 @@ static int snap_init(snapshot *s, engine *e)
             if (!(s->group[o->group0 + g] = ev_ledger_new(e->ltotal, o->ordered, o->copies)))
                 return -1;
     }
-    ev_hist **hs[] = {&s->e2e,      &s->e2e_sched, &s->ack,      &s->sched_lag,
-                      &s->prev_e2e, &s->prev_lag,  &s->prev_ack, &s->tmp};
+    ev_hist **hs[] = {&s->e2e,      &s->e2e_sched, &s->ack,        &s->sched_lag, &s->prev_e2e,
+                      &s->prev_lag, &s->prev_ack,  &s->prev_sched, &s->tmp};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         if (!(*hs[i] = ev_hist_new()))
             return -1;
@@ -963,9 +964,14 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     if (!(tp->hist_ack = ev_hist_encode(s->tmp)) || stage_add(r, tp, s->tmp, 1))
         return -1;
     ev_hist_copy(s->prev_ack, s->ack);
+    ev_hist_diff(s->tmp, s->e2e_sched, s->prev_sched);
+    if (!(tp->hist_e2e_sched = ev_hist_encode(s->tmp)))
+        return -1;
+    ev_hist_copy(s->prev_sched, s->e2e_sched);
     ev_hist_diff(s->tmp, s->sched_lag, s->prev_lag);
     tp->sched_lag_p99_ms = pct_ms(s->tmp, 99.0);
     ev_hist_copy(s->prev_lag, s->sched_lag);
+    ev_prom_update(e->opts ? e->opts->prom : NULL, e->run_id, e->plan->name, tp, s->e2e, s->ack);
     if (tp->in_flight > r->max_in_flight)
         r->max_in_flight = tp->in_flight;
     if (tp->depth > r->max_depth)

@@ -16,6 +16,8 @@
 #include <jansson.h>
 #include <stdatomic.h>
 
+struct ev_prom;
+
 typedef struct ev_run_opts {
     const char *json_path;    /* results file, or NULL */
     const char *missing_path; /* --missing: ids of lost and pending events, or NULL */
@@ -40,6 +42,9 @@ typedef struct ev_run_opts {
     /* --barrier DIR: before starting, each instance writes DIR/ready-I and
      * waits until all N have (a directory every instance shares). */
     const char *barrier_dir;
+    /* --metrics: the exporter the reporter hands each second's point to
+     * (ev_prom.h), or NULL. Borrowed. */
+    struct ev_prom *prom;
 } ev_run_opts;
 
 /* Everything `evload check` can know about plan without connecting: the

@@ -303,6 +303,17 @@ int64_t ev_hist_percentile(const ev_hist *h, double p)
         if (rank > n) /* (double)n may have rounded up */
             rank = n;
     }
+    return ev_hist_at_rank(h, rank);
+}
+
+int64_t ev_hist_at_rank(const ev_hist *h, uint64_t rank)
+{
+    if (!h->count)
+        return 0;
+    if (rank < 1)
+        rank = 1;
+    if (rank > h->count)
+        rank = h->count;
 
     /* Start at min's slot: every in-range value is ≥ min. */
     size_t i = h->min > 0 && in_range(h->min) ? slot_of((uint64_t)h->min) : 0;
@@ -319,6 +330,19 @@ int64_t ev_hist_percentile(const ev_hist *h, double p)
     if (v > h->max)
         v = h->max;
     return v;
+}
+
+uint64_t ev_hist_count_le(const ev_hist *h, int64_t v)
+{
+    if (v < 0 || !h->count)
+        return 0;
+    if (v >= EV_HIST_MAX_NS)
+        return h->count;
+    size_t last = slot_of((uint64_t)v);
+    uint64_t n = 0;
+    for (size_t i = 0; i <= last; i++)
+        n += h->counts[i];
+    return n;
 }
 
 /* For an out-of-range value (which has no slot) both return the value itself:

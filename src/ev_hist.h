@@ -40,6 +40,14 @@ uint64_t ev_hist_count(const ev_hist *h);        /* in-range values */
 uint64_t ev_hist_out_of_range(const ev_hist *h); /* values < 0 or > EV_HIST_MAX_NS */
 /* Value at percentile p (0 < p ≤ 100) in ns; 0 when empty. */
 int64_t ev_hist_percentile(const ev_hist *h, double p);
+/* The value of the rank-th smallest in-range value (1-based; rank is clamped
+ * to 1..count), reported as ev_hist_percentile does (its slot's highest
+ * value, clamped to max); 0 when empty. For confidence bounds on ranks. */
+int64_t ev_hist_at_rank(const ev_hist *h, uint64_t rank);
+/* In-range values in v's slot or below: exactly the count of values
+ * <= ev_hist_highest_equivalent(v) (for a v below 0: 0). For exporting
+ * cumulative buckets whose bounds are slot ends. */
+uint64_t ev_hist_count_le(const ev_hist *h, int64_t v);
 int64_t ev_hist_min(const ev_hist *h); /* over every recorded value, in range or not */
 int64_t ev_hist_max(const ev_hist *h);
 double ev_hist_mean(const ev_hist *h); /* ns, over in-range values; 0 when empty */

@@ -15,6 +15,7 @@
 
 #include "ev_clock.h"
 #include "ev_data.h"
+#include "ev_json.h"
 #include "ev_metrics.h"
 #include "ev_outputs.h"
 #include "ev_report.h"
@@ -36,45 +37,14 @@ typedef struct merge {
     ev_publane *pl;      /* [ltotal] */
 } merge;
 
-static json_t *jget(const json_t *o, const char *path)
-{
-    char key[64];
-    const json_t *cur = o;
-    while (cur && *path) {
-        size_t n = strcspn(path, ".");
-        snprintf(key, sizeof key, "%.*s", (int)n, path);
-        cur = json_object_get(cur, key);
-        path += n + (path[n] == '.');
-    }
-    return (json_t *)(uintptr_t)cur;
-}
-
-static double jnum(const json_t *o, const char *path)
-{
-    const json_t *v = jget(o, path);
-    return json_is_number(v) ? json_number_value(v) : 0.0;
-}
-
-static uint64_t jint(const json_t *o, const char *path)
-{
-    const json_t *v = jget(o, path);
-    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
-}
-
-static const char *jstr(const json_t *o, const char *path)
-{
-    const json_t *v = jget(o, path);
-    return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* Every shard one run's, every instance 0..N-1 exactly once; orders shard[]
  * by instance. */
 static int check_shards(merge *m, char **paths, ev_err *err)
 {
     const json_t *s0 = m->shard[0];
-    m->ninst = (uint32_t)jint(s0, "run.instances");
-    m->lanes = (uint32_t)jint(s0, "data.lanes_per_instance");
-    if (!m->ninst || !m->lanes || !jget(s0, "data.publanes"))
+    m->ninst = (uint32_t)ev_jint(s0, "run.instances");
+    m->lanes = (uint32_t)ev_jint(s0, "data.lanes_per_instance");
+    if (!m->ninst || !m->lanes || !ev_jget(s0, "data.publanes"))
         return ev_err_set(err, EV_EUSAGE,
                           "%s: no results as data (data.*): written by an evload without merge "
                           "support, or not a results file",
@@ -90,12 +60,12 @@ static int check_shards(merge *m, char **paths, ev_err *err)
     int rc = EV_OK;
     for (size_t i = 0; i < m->nshards && !rc; i++) {
         const json_t *s = m->shard[i];
-        uint32_t in = (uint32_t)jint(s, "run.instance");
-        if (strcmp(jstr(s, "run.id"), jstr(s0, "run.id")))
+        uint32_t in = (uint32_t)ev_jint(s, "run.instance");
+        if (strcmp(ev_jstr(s, "run.id"), ev_jstr(s0, "run.id")))
             rc = ev_err_set(err, EV_EUSAGE, "%s: run %s, but %s is run %s: not one run", paths[i],
-                            jstr(s, "run.id"), paths[0], jstr(s0, "run.id"));
-        else if (jint(s, "run.instances") != m->ninst ||
-                 jint(s, "data.lanes_per_instance") != m->lanes)
+                            ev_jstr(s, "run.id"), paths[0], ev_jstr(s0, "run.id"));
+        else if (ev_jint(s, "run.instances") != m->ninst ||
+                 ev_jint(s, "data.lanes_per_instance") != m->lanes)
             rc = ev_err_set(err, EV_EUSAGE, "%s: instances or lanes differ from %s", paths[i],
                             paths[0]);
         else if (in >= m->ninst)
@@ -105,8 +75,9 @@ static int check_shards(merge *m, char **paths, ev_err *err)
                             "instance %u given twice (%s and another file): a duplicated shard "
                             "is refused",
                             in, paths[i]);
-        else if (!json_equal(jget(s, "thresholds"), jget(s0, "thresholds")) &&
-                 json_array_size(jget(s, "thresholds")) != json_array_size(jget(s0, "thresholds")))
+        else if (!json_equal(ev_jget(s, "thresholds"), ev_jget(s0, "thresholds")) &&
+                 json_array_size(ev_jget(s, "thresholds")) !=
+                     json_array_size(ev_jget(s0, "thresholds")))
             rc = ev_err_set(err, EV_EUSAGE, "%s: its thresholds differ from %s's", paths[i],
                             paths[0]);
         else
@@ -130,17 +101,17 @@ static int build_plan(merge *m, ev_err *err)
     if (rc)
         return rc;
     free(m->plan->name);
-    if (!(m->plan->name = strdup(jstr(s0, "run.scenario"))))
+    if (!(m->plan->name = strdup(ev_jstr(s0, "run.scenario"))))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     json_t *thr = json_object();
     size_t i;
     json_t *t;
-    json_array_foreach (jget(s0, "thresholds"), i, t) {
-        const char *metric = jstr(t, "metric");
+    json_array_foreach (ev_jget(s0, "thresholds"), i, t) {
+        const char *metric = ev_jstr(t, "metric");
         json_t *list = json_object_get(thr, metric);
         if (!list)
             json_object_set_new(thr, metric, list = json_array());
-        json_array_append_new(list, json_string(jstr(t, "expr")));
+        json_array_append_new(list, json_string(ev_jstr(t, "expr")));
     }
     char *text = json_dumps(thr, JSON_COMPACT);
     json_decref(thr);
@@ -170,29 +141,29 @@ static int merge_publish(merge *m, ev_err *err)
         const json_t *s = m->shard[in];
         char what[64];
         snprintf(what, sizeof what, "instance %u", in);
-        int rc = ev_data_publanes_load(jget(s, "data.publanes"), m->pl, m->ltotal, what, err);
+        int rc = ev_data_publanes_load(ev_jget(s, "data.publanes"), m->pl, m->ltotal, what, err);
         if (rc)
             return rc;
-        R->attempted += jint(s, "publish.attempted");
-        R->acked += jint(s, "publish.acked");
-        R->failed += jint(s, "publish.failed");
-        R->measured_sent += jint(s, "publish.measured");
-        const json_t *ex = jget(s, "publish.expected");
+        R->attempted += ev_jint(s, "publish.attempted");
+        R->acked += ev_jint(s, "publish.acked");
+        R->failed += ev_jint(s, "publish.failed");
+        R->measured_sent += ev_jint(s, "publish.measured");
+        const json_t *ex = ev_jget(s, "publish.expected");
         R->expected = json_is_integer(ex) && R->expected >= 0
                           ? R->expected + (int64_t)json_integer_value(ex)
                           : -1;
-        R->rate_target += jnum(s, "publish.rate_target");
-        R->rate_achieved += jnum(s, "publish.rate_achieved");
-        if (jnum(s, "publish.duration_s") > R->publish_s)
-            R->publish_s = jnum(s, "publish.duration_s");
-        if (jnum(s, "run.duration_s") > R->duration_s)
-            R->duration_s = jnum(s, "run.duration_s");
-        R->cpu_s += jnum(s, "run.cpu_s");
-        R->interrupted |= json_is_true(jget(s, "run.interrupted"));
-        if (json_is_false(jget(s, "run.completed"))) {
+        R->rate_target += ev_jnum(s, "publish.rate_target");
+        R->rate_achieved += ev_jnum(s, "publish.rate_achieved");
+        if (ev_jnum(s, "publish.duration_s") > R->publish_s)
+            R->publish_s = ev_jnum(s, "publish.duration_s");
+        if (ev_jnum(s, "run.duration_s") > R->duration_s)
+            R->duration_s = ev_jnum(s, "run.duration_s");
+        R->cpu_s += ev_jnum(s, "run.cpu_s");
+        R->interrupted |= json_is_true(ev_jget(s, "run.interrupted"));
+        if (json_is_false(ev_jget(s, "run.completed"))) {
             R->incomplete = 1;
             snprintf(R->end_reason, sizeof R->end_reason, "instance %u ended early: %s", in,
-                     jstr(s, "run.end_reason"));
+                     ev_jstr(s, "run.end_reason"));
         }
     }
     for (uint32_t i = 0; i < m->ltotal; i++)
@@ -205,7 +176,7 @@ static int merge_publish(merge *m, ev_err *err)
 /* The outputs as the shards describe them (deliver.outputs). */
 static int merge_outputs(merge *m, ev_err *err)
 {
-    const json_t *outs = jget(m->shard[0], "deliver.outputs");
+    const json_t *outs = ev_jget(m->shard[0], "deliver.outputs");
     size_t n = json_array_size(outs);
     ev_results *R = &m->R;
     if (!(m->defs = calloc(n ? n : 1, sizeof *m->defs)) ||
@@ -215,17 +186,17 @@ static int merge_outputs(merge *m, ev_err *err)
     for (size_t i = 0; i < n; i++) {
         const json_t *o = json_array_get(outs, i);
         ev_output *d = &m->defs[i];
-        const char *expect = jstr(o, "expect"), *arg = NULL;
-        if (!(d->name = strdup(jstr(o, "name"))))
+        const char *expect = ev_jstr(o, "expect"), *arg = NULL;
+        if (!(d->name = strdup(ev_jstr(o, "name"))))
             return ev_err_set(err, EV_EINTERNAL, "out of memory");
-        d->copies = jint(o, "copies") ? (int64_t)jint(o, "copies") : 1;
+        d->copies = ev_jint(o, "copies") ? (int64_t)ev_jint(o, "copies") : 1;
         if (!strcmp(expect, "expect none"))
             d->expect = EV_EXPECT_NONE;
         else if (!strncmp(expect, "expect type ", 12)) {
             d->expect = EV_EXPECT_TYPE;
             d->expect_type = strdup(expect + 12);
         }
-        if (ev_match_parse(jstr(o, "match"), &d->match, &arg))
+        if (ev_match_parse(ev_jstr(o, "match"), &d->match, &arg))
             d->match = EV_MATCH_ENVELOPE;
         else if (arg)
             d->match_arg = strdup(arg);
@@ -255,22 +226,22 @@ static int merge_groups(merge *m, ev_err *err)
     ev_results *R = &m->R;
     size_t cap = 0;
     for (uint32_t in = 0; in < m->ninst; in++)
-        cap += json_array_size(jget(m->shard[in], "data.groups"));
+        cap += json_array_size(ev_jget(m->shard[in], "data.groups"));
     if (!(R->groups = calloc(cap ? cap : 1, sizeof *R->groups)) ||
         !(m->ledgers = calloc(cap ? cap : 1, sizeof *m->ledgers)))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     for (uint32_t in = 0; in < m->ninst; in++) {
         size_t i;
         json_t *g;
-        json_array_foreach (jget(m->shard[in], "data.groups"), i, g) {
-            const char *name = jstr(g, "name");
+        json_array_foreach (ev_jget(m->shard[in], "data.groups"), i, g) {
+            const char *name = ev_jstr(g, "name");
             size_t k = 0;
             while (k < R->ngroups && strcmp(R->groups[k].name, name))
                 k++;
             char what[160];
             snprintf(what, sizeof what, "instance %u group %s", in, name);
             ev_ledger *l = NULL;
-            int rc = ev_data_ledger_load(jget(g, "ledger"), m->ltotal, what, &l, err);
+            int rc = ev_data_ledger_load(ev_jget(g, "ledger"), m->ltotal, what, &l, err);
             if (rc)
                 return rc;
             const json_t *mr = json_object_get(g, "may_remain");
@@ -278,7 +249,7 @@ static int merge_groups(merge *m, ev_err *err)
             if (k == R->ngroups) {
                 ev_group_result *gr = &R->groups[R->ngroups++];
                 snprintf(gr->name, sizeof gr->name, "%s", name);
-                gr->output = (uint32_t)output_index(m, jstr(g, "output"));
+                gr->output = (uint32_t)output_index(m, ev_jstr(g, "output"));
                 gr->may_remain = may;
                 m->ledgers[k] = l;
                 continue;
@@ -324,7 +295,7 @@ static int merge_groups(merge *m, ev_err *err)
 /* Adds shard s's encoded histogram at path (…"hist") into *h (created). */
 static int add_hist(ev_hist **h, const json_t *s, const char *path)
 {
-    const json_t *v = jget(s, path);
+    const json_t *v = ev_jget(s, path);
     if (!json_is_string(v))
         return 0;
     if (!*h && !(*h = ev_hist_new()))
@@ -343,31 +314,32 @@ static int merge_latency(merge *m, ev_err *err)
             if (add_hist(&R->lat[k], m->shard[in], path))
                 return ev_err_set(err, EV_EUSAGE, "instance %u: %s is not a histogram", in, path);
     }
-    const json_t *ts0 = jget(m->shard[0], "timeseries");
+    const json_t *ts0 = ev_jget(m->shard[0], "timeseries");
     size_t n = json_array_size(ts0);
     for (uint32_t in = 1; in < m->ninst; in++)
-        if (json_array_size(jget(m->shard[in], "timeseries")) < n)
-            n = json_array_size(jget(m->shard[in], "timeseries"));
+        if (json_array_size(ev_jget(m->shard[in], "timeseries")) < n)
+            n = json_array_size(ev_jget(m->shard[in], "timeseries"));
     if (n && !(R->ts = calloc(n, sizeof *R->ts)))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     R->nts = n; /* the seconds every instance has */
     for (size_t i = 0; i < n; i++) {
         ev_tpoint *tp = &R->ts[i];
-        ev_hist *e2e = NULL, *ack = NULL;
+        ev_hist *e2e = NULL, *ack = NULL, *sched = NULL;
         for (uint32_t in = 0; in < m->ninst; in++) {
-            const json_t *p = json_array_get(jget(m->shard[in], "timeseries"), i);
+            const json_t *p = json_array_get(ev_jget(m->shard[in], "timeseries"), i);
             if (!in) {
-                tp->t = jnum(p, "t");
-                snprintf(tp->phase, sizeof tp->phase, "%s", jstr(p, "phase"));
+                tp->t = ev_jnum(p, "t");
+                snprintf(tp->phase, sizeof tp->phase, "%s", ev_jstr(p, "phase"));
             }
-            tp->rate_target += jnum(p, "rate_target");
-            tp->rate_achieved += jnum(p, "rate_achieved");
-            tp->sent += jint(p, "sent"), tp->acked += jint(p, "acked");
-            tp->failed += jint(p, "failed"), tp->received += jint(p, "received");
-            tp->lost += jint(p, "lost"), tp->in_flight += (int64_t)jint(p, "in_flight");
-            if ((int64_t)jint(p, "depth") > tp->depth)
-                tp->depth = (int64_t)jint(p, "depth"); /* a shared queue: the same figure */
-            if (add_hist(&e2e, p, "hist.e2e") || add_hist(&ack, p, "hist.ack"))
+            tp->rate_target += ev_jnum(p, "rate_target");
+            tp->rate_achieved += ev_jnum(p, "rate_achieved");
+            tp->sent += ev_jint(p, "sent"), tp->acked += ev_jint(p, "acked");
+            tp->failed += ev_jint(p, "failed"), tp->received += ev_jint(p, "received");
+            tp->lost += ev_jint(p, "lost"), tp->in_flight += (int64_t)ev_jint(p, "in_flight");
+            if ((int64_t)ev_jint(p, "depth") > tp->depth)
+                tp->depth = (int64_t)ev_jint(p, "depth"); /* a shared queue: the same figure */
+            if (add_hist(&e2e, p, "hist.e2e") || add_hist(&ack, p, "hist.ack") ||
+                add_hist(&sched, p, "hist.e2e_sched"))
                 return ev_err_set(err, EV_EUSAGE,
                                   "instance %u: second %zu's histograms are "
                                   "malformed",
@@ -380,8 +352,10 @@ static int merge_latency(merge *m, ev_err *err)
         }
         tp->hist_e2e = e2e ? ev_hist_encode(e2e) : NULL;
         tp->hist_ack = ack ? ev_hist_encode(ack) : NULL;
+        tp->hist_e2e_sched = sched ? ev_hist_encode(sched) : NULL;
         ev_hist_free(e2e);
         ev_hist_free(ack);
+        ev_hist_free(sched);
         if (tp->in_flight > R->max_in_flight)
             R->max_in_flight = tp->in_flight;
         if (tp->depth > R->max_depth)
@@ -396,10 +370,10 @@ static void print_health(FILE *f, const merge *m)
     fprintf(f, "\nshards    instance  verdict      completed  attempted      acked   duration_s\n");
     for (uint32_t in = 0; in < m->ninst; in++) {
         const json_t *s = m->shard[in];
-        fprintf(f, "          %8u  %-11s  %-9s  %9llu  %9llu  %11.1f\n", in, jstr(s, "verdict"),
-                json_is_false(jget(s, "run.completed")) ? "no" : "yes",
-                (unsigned long long)jint(s, "publish.attempted"),
-                (unsigned long long)jint(s, "publish.acked"), jnum(s, "run.duration_s"));
+        fprintf(f, "          %8u  %-11s  %-9s  %9llu  %9llu  %11.1f\n", in, ev_jstr(s, "verdict"),
+                json_is_false(ev_jget(s, "run.completed")) ? "no" : "yes",
+                (unsigned long long)ev_jint(s, "publish.attempted"),
+                (unsigned long long)ev_jint(s, "publish.acked"), ev_jnum(s, "run.duration_s"));
     }
 }
 
@@ -409,12 +383,12 @@ static json_t *health_json(const merge *m)
     for (uint32_t in = 0; a && in < m->ninst; in++) {
         const json_t *s = m->shard[in];
         json_array_append_new(a, json_pack("{s:I, s:s, s:b, s:I, s:I, s:f, s:s}", "instance",
-                                           (json_int_t)in, "verdict", jstr(s, "verdict"),
-                                           "completed", !json_is_false(jget(s, "run.completed")),
-                                           "attempted", (json_int_t)jint(s, "publish.attempted"),
-                                           "acked", (json_int_t)jint(s, "publish.acked"),
-                                           "duration_s", jnum(s, "run.duration_s"), "started",
-                                           jstr(s, "run.started")));
+                                           (json_int_t)in, "verdict", ev_jstr(s, "verdict"),
+                                           "completed", !json_is_false(ev_jget(s, "run.completed")),
+                                           "attempted", (json_int_t)ev_jint(s, "publish.attempted"),
+                                           "acked", (json_int_t)ev_jint(s, "publish.acked"),
+                                           "duration_s", ev_jnum(s, "run.duration_s"), "started",
+                                           ev_jstr(s, "run.started")));
     }
     return a;
 }
@@ -456,17 +430,18 @@ int ev_merge(char **paths, size_t n, const char *out_path, int quiet, ev_err *er
         (rc = merge_groups(m, err)) || (rc = merge_latency(m, err)))
         goto out;
     R->plan = m->plan;
-    snprintf(R->run_id, sizeof R->run_id, "%s", jstr(m->shard[0], "run.id"));
-    R->target = jstr(m->shard[0], "run.target");
+    snprintf(R->run_id, sizeof R->run_id, "%s", ev_jstr(m->shard[0], "run.id"));
+    R->target = ev_jstr(m->shard[0], "run.target");
     for (uint32_t in = 0; in < m->ninst; in++) { /* the earliest start */
         int64_t t;
-        if (!ev_rfc3339_parse(jstr(m->shard[in], "run.started"), &t) &&
+        if (!ev_rfc3339_parse(ev_jstr(m->shard[in], "run.started"), &t) &&
             (!R->started_wall_ns || t < R->started_wall_ns))
             R->started_wall_ns = t;
     }
     R->broker_name = "";
     R->instance = 0;
     R->instances = m->ninst;
+    R->merged = 1;
     R->publanes = m->pl;
     R->lanes_total = m->ltotal;
     R->lanes_per_instance = m->lanes;

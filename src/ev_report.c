@@ -35,6 +35,7 @@ void ev_results_free(ev_results *r)
         json_decref(r->ts[i].broker);
         free(r->ts[i].hist_e2e);
         free(r->ts[i].hist_ack);
+        free(r->ts[i].hist_e2e_sched);
     }
     free(r->ts);
     for (size_t i = 0; i < r->nstages; i++) {
@@ -508,7 +509,9 @@ void ev_report_summary(FILE *f, const ev_results *r)
     fprintf(f, "target   %s\n", r->target);
     fprintf(f, "started  %.19sZ  duration %.1f s%s\n", when, r->duration_s,
             r->interrupted ? "  (interrupted: stopped early, drained briefly)" : "");
-    if (r->instances > 1)
+    if (r->merged)
+        fprintf(f, "merged   the results of %u instances, judged as one run\n", r->instances);
+    else if (r->instances > 1)
         fprintf(f, "instance %u of %u (its share of the schedule; evload merge judges the run)\n",
                 r->instance, r->instances);
     if (r->start_late_s > 0)
@@ -790,7 +793,8 @@ json_t *ev_report_build(const ev_results *r)
         json_object_set_new(pt, "e2e_p50", json_real(t->e2e_p50_ms));
         json_object_set_new(pt, "e2e_max", json_real(t->e2e_max_ms));
         json_object_set_new(pt, "hist",
-                            json_pack("{s:s?, s:s?}", "e2e", t->hist_e2e, "ack", t->hist_ack));
+                            json_pack("{s:s?, s:s?, s:s*}", "e2e", t->hist_e2e, "ack", t->hist_ack,
+                                      "e2e_sched", t->hist_e2e_sched));
         if (t->broker)
             json_object_set(pt, "broker", t->broker);
     }

@@ -63,6 +63,7 @@ typedef struct ev_tpoint {
     int64_t blocked_ns;       /* cumulative publisher time blocked */
     double e2e_p50_ms, e2e_p99_ms, e2e_max_ms, sched_lag_p99_ms;
     char *hist_e2e, *hist_ack; /* owned: that second's histograms, ev_hist_encode'd */
+    char *hist_e2e_sched;      /* owned, likewise (NULL: not recorded) */
     json_t *broker;            /* owned: the broker module's figures for that second, or NULL */
 } ev_tpoint;
 
@@ -86,6 +87,7 @@ typedef struct ev_results {
     double cpu_s;      /* user + system CPU of the whole process (getrusage) */
     double settle_s;   /* publishing start → drain end (everything seen, or timeout) */
     uint32_t instance, instances;
+    int merged;          /* evload merge's result of every instance, not one instance's */
     int interrupted;     /* Ctrl-C ended the run early */
     double start_late_s; /* ready after --start-at by this much (0: on time or no start) */
     int incomplete;      /* interrupted, or a connection failed for good: never a pass */

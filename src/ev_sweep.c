@@ -134,16 +134,18 @@ int ev_sweep_run(const ev_plan *base, ev_sweep_loader load, void *ud, const ev_r
         json_object_set_new(json_array_get(rows, i), "efficiency",
                             isnan(eff[i]) ? json_null() : json_real(eff[i]));
     print_table(out, base, rows, thr, eff, done, knee);
-    if (ro->json_path) {
+    if (ro->json_path || ro->results) {
         json_t *doc = json_pack("{s:i, s:{s:s, s:O, s:o}, s:O}", "schema", 1, "sweep", "key",
                                 base->sweep_key, "rows", rows, "knee",
                                 knee >= 0 ? json_string(base->sweep_values[knee]) : json_null(),
                                 "runs", runs);
         ev_err err = {{0}};
-        if (!doc || ev_report_write(doc, ro->json_path, &err)) {
+        if (!doc || (ro->json_path && ev_report_write(doc, ro->json_path, &err))) {
             fprintf(stderr, "evload: %s\n", doc ? err.msg : "out of memory");
             worst = doc ? EV_EUSAGE : EV_EINTERNAL;
         }
+        if (doc && ro->results)
+            *ro->results = json_incref(doc);
         json_decref(doc);
     }
 out:

@@ -31,7 +31,8 @@ int ev_sweep_knee(const double *val, const double *thr, size_t n, double *eff);
 typedef int (*ev_sweep_loader)(void *ud, const char *assignment, ev_plan **out);
 
 /* Runs base's sweep: one ev_run per value with ro (its json_path is used for
- * the sweep document: {schema, sweep{key, rows, knee}, runs[]}), prints the
+ * the sweep document: {schema, sweep{key, rows, knee}, runs[]}, and its
+ * results receives that document too when non-NULL), prints the
  * table to out. Returns the worst exit code of the runs (0 < 1 < 5), or the
  * first 2..4, which ends the sweep. */
 int ev_sweep_run(const ev_plan *base, ev_sweep_loader load, void *ud, const ev_run_opts *ro,

@@ -6,6 +6,8 @@
 #include "ev_commands.h"
 #include "ev_engine.h"
 #include "ev_pacer.h"
+#include "ev_prom.h"
+#include "ev_render.h"
 #include "ev_scenario.h"
 #include "ev_settings.h"
 #include "ev_sweep.h"
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* SIGINT/SIGTERM seen, for the engine (ev_run_opts.interrupt). */
 static atomic_int g_interrupts;
@@ -46,21 +49,22 @@ static void usage_top(FILE *f)
             "\n"
             "usage:\n"
             "  evload run SCENARIO.json [--target URL] [--source URL] [--set KEY=VALUE]...\n"
-            "             [--json FILE] [--missing FILE] [--quiet] [--progress]\n"
+            "             [--json FILE] [--out DIR] [--history DIR] [--metrics ADDR]\n"
+            "             [--missing FILE] [--quiet] [--progress]\n"
             "  evload check SCENARIO.json [--target URL] [--source URL] [--set KEY=VALUE]...\n"
             "  evload --version\n"
             "  evload COMMAND --help      (`evload run --help` lists every setting and every\n"
             "                             target parameter)\n"
             "\n"
             "commands:\n"
-            "  run     publish on the scenario's schedule, verify every event, report, and\n"
-            "          exit with the verdict\n"
-            "  check   validate a scenario and its target and print the plan, without\n"
-            "          connecting\n"
-            "  targets every transport and its target parameters (--markdown for docs)\n",
+            "  run         publish on the scenario's schedule, verify every event, report,\n"
+            "              and exit with the verdict\n"
+            "  check       validate a scenario and its target and print the plan, without\n"
+            "              connecting\n"
+            "  targets     every transport and its target parameters (--markdown for docs)\n",
             EV_VERSION);
     for (size_t i = 0; ev_command_at(i); i++)
-        fprintf(f, "  %-7s %s\n", ev_command_at(i)->name, ev_command_at(i)->summary);
+        fprintf(f, "  %-11s %s\n", ev_command_at(i)->name, ev_command_at(i)->summary);
     fprintf(f, "\n"
                "exit codes: 0 every threshold passed · 1 a threshold failed · 2 usage or scenario\n"
                "            error · 3 could not connect or set up · 4 internal error · 5 the run\n"
@@ -112,6 +116,14 @@ static void usage_run(FILE *f, int check)
                 "                        --set publish.rate=2000 --set verify.groups=4\n"
                 "  -j, --json FILE       write results (schema 1, docs/results.md) to FILE;\n"
                 "                        \"-\" for stdout\n"
+                "  -o, --out DIR         write results.json, report.html, timeseries.csv and\n"
+                "                        junit.xml there (docs/reports.md)\n"
+                "      --history DIR     append this run to DIR's history (index.jsonl); the\n"
+                "                        report shows the trend\n"
+                "      --metrics ADDR    serve Prometheus metrics on ADDR (HOST:PORT, :PORT)\n"
+                "                        during the run and for --metrics-linger after it\n"
+                "      --metrics-linger DURATION  how long to keep serving after the end\n"
+                "                        for a last scrape (default 5s)\n"
                 "  -q, --quiet           no status line and no summary: only the verdict line\n"
                 "  -p, --progress        status line even when stderr is not a terminal\n"
                 "  -h, --help            this text\n"
@@ -380,13 +392,26 @@ static int sweep_loader(void *ud, const char *assignment, ev_plan **out)
 
 static int cmd_run(int argc, char **argv, int check)
 {
-    static const struct option opts[] = {
-        {"target", required_argument, NULL, 't'},   {"source", required_argument, NULL, 'S'},
-        {"missing", required_argument, NULL, 'm'},  {"instance", required_argument, NULL, 'I'},
-        {"start-at", required_argument, NULL, 'A'}, {"barrier", required_argument, NULL, 'B'},
-        {"set", required_argument, NULL, 's'},      {"json", required_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},          {"progress", no_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {{"target", required_argument, NULL, 't'},
+                                         {"source", required_argument, NULL, 'S'},
+                                         {"missing", required_argument, NULL, 'm'},
+                                         {"instance", required_argument, NULL, 'I'},
+                                         {"start-at", required_argument, NULL, 'A'},
+                                         {"barrier", required_argument, NULL, 'B'},
+                                         {"set", required_argument, NULL, 's'},
+                                         {"json", required_argument, NULL, 'j'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"progress", no_argument, NULL, 'p'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"history", required_argument, NULL, 'H'},
+                                         {"metrics", required_argument, NULL, 'M'},
+                                         {"metrics-linger", required_argument, NULL, 'L'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *out_dir = NULL, *history = NULL, *metrics = NULL;
+    int64_t linger_ns = INT64_C(5000000000);
+    json_t *doc = NULL;
+    ev_prom *prom = NULL;
     cli c = {.sets = calloc((size_t)argc, sizeof *c.sets)};
     int rc = 0, ch;
     ev_run_opts ro = {.interrupt = &g_interrupts};
@@ -399,7 +424,7 @@ static int cmd_run(int argc, char **argv, int check)
         free(c.sets);
         return EV_EUSAGE;
     }
-    while ((ch = getopt_long(argc, argv, "t:S:m:I:A:B:s:j:qph", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "t:S:m:I:A:B:s:j:o:qph", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
             c.target = optarg;
@@ -436,6 +461,21 @@ static int cmd_run(int argc, char **argv, int check)
                 goto usage;
             ro.json_path = optarg;
             break;
+        case 'o':
+        case 'H':
+        case 'M':
+            if (check)
+                goto usage;
+            *(ch == 'o' ? &out_dir : ch == 'H' ? &history : &metrics) = optarg;
+            break;
+        case 'L': {
+            ev_err lerr = {{0}};
+            if (check || ev_parse_duration(optarg, &linger_ns, &lerr)) {
+                fprintf(stderr, "evload: --metrics-linger: %s\n", lerr.msg);
+                goto usage;
+            }
+            break;
+        }
         case 'q':
             ro.quiet = 1;
             break;
@@ -463,22 +503,50 @@ static int cmd_run(int argc, char **argv, int check)
     if (check) {
         print_plan(p);
         printf("ok: %s is valid\n", c.path);
-    } else if (p->nsweep) {
-        install_signals();
+        ev_plan_free(p);
+        goto out;
+    }
+    ev_err err = {{0}};
+    if (metrics && (rc = ev_prom_start(metrics, &prom, &err))) {
+        fprintf(stderr, "evload: %s\n", err.msg);
+        ev_plan_free(p);
+        goto out;
+    }
+    ro.prom = prom;
+    if (out_dir || history || prom)
+        ro.results = &doc;
+    install_signals();
+    if (p->nsweep) {
         rc = ev_sweep_run(p, sweep_loader, &c, &ro, stdout);
     } else {
-        ev_err err = {{0}};
-        install_signals();
         rc = ev_run(p, &ro, &err);
         if (rc >= EV_EUSAGE && rc <= EV_EINTERNAL)
             fprintf(stderr, "evload: %s\n", err.msg);
     }
     ev_plan_free(p);
+    if (doc && (out_dir || history)) {
+        int wrc = ev_render_out(doc, out_dir, history, &err);
+        if (wrc) {
+            fprintf(stderr, "evload: %s\n", err.msg);
+            if (!(rc >= EV_EUSAGE && rc <= EV_EINTERNAL))
+                rc = wrc;
+        }
+    }
+    if (prom) {
+        /* The final figures, then a while for a last scrape (Ctrl-C ends it). */
+        ev_prom_finish(prom, doc);
+        int seen = atomic_load(&g_interrupts);
+        for (int64_t waited = 0; waited < linger_ns && atomic_load(&g_interrupts) == seen;
+             waited += 50000000)
+            nanosleep(&(struct timespec){0, 50000000}, NULL);
+    }
     goto out;
 usage:
     fprintf(stderr, "evload: see `evload %s --help`\n", check ? "check" : "run");
     rc = EV_EUSAGE;
 out:
+    ev_prom_stop(prom);
+    json_decref(doc);
     free(c.sets);
     return rc;
 }

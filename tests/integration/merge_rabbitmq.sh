@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Several evload instances, one run (--instance I/N, one run_id: the schedule
+# Four evload instances, one run (--instance I/N, one run_id: the schedule
 # split between them by lane), competing
 # consumers of one RabbitMQ queue spread over the instances; a third-party
 # client (npm amqplib) takes exactly N messages off the queue behind their
@@ -23,18 +23,18 @@ JSON
 T="$AMQP_BASE/%2f?exchange=$EX&queue=$Q&exchange_type=direct"
 CLEANUP_QUEUES+=("$Q")
 pids=()
-for i in 0 1 2; do
-  timeout 120 "$EVLOAD" run "$TMP/m.json" --target "$T" --set run_id="m$SUFFIX" --instance "$i/3" \
+for i in 0 1 2 3; do
+  timeout 120 "$EVLOAD" run "$TMP/m.json" --target "$T" --set run_id="m$SUFFIX" --instance "$i/4" \
     --json "$TMP/s$i.json" --quiet >"$TMP/out$i" 2>"$TMP/err$i" &
   pids+=($!)
 done
-# Take from the backlog once all three publish (the queue exists once one set it up).
+# Take from the backlog once all four publish (the queue exists once one set it up).
 sleep 2
 node_helper take "$AMQP_BASE/%2f" "$Q" "$N" 60 >"$TMP/take.json" || fail "the thief failed"
 for p in "${pids[@]}"; do wait "$p" || true; done
 eq "thief took" "$(jq -r .taken "$TMP/take.json")" "$N"
 sum_att=0
-for i in 0 1 2; do
+for i in 0 1 2 3; do
   f="$TMP/s$i.json"
   eq "instance $i: attempted == its share" "$(jqv "$f" .publish.attempted)" "$(jqv "$f" .publish.expected)"
   eq "instance $i: instance" "$(jqv "$f" .run.instance)" "$i"
@@ -43,7 +43,7 @@ for i in 0 1 2; do
   sum_att=$((sum_att + $(jqv "$f" .publish.attempted)))
 done
 rc=0
-"$EVLOAD" merge "$TMP/s0.json" "$TMP/s1.json" "$TMP/s2.json" -o "$TMP/merged.json" >"$TMP/mout" 2>&1 || rc=$?
+"$EVLOAD" merge "$TMP/s0.json" "$TMP/s1.json" "$TMP/s2.json" "$TMP/s3.json" -o "$TMP/merged.json" >"$TMP/mout" 2>&1 || rc=$?
 CHECKS=$((CHECKS+1))
 [ "$rc" = 1 ] || { cat "$TMP/mout"; fail "merge exited $rc, expected 1 (lost threshold)"; }
 M="$TMP/merged.json"
@@ -56,8 +56,11 @@ eq "merged delivered" "$(jqv "$M" .deliver.delivered)" "$((sum_att - N))"
 eq "merged duplicated" "$(jqv "$M" .deliver.duplicated)" 0
 eq "merged foreign" "$(jqv "$M" .deliver.foreign)" 0
 eq "merged verdict" "$(jqv "$M" .verdict)" fail
-eq "merged from" "$(jqv "$M" .run.merged_from)" 3
-eq "shards reported" "$(jqv "$M" '.shards|length')" 3
+eq "merged from" "$(jqv "$M" .run.merged_from)" 4
+CHECKS=$((CHECKS+1))
+grep -q "^merged   the results of 4 instances" "$TMP/mout" || fail "merge summary: $(cat "$TMP/mout")"
+grep -q "^instance " "$TMP/mout" && fail "the merged summary reads as one instance's"
+eq "shards reported" "$(jqv "$M" '.shards|length')" 4
 # Received adds up, and the merged e2e histogram is the union of the shards'.
 eq "received == sum" "$(jqv "$M" .deliver.received)" "$(jq -s 'map(.deliver.received)|add' "$TMP"/s?.json)"
 eq "e2e count == sum" "$(jqv "$M" .latency.e2e.count)" "$(jq -s 'map(.latency.e2e.count)|add' "$TMP"/s?.json)"
@@ -67,7 +70,7 @@ grep -q '✗ lost' "$TMP/mout" || fail "merged summary does not show the failed 
 rc=0; "$EVLOAD" merge "$TMP/s0.json" "$TMP/s1.json" -q >/dev/null 2>"$TMP/e" || rc=$?
 eq "missing shard refused" "$rc" 2
 grep -q "instances" "$TMP/e" || fail "missing shard: $(cat "$TMP/e")"
-rc=0; "$EVLOAD" merge "$TMP/s0.json" "$TMP/s1.json" "$TMP/s1.json" -q >/dev/null 2>"$TMP/e" || rc=$?
+rc=0; "$EVLOAD" merge "$TMP/s0.json" "$TMP/s1.json" "$TMP/s2.json" "$TMP/s2.json" -q >/dev/null 2>"$TMP/e" || rc=$?
 eq "duplicated shard refused" "$rc" 2
 grep -q "given twice" "$TMP/e" || fail "duplicated shard: $(cat "$TMP/e")"
 done_ok

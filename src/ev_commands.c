@@ -7,6 +7,7 @@
 #include "ev_proxy.h"
 #include "ev_render.h"
 #include "ev_suite.h"
+#include "ev_search.h"
 
 #include <string.h>
 
@@ -22,6 +23,8 @@ static const ev_subcommand builtins[] = {
      ev_proxy_main},
     {"suite", "run scenarios in order: one verdict table, one exit code (docs/scenarios.md)",
      ev_suite_main},
+    {"search", "the highest rate at which a scenario's thresholds hold (docs/search.md)",
+     ev_search_main},
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
 

@@ -2060,9 +2060,9 @@ static int engine_report(engine *e, int thread_rc, ev_err *err)
         rc = missing_ids(e, err);
     if (rc)
         return rc;
-    if (!o->quiet)
+    if (!o->silent && !o->quiet)
         ev_report_summary(stdout, R);
-    else
+    else if (!o->silent)
         printf("%s\n", ev_report_verdict(R));
     fflush(stdout);
     if (o->json_path || o->results) {

@@ -22,6 +22,7 @@ typedef struct ev_run_opts {
     const char *json_path;    /* results file, or NULL */
     const char *missing_path; /* --missing: ids of lost and pending events, or NULL */
     int quiet;                /* no status line, no summary: only errors and the verdict line */
+    int silent;               /* no summary and no verdict line (the caller reports: search) */
     int progress;             /* 1: status line even when stderr is not a terminal; 0: auto */
     json_t **results;         /* if non-NULL: receives the results JSON (caller owns) */
     /* Ctrl-C/SIGTERM count, kept by the program's signal handler (NULL: none).

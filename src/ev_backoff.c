@@ -1,6 +1,14 @@
 /* ev_backoff — see ev_backoff.h. */
 #include "ev_backoff.h"
 
+#include <stdint.h>
+
+/* a + b for b >= 0, at most INT64_MAX (a schedule may be "never"). */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    return b > INT64_MAX - a ? INT64_MAX : a + b;
+}
+
 void ev_backoff_init(ev_backoff *b, int64_t first_ns, int64_t min_ns, int64_t max_ns,
                      int64_t timeout_ns)
 {
@@ -19,7 +27,7 @@ void ev_backoff_down(ev_backoff *b, int64_t now)
     b->down = 1;
     b->down_since = now;
     b->backoff = b->min_ns;
-    b->next_attempt = now + b->first_ns;
+    b->next_attempt = sat_add(now, b->first_ns);
     b->attempts = 0;
 }
 
@@ -31,10 +39,10 @@ int ev_backoff_due(const ev_backoff *b, int64_t now)
 int ev_backoff_failed(ev_backoff *b, int64_t now)
 {
     b->attempts++;
-    if (now - b->down_since >= b->first_ns + b->timeout_ns)
+    if (now - b->down_since >= sat_add(b->first_ns, b->timeout_ns))
         return -1;
     b->backoff = b->backoff > b->max_ns / 2 ? b->max_ns : b->backoff * 2;
-    b->next_attempt = now + b->backoff;
+    b->next_attempt = sat_add(now, b->backoff);
     return 0;
 }
 

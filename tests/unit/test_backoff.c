@@ -83,7 +83,8 @@ static void test_deadline(void)
 }
 
 /* Bad schedules are made sane: min 0 → 1 ns, max < min → min, negatives → 0;
- * doubling near INT64_MAX does not overflow. */
+ * doubling near INT64_MAX does not overflow, and a next attempt beyond
+ * INT64_MAX is INT64_MAX ("never"), as is a timeout that would overflow. */
 static void test_limits(void)
 {
     ev_backoff b;
@@ -96,6 +97,12 @@ static void test_limits(void)
         CHECK(b.backoff > 0 && b.backoff <= INT64_MAX);
     }
     CHECK(b.backoff == INT64_MAX);
+    CHECK(b.next_attempt == INT64_MAX);
+    CHECK_INT(ev_backoff_due(&b, INT64_MAX - 1), ==, 0);
+    ev_backoff_init(&b, INT64_MAX, 1, 1, INT64_MAX);
+    ev_backoff_down(&b, 5);
+    CHECK(b.next_attempt == INT64_MAX);
+    CHECK_INT(ev_backoff_failed(&b, INT64_MAX - 1), ==, 0);
 }
 
 int main(void)

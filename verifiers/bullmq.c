@@ -332,18 +332,22 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
     return 0;
 }
 
-/* Gives back a job fetched ahead that will not be processed (the run stops). */
+/* Gives back a job fetched ahead that will not be processed (the run stops);
+ * without a connection (gone for good) only lets go of it: the job stays
+ * locked in active until the stall check of a worker requeues it. */
 static void release(ev_sub *s)
 {
-    if (!s->held || !s->c)
+    if (!s->held)
         return;
-    const char *keys[5] = {s->wkeys[W_ACTIVE], s->wkeys[W_WAIT], s->wkeys[W_EVENTS],
-                           s->wkeys[W_MARKER], s->wkeys[W_META]};
-    const char *args[3] = {s->q->base, s->job->element[1]->str, s->token};
-    redisReply *r = ev_bq_eval(s->q, s->c, EV_BQ_S_RELEASE, 5, keys, 3, args, NULL);
-    if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-        s->cnt.released++;
-    freeReplyObject(r);
+    if (s->c) {
+        const char *keys[5] = {s->wkeys[W_ACTIVE], s->wkeys[W_WAIT], s->wkeys[W_EVENTS],
+                               s->wkeys[W_MARKER], s->wkeys[W_META]};
+        const char *args[3] = {s->q->base, s->job->element[1]->str, s->token};
+        redisReply *r = ev_bq_eval(s->q, s->c, EV_BQ_S_RELEASE, 5, keys, 3, args, NULL);
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+            s->cnt.released++;
+        freeReplyObject(r);
+    }
     freeReplyObject(s->job);
     s->job = NULL;
     s->held = 0;

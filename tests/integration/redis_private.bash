@@ -32,6 +32,16 @@ redis_stop() {
   rq shutdown nosave >/dev/null 2>&1 || true
   wait_until "the private redis-server (pid $pid) exiting" 10 bash -c "! kill -0 $pid 2>/dev/null"
 }
+# redis_restart SECS: redis_stop, then redis_start SECS after the shutdown
+# (the clients lost their connections then; the process takes a while to go).
+redis_restart() {
+  local t0 rest
+  t0=$(ev_now_us)
+  redis_stop
+  rest=$(($1 * 1000000 - ($(ev_now_us) - t0)))
+  [ "$rest" -le 0 ] || sleep "$(printf '%d.%06d' $((rest / 1000000)) $((rest % 1000000)))"
+  redis_start
+}
 on_exit 'redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1'
 redis_start
 eq "private redis: appendonly" "$(rq config get appendonly | tail -n 1)" yes

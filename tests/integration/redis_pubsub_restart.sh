@@ -23,9 +23,7 @@ R=$TMP/r.json
 run_bg 90 run "$TMP/s.json" --json "$R"
 await_status recv 300 30
 t_down=$(since_start)
-redis_stop
-sleep 2
-redis_start
+redis_restart 2
 t_up=$(since_start)
 wait_bg 0
 echo "redis shut down at ${t_down}s, up again at ${t_up}s"

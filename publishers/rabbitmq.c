@@ -39,6 +39,7 @@
  *   interleave. */
 #include "brokers/rabbitmq.h"
 
+#include "ev_backoff.h"
 #include "ev_buf.h"
 #include "ev_cebind.h"
 #include "ev_clock.h"
@@ -93,7 +94,8 @@ struct ev_pub {
     uint64_t cap, mask, head, tail, next_pub; /* absolute slot numbers */
     uint64_t last_tag, conf_lo;
     int blocked;
-    int64_t blocked_since, down_since, next_attempt, backoff;
+    int64_t blocked_since;
+    ev_backoff rc;       /* the reconnect schedule */
     char why[600];       /* the last reason the connection went away */
     size_t unchecked;    /* bytes published since the socket was last seen writable */
     ev_buf wbuf;         /* the batch being written */
@@ -175,9 +177,7 @@ static void set_down(ev_pub *p, const char *why)
     p->last_tag = 0;
     p->conf_lo = 1;
     p->gen++;
-    p->down_since = now;
-    p->backoff = RECONNECT_MIN_NS;
-    p->next_attempt = now + p->backoff;
+    ev_backoff_down(&p->rc, now);
     atomic_fetch_add(&p->m->lanes_down, 1);
 }
 
@@ -206,27 +206,24 @@ static int pub_connect(ev_pub *p, int64_t timeout_ns, ev_err *err)
  * has been down longer than reconnect_timeout. */
 static int pub_reconnect(ev_pub *p, ev_err *err)
 {
-    int64_t now = ev_mono_ns();
-    if (now < p->next_attempt)
+    if (!ev_backoff_due(&p->rc, ev_mono_ns()))
         return 0;
-    if (now - p->down_since > p->m->c.reconnect_timeout_ns)
-        return ev_err_set(err, EV_ECONNECT,
-                          "target %s: lane %" PRIu32 " lost its connection (%s) and could not "
-                          "reconnect within %.0f s",
-                          p->m->c.redacted, p->lane, p->why,
-                          (double)p->m->c.reconnect_timeout_ns / 1e9),
-               -1;
     ev_err e2;
     int64_t t = p->m->c.connect_timeout_ns < RECONNECT_CONNECT_NS ? p->m->c.connect_timeout_ns
                                                                   : RECONNECT_CONNECT_NS;
     if (pub_connect(p, t, &e2)) {
         snprintf(p->why, sizeof p->why, "%s", e2.msg);
-        p->backoff = p->backoff * 2 > RECONNECT_MAX_NS ? RECONNECT_MAX_NS : p->backoff * 2;
-        p->next_attempt = ev_mono_ns() + p->backoff;
+        if (ev_backoff_failed(&p->rc, ev_mono_ns()) < 0)
+            return ev_err_set(err, EV_ECONNECT,
+                              "target %s: lane %" PRIu32 " lost its connection (%s) and could not "
+                              "reconnect within %.0f s",
+                              p->m->c.redacted, p->lane, p->why,
+                              (double)p->m->c.reconnect_timeout_ns / 1e9),
+                   -1;
         return 0;
     }
     p->st.reconnects++;
-    p->st.down_ns += ev_mono_ns() - p->down_since;
+    p->st.down_ns += ev_backoff_up(&p->rc, ev_mono_ns());
     atomic_fetch_sub(&p->m->lanes_down, 1);
     return 0;
 }
@@ -612,6 +609,8 @@ static int rmq_pub_open(void *state, const ev_run_info *ri, uint32_t lane, ev_pu
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     p->m = m;
     p->ri = ri;
+    ev_backoff_init(&p->rc, RECONNECT_MIN_NS, RECONNECT_MIN_NS, RECONNECT_MAX_NS,
+                    m->c.reconnect_timeout_ns);
     p->lane = lane;
     p->gen = 1;
     uint64_t window = (uint64_t)(ri->plan->max_in_flight / (ri->lanes ? ri->lanes : 1));
@@ -753,7 +752,7 @@ static int rmq_pub_poll(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *u
         if (n > 0 || now >= deadline)
             break;
         if (!p->conn)
-            ev_sleep_until(p->next_attempt < deadline ? p->next_attempt : deadline, p->ri->stop);
+            ev_sleep_until(ev_backoff_wake(&p->rc, deadline), p->ri->stop);
     }
     return n;
 }
@@ -768,7 +767,7 @@ static void rmq_pub_close(ev_pub *p)
         atomic_fetch_sub(&p->m->lanes_blocked, 1);
     }
     if (!p->conn) {
-        p->st.down_ns += now - p->down_since;
+        p->st.down_ns += ev_backoff_up(&p->rc, now);
         atomic_fetch_sub(&p->m->lanes_down, 1);
     }
     ev_rmq_close(p->conn, 1);

@@ -20,6 +20,7 @@
  *   returns -1 and the engine ends the lane). */
 #include "brokers/redis_pubsub.h"
 
+#include "ev_backoff.h"
 #include "ev_buf.h"
 #include "ev_clock.h"
 #include "ev_seqq.h"
@@ -236,18 +237,22 @@ static int recover(ev_pub *p, ev_outcome_fn fn, void *ud, int *reported, ev_err 
     p->unflushed = 0;
     redisFree(p->c);
     p->c = NULL;
-    int64_t deadline = ev_mono_ns() + r->conf.reconnect_timeout_ns;
+    /* At once, then every RETRY_NS, for up to reconnect_timeout. */
+    ev_backoff b;
+    ev_backoff_init(&b, 0, RETRY_NS, RETRY_NS, r->conf.reconnect_timeout_ns);
+    ev_backoff_down(&b, ev_mono_ns());
     for (;;) {
+        ev_sleep_until(b.next_attempt, NULL);
         ev_err e2;
         if (pub_connect(p, &e2) == EV_OK)
             break;
-        if (ev_mono_ns() >= deadline)
+        if (ev_backoff_failed(&b, ev_mono_ns()) < 0)
             return ev_err_set(err, EV_ECONNECT,
                               "redis %s: publisher lane %u lost its connection (%s) and could "
                               "not reconnect within the reconnect_timeout: %s",
                               r->conf.redacted, p->lane, p->why, e2.msg);
-        ev_sleep_until(ev_mono_ns() + RETRY_NS, NULL);
     }
+    ev_backoff_up(&b, ev_mono_ns());
     p->t.reconnects++;
     p->broken = 0;
     return EV_OK;

@@ -7,6 +7,7 @@
  * sweep's document does. */
 #include "ev_clock.h"
 #include "ev_engine.h"
+#include "ev_load.h"
 #include "ev_report.h"
 #include "ev_scenario.h"
 #include "ev_search.h"
@@ -115,46 +116,22 @@ static void usage(FILE *f)
 /* The scenario with --set, `extra` (a step's assignments), --source and
  * --target applied, finished and checked as `evload run` would. Prints the
  * error and returns its code (2, or 4) on failure. */
-static int load_plan(const search_cli *c, char *const *extra, size_t nextra, ev_plan **out)
+/* The plan for these options (ev_load_plan) with a step's own extra
+ * settings; prints the error and returns its code on failure. */
+static int load_plan(const search_cli *c, const char *const *extra, size_t nextra, ev_plan **out)
 {
     ev_err err = {{0}};
-    ev_plan *p = NULL;
-    int rc = ev_plan_load(c->path, &p, &err);
-    for (int i = 0; !rc && i < c->nsets; i++)
-        rc = ev_plan_set(p, c->sets[i], &err);
-    for (size_t i = 0; !rc && i < nextra; i++)
-        rc = ev_plan_set(p, extra[i], &err);
-    if (!rc && c->source) {
-        size_t n = strlen(c->source) + 16;
-        char *set = malloc(n);
-        if (!set)
-            rc = ev_err_set(&err, EV_EINTERNAL, "out of memory");
-        else {
-            snprintf(set, n, "verify.source=%s", c->source);
-            rc = ev_plan_set(p, set, &err);
-            free(set);
-        }
-    }
-    if (!rc && c->target) {
-        char *t = strdup(c->target);
-        if (!t)
-            rc = ev_err_set(&err, EV_EINTERNAL, "out of memory");
-        else {
-            free(p->target);
-            p->target = t;
-        }
-    }
-    if (!rc)
-        rc = ev_plan_finish(p, &err);
-    if (!rc)
-        rc = ev_check(p, &err);
-    if (rc) {
+    ev_load_args a = {.path = c->path,
+                      .target = c->target,
+                      .source = c->source,
+                      .sets = c->sets,
+                      .nsets = (size_t)c->nsets,
+                      .extra = extra,
+                      .nextra = nextra};
+    int rc = ev_load_plan(&a, out, &err);
+    if (rc)
         fprintf(stderr, "evload: %s\n", err.msg);
-        ev_plan_free(p);
-        return rc;
-    }
-    *out = p;
-    return 0;
+    return rc;
 }
 
 static double jnum(json_t *doc, const char *a, const char *b, const char *c)
@@ -216,7 +193,7 @@ static int run_step(const search_cli *c, const ev_search *s, int64_t step_ns, do
     snprintf(a_exec, sizeof a_exec, "publish.executor=constant-arrival-rate");
     snprintf(a_rate, sizeof a_rate, "publish.rate=%s", rate);
     snprintf(a_dur, sizeof a_dur, "publish.duration=%s", dur);
-    char *extra[4] = {a_exec, a_rate, a_dur, NULL};
+    const char *extra[4] = {a_exec, a_rate, a_dur, NULL};
     size_t nextra = 3;
     if (c->drain_ns >= 0) {
         ev_format_duration(c->drain_ns, drain, sizeof drain);

@@ -19,6 +19,7 @@
 
 #include "ev_clock.h"
 #include "ev_engine.h"
+#include "ev_load.h"
 #include "ev_render.h"
 #include "ev_report.h"
 #include "ev_scenario.h"
@@ -275,9 +276,11 @@ static int parse_member(suite *s, size_t i, json_t *obj, const ev_where *w, ev_e
     return EV_OK;
 }
 
-/* Member m's plan: its scenario, its set, the command line's --set, `extra`
- * (a sweep point's KEY=VALUE) and --target, finished and checked. Errors are
- * located in the suite file (pos: its position map). */
+/* Member m's plan, through ev_load_plan as `evload run` loads one: its
+ * scenario, its set, the command line's --set, `extra` (a sweep point's
+ * KEY=VALUE), --target, the transport's defaults, finished and checked.
+ * The member's set is first tried one by one on the bare scenario so that
+ * an error in it points at its line in the suite file. */
 static int member_plan(const suite *s, size_t i, const ev_where *w, const char *extra,
                        ev_plan **out, ev_err *err)
 {
@@ -285,9 +288,10 @@ static int member_plan(const suite *s, size_t i, const ev_where *w, const char *
     char at[64];
     ev_err e = {{0}};
     ev_plan *p = NULL;
+    char **sets = NULL;
+    int rc;
     snprintf(at, sizeof at, "members[%zu].scenario", i);
-    int rc = ev_plan_load(m->path, &p, &e);
-    if (rc)
+    if ((rc = ev_plan_load(m->path, &p, &e)))
         goto fail_at;
     for (size_t k = 0; k < m->nsets; k++)
         if ((rc = ev_plan_set(p, m->sets[k], &e))) {
@@ -296,21 +300,24 @@ static int member_plan(const suite *s, size_t i, const ev_where *w, const char *
             return ev_where_fail(w, m->set_paths[k], strstr(e.msg, "unknown key") != NULL, 0, err,
                                  "%s", e.msg);
         }
+    ev_plan_free(p);
+    p = NULL;
+    if (!(sets = calloc(m->nsets + (size_t)s->nsets + 1, sizeof *sets)))
+        return oom(err);
+    for (size_t k = 0; k < m->nsets; k++)
+        sets[k] = m->sets[k];
     for (int k = 0; k < s->nsets; k++)
-        if ((rc = ev_plan_set(p, s->sets[k], &e)))
-            goto fail_at;
-    if (extra && (rc = ev_plan_set(p, extra, &e)))
-        goto fail_at;
-    if (s->target) {
-        char *t = strdup(s->target);
-        if (!t) {
-            ev_plan_free(p);
-            return oom(err);
-        }
-        free(p->target);
-        p->target = t;
-    }
-    if ((rc = ev_plan_finish(p, &e)) || (rc = ev_check(p, &e)))
+        sets[m->nsets + (size_t)k] = s->sets[k];
+    const char *const ex[1] = {extra};
+    ev_load_args a = {.path = m->path,
+                      .target = s->target,
+                      .sets = sets,
+                      .nsets = m->nsets + (size_t)s->nsets,
+                      .extra = extra ? ex : NULL,
+                      .nextra = extra ? 1 : 0};
+    rc = ev_load_plan(&a, &p, &e);
+    free(sets);
+    if (rc)
         goto fail_at;
     *out = p;
     return EV_OK;

@@ -5,6 +5,7 @@
 #include "ev_clock.h"
 #include "ev_commands.h"
 #include "ev_engine.h"
+#include "ev_load.h"
 #include "ev_pacer.h"
 #include "ev_prom.h"
 #include "ev_render.h"
@@ -325,65 +326,23 @@ typedef struct cli {
     int nsets;
 } cli;
 
-/* What the target's transport would have by default where the plan says
- * nothing (HTTP publishes binary mode, as CloudEvents HTTP senders do). */
-static int transport_defaults(ev_plan *p, ev_err *err)
-{
-    ev_endpoint *ep = NULL;
-    /* A target that does not open is explained later, by the run's own checks. */
-    if (!p->target || ev_endpoint_open(p->target, EV_ROLE_PUBLISH, &ep, NULL))
-        return 0;
-    const char *mode = ep->br->default_mode ? ep->br->default_mode(ep->params) : NULL;
-    int rc = mode ? ev_plan_default(p, "event.mode", mode, err) : 0;
-    ev_endpoint_free(ep);
-    return rc;
-}
-
-/* Loads the file, applies --set (and `extra`, a sweep's KEY=VALUE), finishes
- * the plan, then checks the target and what its transport can do with the
- * plan: everything `run` would reject before connecting. Prints the error
- * and returns its code (2, or 4) on failure. */
+/* The plan for these options (ev_load_plan), `extra` a sweep's KEY=VALUE.
+ * Prints the error and returns its code (2, or 4) on failure. */
 static int load_plan(const cli *c, const char *extra, ev_plan **out)
 {
     ev_err err = {{0}};
-    ev_plan *p = NULL;
-    int rc = ev_plan_load(c->path, &p, &err);
-    for (int i = 0; !rc && i < c->nsets; i++)
-        rc = ev_plan_set(p, c->sets[i], &err);
-    if (!rc && extra)
-        rc = ev_plan_set(p, extra, &err);
-    if (!rc && c->source) {
-        char *set = malloc(strlen(c->source) + 16);
-        if (!set)
-            rc = ev_err_set(&err, EV_EINTERNAL, "out of memory");
-        else {
-            sprintf(set, "verify.source=%s", c->source);
-            rc = ev_plan_set(p, set, &err);
-            free(set);
-        }
-    }
-    if (!rc && c->target) {
-        char *t = strdup(c->target);
-        if (!t)
-            rc = ev_err_set(&err, EV_EINTERNAL, "out of memory");
-        else {
-            free(p->target);
-            p->target = t;
-        }
-    }
-    if (!rc)
-        rc = transport_defaults(p, &err);
-    if (!rc)
-        rc = ev_plan_finish(p, &err);
-    if (!rc)
-        rc = ev_check(p, &err);
-    if (rc) {
+    const char *ex[1] = {extra};
+    ev_load_args a = {.path = c->path,
+                      .target = c->target,
+                      .source = c->source,
+                      .sets = c->sets,
+                      .nsets = (size_t)c->nsets,
+                      .extra = ex,
+                      .nextra = extra ? 1 : 0};
+    int rc = ev_load_plan(&a, out, &err);
+    if (rc)
         fprintf(stderr, "evload: %s\n", err.msg);
-        ev_plan_free(p);
-        return rc;
-    }
-    *out = p;
-    return 0;
+    return rc;
 }
 
 static int sweep_loader(void *ud, const char *assignment, ev_plan **out)

@@ -31,10 +31,22 @@
  *   job whose hash is already gone (removeOnComplete) cannot be delivered and
  *   is counted in observer.job_missing.
  *
+ * A lost connection (Redis restarting) is no error: the consumer is down and
+ * recv() reconnects on the schedule of ev_backoff.h, failing only after the
+ * target's reconnect_timeout. A worker keeps the job it held: its lock
+ * (token unchanged, kept alive by the keeper once Redis is back) lets the
+ * finish be sent again (`finish_retries`; if the first one had gone through,
+ * the lock is gone and it counts in finish_lock_lost). A take whose reply
+ * was lost may have locked a job with its token: after reconnecting, the
+ * "reclaim" script gives that job back to wait (`reclaimed`), so it is
+ * delivered once, not after its lock expired. The observer re-reads the
+ * events from the last batch it handed over complete.
+ *
  * Pointers handed out in deliveries point into hiredis replies kept until the
  * next recv() or close(). */
 #include "brokers/bullmq.h"
 
+#include "ev_backoff.h"
 #include "ev_clock.h"
 
 #include <inttypes.h>
@@ -46,8 +58,11 @@ enum { W_WAIT, W_ACTIVE, W_PRIO, W_DELAYED, W_META, W_EVENTS, W_MARKER, W_PC, W_
 
 struct ev_sub {
     ev_bq *q;
-    redisContext *c;
+    redisContext *c; /* NULL while down */
     uint32_t consumer;
+    ev_backoff rc;
+    char why[320];    /* why the connection went */
+    char unsure[192]; /* a take's token whose reply never came; "" none */
     ev_bq_counts cnt;
     ev_hist *qw, *proc; /* local, merged at close */
 
@@ -61,8 +76,9 @@ struct ev_sub {
     redisReply *job; /* the work reply holding the job held */
     char token[192]; /* the held job's lock token */
     int64_t taken_mono;
-    int held;      /* a job is locked by this consumer */
-    int delivered; /* ... and was handed to the engine (else fetched ahead) */
+    int held;         /* a job is locked by this consumer */
+    int delivered;    /* ... and was handed to the engine (else fetched ahead) */
+    int finish_again; /* its finish failed with the connection: being sent again */
 
     /* observer */
     char events[EV_BQ_KEY_MAX];
@@ -72,10 +88,61 @@ struct ev_sub {
     size_t nhm, caphm;
 };
 
-static int sub_fail(ev_sub *s, ev_err *err, const char *what)
+/* The connection failed during `what` (detail: the context's error, or
+ * `detail`): down until recv() reconnects. */
+static void went_down(ev_sub *s, const char *what, const char *detail)
 {
-    return ev_err_set(err, EV_ECONNECT, "bullmq target %s: %s failed (%s)", s->q->ri->url->redacted,
-                      what, s->c->errstr[0] ? s->c->errstr : "EOF");
+    if (!detail || !detail[0])
+        detail = s->c && s->c->errstr[0] ? s->c->errstr : "EOF";
+    snprintf(s->why, sizeof s->why, "%s: %.280s", what, ev_bq_err_detail(s->q, detail));
+    redisFree(s->c);
+    s->c = NULL;
+    ev_backoff_down(&s->rc, ev_mono_ns());
+}
+
+/* While down: one attempt when due (a worker with an unsure take also
+ * reclaims its job). 0 (up again, or not yet: s->c says), or -1 with err
+ * once reconnect_timeout has passed. */
+static int sub_reconnect(ev_sub *s, ev_err *err)
+{
+    ev_bq *q = s->q;
+    if (!ev_backoff_due(&s->rc, ev_mono_ns()))
+        return 0;
+    ev_err e2;
+    redisContext *c = ev_bq_reconnect(q, q->mode == EV_BQ_WORKER ? EV_BQ_S_RECLAIM : -1, &e2);
+    if (c && s->unsure[0]) {
+        const char *keys[5] = {s->wkeys[W_ACTIVE], s->wkeys[W_WAIT], s->wkeys[W_EVENTS],
+                               s->wkeys[W_MARKER], s->wkeys[W_META]};
+        const char *args[2] = {q->base, s->unsure};
+        redisReply *r = ev_bq_eval(q, c, EV_BQ_S_RECLAIM, 5, keys, 2, args, NULL);
+        if (r && r->type == REDIS_REPLY_INTEGER) {
+            s->cnt.reclaimed += r->integer == 1;
+            s->unsure[0] = '\0';
+        } else {
+            ev_err_set(&e2, EV_ECONNECT, "reclaiming a job: %s",
+                       r && r->type == REDIS_REPLY_ERROR ? r->str
+                       : c->errstr[0]                    ? c->errstr
+                                                         : "unexpected reply");
+            redisFree(c);
+            c = NULL;
+        }
+        freeReplyObject(r);
+    }
+    if (!c) {
+        if (ev_backoff_failed(&s->rc, ev_mono_ns()) < 0)
+            return ev_err_set(err, EV_ECONNECT,
+                              "bullmq target %s: consumer %" PRIu32 " lost its connection to "
+                              "Redis (%s) and could not reconnect within the reconnect_timeout "
+                              "(%.1f s); the last attempt: %s",
+                              q->ri->url->redacted, s->consumer, s->why,
+                              (double)q->reconnect_timeout_ns / 1e9, ev_bq_err_detail(q, e2.msg)),
+                   -1;
+        return 0;
+    }
+    s->c = c;
+    s->cnt.down_ns += ev_backoff_up(&s->rc, ev_mono_ns());
+    s->cnt.sub_reconnects++;
+    return 0;
 }
 
 static int bq_sub_open(void *state, const ev_run_info *ri, uint32_t group, uint32_t consumer,
@@ -93,6 +160,8 @@ static int bq_sub_open(void *state, const ev_run_info *ri, uint32_t group, uint3
     }
     s->q = q;
     s->consumer = consumer;
+    ev_backoff_init(&s->rc, EV_BQ_RECONNECT_MIN_NS, EV_BQ_RECONNECT_MIN_NS, EV_BQ_RECONNECT_MAX_NS,
+                    q->reconnect_timeout_ns);
     static const char *const wsfx[NWORK] = {"wait",   "active", "prioritized", "delayed",  "meta",
                                             "events", "marker", "pc",          "completed"};
     for (int i = 0; i < NWORK; i++)
@@ -132,7 +201,8 @@ static void slot_set(ev_sub *s, const char *jid)
 /* Runs the work script: finishes the held job if `finish` (completed, or
  * failed when it carries a deferred failure) and takes the next job if
  * `fetch`. Afterwards the new job (if any) is held, not yet delivered.
- * 0, or -1 when the connection failed. */
+ * 0; 1 when the connection failed (down; a job being finished stays held,
+ * its finish to be sent again); -1 with err on a script error. */
 static int work(ev_sub *s, int finish, int fetch, ev_err *err)
 {
     char now[32], next[sizeof s->token], flags[3];
@@ -178,7 +248,7 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
                             atm,
                             j ? j->element[7]->str : "",
                             flags};
-    char lerr[128];
+    char lerr[256];
     redisReply *r =
         ev_bq_line_eval(s->q, s->consumer, EV_BQ_S_WORK, NWORK, keys, 15, args, lerr, sizeof lerr);
     if (r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOSCRIPT", 8)) {
@@ -186,20 +256,26 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
         r = ev_bq_eval(s->q, s->c, EV_BQ_S_WORK, NWORK, keys, 15, args, NULL);
         lerr[0] = '\0';
     }
+    if (!r) {
+        /* Unknown whether Redis ran it. The held job keeps its lock (and
+         * its slot, so the keeper renews it): the finish is sent again. A
+         * take may have locked a job with `next`: reclaimed on reconnect. */
+        if (fetch)
+            snprintf(s->unsure, sizeof s->unsure, "%s", next);
+        if (j)
+            s->finish_again = 1;
+        went_down(s, "finishing/taking a job", lerr);
+        return 1;
+    }
     if (j) {
         ev_hist_record(s->proc, ev_mono_ns() - s->taken_mono);
         s->job = NULL;
         s->held = 0;
         freeReplyObject(j);
-    }
-    if (!r) {
-        slot_set(s, NULL);
-        if (lerr[0])
-            return ev_err_set(err, EV_ECONNECT,
-                              "bullmq target %s: finishing/taking a job failed (%s)",
-                              s->q->ri->url->redacted, lerr),
-                   -1;
-        return sub_fail(s, err, "finishing/taking a job"), -1;
+        if (s->finish_again) {
+            s->cnt.finish_retries++;
+            s->finish_again = 0;
+        }
     }
     if (r->type == REDIS_REPLY_ERROR) {
         ev_err_set(err, EV_EINTERNAL, "bullmq target %s: the work script failed: %s",
@@ -212,7 +288,11 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
         r->element[0]->type != REDIS_REPLY_INTEGER) {
         freeReplyObject(r);
         slot_set(s, NULL);
-        return sub_fail(s, err, "the work script (unexpected reply)"), -1;
+        return ev_err_set(err, EV_EINTERNAL,
+                          "bullmq target %s: the work script's reply is "
+                          "not what it returns",
+                          s->q->ri->url->redacted),
+               -1;
     }
     if (j) {
         long long fin = r->element[0]->integer;
@@ -252,18 +332,22 @@ static int work(ev_sub *s, int finish, int fetch, ev_err *err)
     return 0;
 }
 
-/* Gives back a job fetched ahead that will not be processed (the run stops). */
+/* Gives back a job fetched ahead that will not be processed (the run stops);
+ * without a connection (gone for good) only lets go of it: the job stays
+ * locked in active until the stall check of a worker requeues it. */
 static void release(ev_sub *s)
 {
     if (!s->held)
         return;
-    const char *keys[5] = {s->wkeys[W_ACTIVE], s->wkeys[W_WAIT], s->wkeys[W_EVENTS],
-                           s->wkeys[W_MARKER], s->wkeys[W_META]};
-    const char *args[3] = {s->q->base, s->job->element[1]->str, s->token};
-    redisReply *r = ev_bq_eval(s->q, s->c, EV_BQ_S_RELEASE, 5, keys, 3, args, NULL);
-    if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1)
-        s->cnt.released++;
-    freeReplyObject(r);
+    if (s->c) {
+        const char *keys[5] = {s->wkeys[W_ACTIVE], s->wkeys[W_WAIT], s->wkeys[W_EVENTS],
+                               s->wkeys[W_MARKER], s->wkeys[W_META]};
+        const char *args[3] = {s->q->base, s->job->element[1]->str, s->token};
+        redisReply *r = ev_bq_eval(s->q, s->c, EV_BQ_S_RELEASE, 5, keys, 3, args, NULL);
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+            s->cnt.released++;
+        freeReplyObject(r);
+    }
     freeReplyObject(s->job);
     s->job = NULL;
     s->held = 0;
@@ -273,11 +357,21 @@ static void release(ev_sub *s)
 static int worker_recv(ev_sub *s, ev_delivery *d, int64_t timeout_ns, ev_err *err)
 {
     int64_t deadline = ev_mono_ns() + timeout_ns;
-    if (s->held && s->delivered && work(s, 1, 0, err)) /* never acked: finish it */
-        return -1;
-    for (;;) {
-        if (!s->held && work(s, 0, 1, err))
+    int w;
+    if (!s->c) {
+        if (sub_reconnect(s, err))
             return -1;
+        if (!s->c) {
+            ev_sleep_until(ev_backoff_wake(&s->rc, deadline), s->q->ri->stop);
+            return 0;
+        }
+    }
+    /* Never acked, or its finish lost with the connection: finish it. */
+    if (s->held && s->delivered && (w = work(s, 1, 0, err)))
+        return w < 0 ? -1 : 0;
+    for (;;) {
+        if (!s->held && (w = work(s, 0, 1, err)))
+            return w < 0 ? -1 : 0;
         if (s->held) {
             redisReply *r = s->job;
             s->delivered = 1;
@@ -299,8 +393,10 @@ static int worker_recv(ev_sub *s, ev_delivery *d, int64_t timeout_ns, ev_err *er
             sec = 0.01;
         snprintf(tmo, sizeof tmo, "%.3f", sec);
         redisReply *r = redisCommand(s->c, "BZPOPMIN %s %s", s->wkeys[W_MARKER], tmo);
-        if (!r)
-            return sub_fail(s, err, "BZPOPMIN on the marker"), -1;
+        if (!r) {
+            went_down(s, "BZPOPMIN on the marker", NULL);
+            return 0;
+        }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
             r->element[2]->type == REDIS_REPLY_STRING) {
             /* A delayed-job marker due in the future: put it back for the
@@ -323,9 +419,9 @@ static int worker_recv(ev_sub *s, ev_delivery *d, int64_t timeout_ns, ev_err *er
  * next one in the same round trip (delivered by the next recv). */
 static int worker_ack(ev_sub *s, ev_err *err)
 {
-    if (!s->held || !s->delivered)
-        return 0;
-    return work(s, 1, !*s->q->ri->stop, err);
+    if (!s->held || !s->delivered || !s->c)
+        return 0; /* down: recv() finishes it once reconnected */
+    return work(s, 1, !*s->q->ri->stop, err) < 0 ? -1 : 0;
 }
 
 /* ---- observer ------------------------------------------------------------- */
@@ -354,15 +450,34 @@ static long long num(const redisReply *r)
 
 static int observer_recv(ev_sub *s, ev_delivery *d, int max, int64_t timeout_ns, ev_err *err)
 {
+    if (!s->c) {
+        if (sub_reconnect(s, err))
+            return -1;
+        if (!s->c) {
+            ev_sleep_until(ev_backoff_wake(&s->rc, ev_mono_ns() + timeout_ns), s->q->ri->stop);
+            return 0;
+        }
+    }
+    /* A batch is handed over whole or not at all: on a lost connection the
+     * next read starts again from here, with the counts as they were. */
+    char prev_id[sizeof s->last_id];
+    memcpy(prev_id, s->last_id, sizeof prev_id);
+    ev_bq_counts prev_cnt = s->cnt;
     char count[16], block[24];
     snprintf(count, sizeof count, "%d", max);
     int64_t ms = timeout_ns / EV_NS_PER_MS;
     snprintf(block, sizeof block, "%" PRId64, ms < 1 ? 1 : ms);
     redisReply *x = redisCommand(s->c, "XREAD COUNT %s BLOCK %s STREAMS %s %s", count, block,
                                  s->events, s->last_id);
-    if (!x)
-        return sub_fail(s, err, "XREAD on the events stream");
+    if (!x) {
+        went_down(s, "XREAD on the events stream", NULL);
+        return 0;
+    }
     s->xr = x;
+    if (x->type == REDIS_REPLY_ERROR && !strncmp(x->str, "LOADING", 7)) {
+        went_down(s, "XREAD on the events stream", x->str); /* a restart: not back yet */
+        return 0;
+    }
     if (x->type == REDIS_REPLY_ERROR)
         return ev_err_set(err, EV_ECONNECT, "bullmq target %s: XREAD %s failed: %s",
                           s->q->ri->url->redacted, s->events, x->str),
@@ -410,13 +525,19 @@ static int observer_recv(ev_sub *s, ev_delivery *d, int max, int64_t timeout_ns,
             s->cnt.ev_duplicated++;
         }
     }
-    int n = 0;
     for (size_t i = 0; i < nj; i++) {
         void *rv = NULL;
-        if (redisGetReply(s->c, &rv) != REDIS_OK || !rv)
-            return sub_fail(s, err, "reading a completed job"), -1;
-        redisReply *h = rv;
-        s->hm[s->nhm++] = h;
+        if (redisGetReply(s->c, &rv) != REDIS_OK || !rv) {
+            memcpy(s->last_id, prev_id, sizeof prev_id);
+            s->cnt = prev_cnt;
+            went_down(s, "reading a completed job", NULL);
+            return 0; /* the replies held are freed by the next recv */
+        }
+        s->hm[s->nhm++] = rv;
+    }
+    int n = 0;
+    for (size_t i = 0; i < nj; i++) {
+        redisReply *h = s->hm[i];
         if (h->type != REDIS_REPLY_ARRAY || h->elements != 5 ||
             h->element[0]->type != REDIS_REPLY_STRING) {
             s->cnt.job_missing++;
@@ -458,17 +579,19 @@ static int bq_sub_ack(ev_sub *s, const ev_delivery *d, int n, ev_err *err)
     (void)n;
     if (s->q->mode == EV_BQ_OBSERVER)
         return 0;
-    return worker_ack(s, err) ? -1 : 0;
+    return worker_ack(s, err);
 }
 
 static void bq_sub_close(ev_sub *s)
 {
     if (!s)
         return;
-    if (s->held && s->delivered) {
+    if (s->held && s->delivered && s->c) {
         ev_err e;
         work(s, 1, 0, &e);
     }
+    if (!s->c)
+        s->cnt.down_ns += ev_backoff_up(&s->rc, ev_mono_ns());
     release(s);
     obs_release(s);
     free(s->hm);

@@ -28,6 +28,7 @@
  *   to judge (foreign or corrupt, never a crash). */
 #include "brokers/rabbitmq.h"
 
+#include "ev_backoff.h"
 #include "ev_cebind.h"
 #include "ev_clock.h"
 
@@ -69,7 +70,7 @@ struct ev_sub {
     int64_t pending; /* processed, ack not sent yet (ack_every) */
     uint64_t pending_tag;
 
-    int64_t down_since, next_attempt, backoff;
+    ev_backoff rc; /* the reconnect schedule */
     char why[600];
     ev_rmq_sub_stats st;
 };
@@ -95,10 +96,7 @@ static void set_down(ev_sub *s, const char *why)
     s->held = s->pending = 0;
     s->pending_tag = 0;
     atomic_store(&s->live->unacked, 0);
-    int64_t now = ev_mono_ns();
-    s->down_since = now;
-    s->backoff = RECONNECT_MIN_NS;
-    s->next_attempt = now + s->backoff;
+    ev_backoff_down(&s->rc, ev_mono_ns());
     atomic_fetch_add(&s->m->consumers_down, 1);
 }
 
@@ -129,28 +127,25 @@ static int sub_connect(ev_sub *s, int64_t timeout_ns, ev_err *err)
 
 static int sub_reconnect(ev_sub *s, ev_err *err)
 {
-    int64_t now = ev_mono_ns();
-    if (now < s->next_attempt)
+    if (!ev_backoff_due(&s->rc, ev_mono_ns()))
         return 0;
     const ev_rmq_cfg *c = &s->m->c;
-    if (now - s->down_since > c->reconnect_timeout_ns)
-        return ev_err_set(err, EV_ECONNECT,
-                          "target %s: consumer %" PRIu32 " of queue \"%s\" lost its connection "
-                          "(%s) and could not reconnect within %.0f s",
-                          c->redacted, s->consumer, s->queue, s->why,
-                          (double)c->reconnect_timeout_ns / 1e9),
-               -1;
     ev_err e2;
     int64_t t =
         c->connect_timeout_ns < RECONNECT_CONNECT_NS ? c->connect_timeout_ns : RECONNECT_CONNECT_NS;
     if (sub_connect(s, t, &e2)) {
         snprintf(s->why, sizeof s->why, "%s", e2.msg);
-        s->backoff = s->backoff * 2 > RECONNECT_MAX_NS ? RECONNECT_MAX_NS : s->backoff * 2;
-        s->next_attempt = ev_mono_ns() + s->backoff;
+        if (ev_backoff_failed(&s->rc, ev_mono_ns()) < 0)
+            return ev_err_set(err, EV_ECONNECT,
+                              "target %s: consumer %" PRIu32 " of queue \"%s\" lost its "
+                              "connection (%s) and could not reconnect within %.0f s",
+                              c->redacted, s->consumer, s->queue, s->why,
+                              (double)c->reconnect_timeout_ns / 1e9),
+                   -1;
         return 0;
     }
     s->st.reconnects++;
-    s->st.down_ns += ev_mono_ns() - s->down_since;
+    s->st.down_ns += ev_backoff_up(&s->rc, ev_mono_ns());
     atomic_fetch_sub(&s->m->consumers_down, 1);
     return 0;
 }
@@ -164,6 +159,8 @@ static int rmq_sub_open(void *state, const ev_run_info *ri, uint32_t group, uint
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     s->m = m;
     s->ri = ri;
+    ev_backoff_init(&s->rc, RECONNECT_MIN_NS, RECONNECT_MIN_NS, RECONNECT_MAX_NS,
+                    m->c.reconnect_timeout_ns);
     s->group = group;
     s->consumer = consumer;
     s->live = &m->live[group * m->consumers + consumer];
@@ -397,7 +394,7 @@ static int rmq_sub_recv(ev_sub *s, ev_delivery *d, int max, int64_t timeout_ns, 
             return -1;
         if (!s->conn) {
             int64_t until = ev_mono_ns() + timeout_ns;
-            ev_sleep_until(s->next_attempt < until ? s->next_attempt : until, s->ri->stop);
+            ev_sleep_until(ev_backoff_wake(&s->rc, until), s->ri->stop);
             return 0;
         }
     }
@@ -446,7 +443,7 @@ static void rmq_sub_close(ev_sub *s)
         return;
     send_ack(s);
     if (!s->conn) {
-        s->st.down_ns += ev_mono_ns() - s->down_since;
+        s->st.down_ns += ev_backoff_up(&s->rc, ev_mono_ns());
         atomic_fetch_sub(&s->m->consumers_down, 1);
     }
     ev_rmq_close(s->conn, 1);

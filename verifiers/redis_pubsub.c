@@ -28,6 +28,7 @@
  */
 #include "brokers/redis_pubsub.h"
 
+#include "ev_backoff.h"
 #include "ev_clock.h"
 
 #include <errno.h>
@@ -52,7 +53,7 @@ struct ev_sub {
     redisReply **held; /* replies behind the last recv's deliveries */
     int nheld, capheld;
     int up;
-    int64_t down_since, next_try;
+    ev_backoff rc;      /* the resubscribe schedule */
     int64_t next_cycle; /* cycle=: when to leave next; 0 never */
     int64_t leave_by;   /* leaving: UNSUBSCRIBE sent, forced close at this time; 0 not leaving */
     int64_t last_data;  /* monotonic time of the last read that brought bytes */
@@ -156,6 +157,8 @@ static int redis_sub_open(void *state, const ev_run_info *ri, uint32_t group, ui
     s->ri = ri;
     s->group = group;
     snprintf(s->role, sizeof s->role, "sub%u", group);
+    ev_backoff_init(&s->rc, r->conf.reconnect_delay_ns, RETRY_NS, RETRY_NS,
+                    r->conf.reconnect_timeout_ns);
     int rc = sub_connect(s, err);
     if (rc) {
         free(s);
@@ -202,8 +205,7 @@ static void went_down(ev_sub *s, ev_redis_cause cause, const char *what)
     redisFree(s->c);
     s->c = NULL;
     s->up = 0;
-    s->down_since = now;
-    s->next_try = now + r->conf.reconnect_delay_ns;
+    ev_backoff_down(&s->rc, now);
 }
 
 /* While down: try to resubscribe when due. 0 (up again or not yet), -1 when
@@ -211,23 +213,22 @@ static void went_down(ev_sub *s, ev_redis_cause cause, const char *what)
 static int try_reconnect(ev_sub *s, ev_err *err)
 {
     ev_redis *r = s->r;
-    int64_t now = ev_mono_ns();
-    if (now < s->next_try)
+    if (!ev_backoff_due(&s->rc, ev_mono_ns()))
         return 0;
     ev_err e2;
     if (sub_connect(s, &e2) == EV_OK) {
+        int64_t down = ev_backoff_up(&s->rc, ev_mono_ns());
         pthread_mutex_lock(&r->mu);
         r->g[s->group].reconnects++;
-        r->g[s->group].down_ns += ev_mono_ns() - s->down_since;
+        r->g[s->group].down_ns += down;
         pthread_mutex_unlock(&r->mu);
         return 0;
     }
-    if (now - s->down_since - r->conf.reconnect_delay_ns >= r->conf.reconnect_timeout_ns)
+    if (ev_backoff_failed(&s->rc, ev_mono_ns()) < 0)
         return ev_err_set(err, EV_ECONNECT,
                           "redis %s: subscriber %u lost its connection and could not "
                           "resubscribe within the reconnect_timeout: %s",
                           r->conf.redacted, s->group, e2.msg);
-    s->next_try = ev_mono_ns() + RETRY_NS;
     return 0;
 }
 
@@ -317,8 +318,7 @@ static int redis_sub_recv(ev_sub *s, ev_delivery *d, int max, int64_t timeout_ns
         if (try_reconnect(s, err))
             return -1;
         if (!s->up) {
-            int64_t until = s->next_try < deadline ? s->next_try : deadline;
-            ev_sleep_until(until, s->ri->stop);
+            ev_sleep_until(ev_backoff_wake(&s->rc, deadline), s->ri->stop);
             return 0;
         }
     }
@@ -397,7 +397,7 @@ static void redis_sub_close(ev_sub *s)
     ev_redis *r = s->r;
     pthread_mutex_lock(&r->mu);
     if (!s->up)
-        r->g[s->group].down_ns += ev_mono_ns() - s->down_since;
+        r->g[s->group].down_ns += ev_backoff_up(&s->rc, ev_mono_ns());
     r->g[s->group].up = 0;
     pthread_mutex_unlock(&r->mu);
     redisFree(s->c);

@@ -8,6 +8,7 @@
  * above 10^14 (ms × 4096) are formatted with string.format('%.0f') first. */
 #include "brokers/bullmq.h"
 
+#include "ev_backoff.h"
 #include "ev_clock.h"
 #include "ev_metrics.h"
 #include "ev_text.h"
@@ -239,10 +240,31 @@ static const char SCRIPT_STALL[] =
     "  redis.call('SADD', KEYS[1], unpack(act, i, math.min(i + 999, #act))) end\n"
     "return requeued\n";
 
+/* reclaim: KEYS active wait events marker meta; ARGV base token.
+ * The job in active whose lock holds this token (a take whose reply was
+ * lost: at most one) is given back as release does. Returns 1, or 0 when
+ * no job holds the token (the take never ran, or its lock expired and the
+ * stall check requeued the job). */
+static const char SCRIPT_RECLAIM[] =
+    "for _, jid in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do\n"
+    "  local jk = ARGV[1] .. jid\n"
+    "  if redis.call('GET', jk .. ':lock') == ARGV[2] then\n"
+    "    redis.call('DEL', jk .. ':lock')\n"
+    "    redis.call('LREM', KEYS[1], -1, jid)\n"
+    "    redis.call('HINCRBY', jk, 'ats', -1)\n"
+    "    redis.call('RPUSH', KEYS[2], jid)\n"
+    "    if not redis.call('HGET', KEYS[5], 'paused') then redis.call('ZADD', KEYS[4], 0, '0') "
+    "end\n"
+    "    redis.call('XADD', KEYS[3], '*', 'event', 'waiting', 'jobId', jid, 'prev', 'active')\n"
+    "    return 1\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
 const char *ev_bq_script(int s)
 {
-    static const char *const all[EV_BQ_NSCRIPTS] = {SCRIPT_ADD, SCRIPT_WORK, SCRIPT_RELEASE,
-                                                    SCRIPT_RENEW, SCRIPT_STALL};
+    static const char *const all[EV_BQ_NSCRIPTS] = {SCRIPT_ADD,   SCRIPT_WORK,  SCRIPT_RELEASE,
+                                                    SCRIPT_RENEW, SCRIPT_STALL, SCRIPT_RECLAIM};
     return s >= 0 && s < EV_BQ_NSCRIPTS ? all[s] : "";
 }
 
@@ -299,6 +321,38 @@ fail:
     freeReplyObject(r);
     redisFree(c);
     return NULL;
+}
+
+redisContext *ev_bq_reconnect(const ev_bq *q, int s, ev_err *err)
+{
+    redisContext *c = ev_bq_connect(q, EV_BQ_IO_TIMEOUT_MS, err);
+    if (!c)
+        return NULL;
+    redisReply *r =
+        s >= 0 ? redisCommand(c, "SCRIPT LOAD %s", ev_bq_script(s)) : redisCommand(c, "PING");
+    int ok = r && (s >= 0 ? r->type == REDIS_REPLY_STRING && r->len == 40
+                          : r->type == REDIS_REPLY_STATUS);
+    if (!ok) {
+        ev_err_set(err, EV_ECONNECT, "bullmq target %s: Redis is not ready (%s)",
+                   q->ri->url->redacted,
+                   r && r->type == REDIS_REPLY_ERROR ? r->str
+                   : c->errstr[0]                    ? c->errstr
+                                                     : "unexpected reply");
+        redisFree(c);
+        c = NULL;
+    }
+    freeReplyObject(r);
+    return c;
+}
+
+const char *ev_bq_err_detail(const ev_bq *q, const char *msg)
+{
+    static const char pfx[] = "bullmq target ";
+    size_t n = sizeof pfx - 1, r = strlen(q->ri->url->redacted);
+    if (!strncmp(msg, pfx, n) && !strncmp(msg + n, q->ri->url->redacted, r) &&
+        !strncmp(msg + n + r, ": ", 2))
+        return msg + n + r + 2;
+    return msg;
 }
 
 void ev_bq_key(const ev_bq *q, const char *suffix, char *buf)
@@ -368,6 +422,17 @@ int ev_bq_eval_append(const ev_bq *q, redisContext *c, int s, int nkeys, const c
     return redisAppendCommandArgv(c, n, argv, lens) == REDIS_OK ? 0 : -1;
 }
 
+int ev_bq_eval_format(const ev_bq *q, char **cmd, int s, int nkeys, const char *const *keys,
+                      int nargs, const char *const *args, const size_t *arglens)
+{
+    const char *argv[EV_BQ_MAX_ARGV];
+    size_t lens[EV_BQ_MAX_ARGV];
+    int n = build_argv(q, s, nkeys, keys, nargs, args, arglens, argv, lens);
+    if (n < 0)
+        return -1;
+    return redisFormatCommandArgv(cmd, n, argv, lens);
+}
+
 redisReply *ev_bq_eval(const ev_bq *q, redisContext *c, int s, int nkeys, const char *const *keys,
                        int nargs, const char *const *args, const size_t *arglens)
 {
@@ -396,16 +461,26 @@ struct ev_bq_call {
     int argc;
     redisReply *reply;
     int done;
-    char err[128];
+    char err[256];
     ev_bq_call *next;
 };
 
 /* Sends the batch as one pipeline and collects the replies in order. Runs
  * without the line's mutex (busy is set, so nobody else uses l->c). After a
- * failure the context is broken for good: every later call fails too, as a
- * consumer's own context would. */
-static void line_run(ev_bq_line *l, ev_bq_call *batch)
+ * failure the context is broken: every call of that batch fails, and the
+ * next batch connects afresh (one attempt: the consumers, which went down
+ * with their call, pace the attempts by their reconnect schedule). */
+static void line_run(const ev_bq *q, ev_bq_line *l, ev_bq_call *batch)
 {
+    if (!l->c || l->c->err) {
+        redisFree(l->c);
+        ev_err e;
+        if (!(l->c = ev_bq_reconnect(q, EV_BQ_S_WORK, &e))) {
+            for (ev_bq_call *k = batch; k; k = k->next)
+                snprintf(k->err, sizeof k->err, "%s", ev_bq_err_detail(q, e.msg));
+            return;
+        }
+    }
     ev_bq_call *unsent = NULL; /* the first call that could not be queued */
     for (ev_bq_call *k = batch; k && !unsent; k = k->next)
         if (redisAppendCommandArgv(l->c, k->argc, k->argv, k->lens) != REDIS_OK)
@@ -452,7 +527,7 @@ redisReply *ev_bq_line_eval(ev_bq *q, uint32_t consumer, int s, int nkeys, const
         l->head = l->last = NULL;
         l->busy = 1;
         pthread_mutex_unlock(&l->mu);
-        line_run(l, batch);
+        line_run(q, l, batch);
         pthread_mutex_lock(&l->mu);
         for (ev_bq_call *k = batch, *nx; k; k = nx) {
             nx = k->next; /* k may return (and its stack go) once done is set */
@@ -481,6 +556,13 @@ void ev_bq_add_counts(ev_bq *q, const ev_bq_counts *c, const ev_hist *qw, const 
     t->added += c->added;
     t->duplicates += c->duplicates;
     t->add_errors += c->add_errors;
+    t->unanswered += c->unanswered;
+    t->pub_reconnects += c->pub_reconnects;
+    t->finish_retries += c->finish_retries;
+    t->reclaimed += c->reclaimed;
+    t->sub_reconnects += c->sub_reconnects;
+    t->keeper_reconnects += c->keeper_reconnects;
+    t->down_ns += c->down_ns;
     t->taken += c->taken;
     t->completed += c->completed;
     t->failed_deferred += c->failed_deferred;
@@ -530,6 +612,8 @@ static const ev_param bq_params[] = {
      "worker mode: how often stalled jobs are looked for"},
     {"max_stalled_count", EV_PT_INT, "1", 0, 1000000, NULL, 0,
      "worker mode: stalls before a job fails"},
+    {"reconnect_timeout", EV_PT_DURATION, "10s", 0, 0, NULL, 0,
+     "a connection lost (Redis restarting) is retried for this long, then the run ends (exit 3)"},
     {NULL},
 };
 
@@ -676,6 +760,7 @@ static int bq_setup_do(const ev_run_info *ri, void **state, ev_err *err)
     q->max_stalled = ev_param_int(ps, "max_stalled_count");
     q->lock_ms = ev_param_dur(ps, "lock_duration") / EV_NS_PER_MS;
     q->stalled_ms = ev_param_dur(ps, "stalled_interval") / EV_NS_PER_MS;
+    q->reconnect_timeout_ns = ev_param_dur(ps, "reconnect_timeout");
     parse_keep(ev_param_str(ps, "remove_on_complete"), &q->keep_completed); /* configure checked */
     if (q->keep_completed < 0)
         snprintf(q->opts_json, sizeof q->opts_json, "{\"attempts\":%" PRId64 "}", q->attempts);
@@ -845,17 +930,33 @@ static void *keeper_main(void *arg)
     redisContext *c = NULL;
     int64_t next_renew = ev_mono_ns() + q->lock_ms / 2 * EV_NS_PER_MS;
     int64_t next_stall = ev_mono_ns(); /* check once at start, as Node workers do */
+    /* A broken context (server restart) is replaced on the reconnect
+     * schedule, for as long as the run lasts: the keeper never gives up (the
+     * workers end the run when Redis stays away beyond reconnect_timeout). */
+    ev_backoff rc;
+    ev_backoff_init(&rc, 0, EV_BQ_RECONNECT_MIN_NS, EV_BQ_RECONNECT_MAX_NS, INT64_MAX / 4);
+    int connected_once = 0;
     while (!atomic_load(&q->keeper_stop)) {
         int64_t now = ev_mono_ns();
         if (!c || c->err) {
-            /* A broken context (server restart) is replaced; errors are not
-             * fatal here: the workers report connection failures. */
             redisFree(c);
-            ev_err e;
-            c = ev_bq_connect(q, EV_BQ_IO_TIMEOUT_MS, &e);
-            if (!c) {
-                ev_sleep_until(now + EV_NS_PER_S, &q->keeper_stop);
+            c = NULL;
+            ev_backoff_down(&rc, now);
+            if (!ev_backoff_due(&rc, now)) {
+                ev_sleep_until(ev_backoff_wake(&rc, now + 50 * EV_NS_PER_MS), &q->keeper_stop);
                 continue;
+            }
+            ev_err e;
+            if (!(c = ev_bq_reconnect(q, -1, &e))) {
+                ev_backoff_failed(&rc, ev_mono_ns());
+                continue;
+            }
+            ev_backoff_up(&rc, ev_mono_ns());
+            if (connected_once++) {
+                cnt.keeper_reconnects++;
+                /* Renew at once: the workers' locks were not renewed while
+                 * Redis was away. */
+                next_renew = now;
             }
         }
         int did = 0;
@@ -1025,6 +1126,8 @@ static void bq_report(void *state, json_t *out)
     SETI(pub, "added", t.added);
     SETI(pub, "duplicates", t.duplicates);
     SETI(pub, "errors", t.add_errors);
+    SETI(pub, "unanswered", t.unanswered);
+    SETI(pub, "reconnects", t.pub_reconnects);
     json_object_set_new(out, "publisher", pub);
     if (q->mode == EV_BQ_WORKER) {
         json_t *w = json_object();
@@ -1039,6 +1142,10 @@ static void bq_report(void *state, json_t *out)
         SETI(w, "locks_lost", t.locks_lost);
         SETI(w, "stall_checks", t.stall_checks);
         SETI(w, "stalled_requeued", t.stalled_requeued);
+        SETI(w, "reconnects", t.sub_reconnects);
+        SETI(w, "finish_retries", t.finish_retries);
+        SETI(w, "reclaimed", t.reclaimed);
+        SETI(w, "keeper_reconnects", t.keeper_reconnects);
         double span = t.last_finish_mono > t.first_take_mono
                           ? (double)(t.last_finish_mono - t.first_take_mono) / 1e9
                           : 0.0;
@@ -1053,8 +1160,10 @@ static void bq_report(void *state, json_t *out)
         SETI(o, "removed", t.ev_removed);
         SETI(o, "duplicated", t.ev_duplicated);
         SETI(o, "job_missing", t.job_missing);
+        SETI(o, "reconnects", t.sub_reconnects);
         json_object_set_new(out, "observer", o);
     }
+    json_object_set_new(out, "down_s", json_real((double)t.down_ns / 1e9));
     json_object_set_new(out, "queue_wait", qw);
     json_object_set_new(out, "processing", pr);
     pthread_mutex_lock(&q->admin_mu);

@@ -15,6 +15,13 @@
  *   release give back a job fetched ahead but never processed (run stopping).
  *   renew   extend the locks of the jobs a worker holds.
  *   stall   the stalled-job check (requeue jobs whose lock expired).
+ *   reclaim give back the job a take locked with a token whose reply never
+ *           came (the connection dropped): the take's outcome was unknown.
+ * Every connection survives a Redis restart: a thread whose connection fails
+ * reconnects on the schedule of ev_backoff.h (100 ms doubling to 1 s) and
+ * gives up after the target's reconnect_timeout (then its lane or consumer
+ * ends and the run is INCOMPLETE); a fresh connection counts only once Redis
+ * answers (not while it is still LOADING its append-only file).
  * Each thread has its own hiredis context (hiredis contexts are not thread
  * safe), except that worker consumers send their work scripts over a shared
  * "line" (ev_bq_line below), one thread at a time. A worker-mode run also has
@@ -28,6 +35,7 @@
 #define EV_BROKERS_BULLMQ_H
 
 #include "broker.h"
+#include "ev_clock.h"
 #include "ev_hist.h"
 
 #include <hiredis.h>
@@ -43,7 +51,18 @@
 #define EV_BQ_DELAYED_CHECK_MS 10
 
 enum { EV_BQ_WORKER = 0, EV_BQ_OBSERVER = 1 };
-enum { EV_BQ_S_ADD, EV_BQ_S_WORK, EV_BQ_S_RELEASE, EV_BQ_S_RENEW, EV_BQ_S_STALL, EV_BQ_NSCRIPTS };
+enum {
+    EV_BQ_S_ADD,
+    EV_BQ_S_WORK,
+    EV_BQ_S_RELEASE,
+    EV_BQ_S_RENEW,
+    EV_BQ_S_STALL,
+    EV_BQ_S_RECLAIM,
+    EV_BQ_NSCRIPTS
+};
+/* The reconnect schedule (ev_backoff.h): first attempt, doubling to max. */
+#define EV_BQ_RECONNECT_MIN_NS (100 * EV_NS_PER_MS)
+#define EV_BQ_RECONNECT_MAX_NS (1 * EV_NS_PER_S)
 
 /* The SHA1 hex of each script (computed by SCRIPT LOAD in setup). */
 #define EV_BQ_QUEUE_MAX 200 /* bytes of a queue name, NUL included */
@@ -81,13 +100,17 @@ typedef struct ev_bq_line {
 
 /* Counters; each thread keeps its own and adds them in at close. */
 typedef struct ev_bq_counts {
-    /* publisher */
-    uint64_t added, duplicates, add_errors;
-    /* worker */
+    /* publisher; unanswered: adds in flight when the connection dropped
+     * (outcome unknown, reported failed) */
+    uint64_t added, duplicates, add_errors, unanswered, pub_reconnects;
+    /* worker; finish_retries: finishes sent again after a reconnect;
+     * reclaimed: jobs a take whose reply was lost had locked, given back */
     uint64_t taken, completed, failed_deferred, finish_lock_lost, finish_errors, released;
+    uint64_t finish_retries, reclaimed, sub_reconnects;
     int64_t first_take_mono, last_finish_mono;
+    int64_t down_ns; /* publishers' and consumers' time without a connection */
     /* keeper */
-    uint64_t lock_renewals, locks_lost, stall_checks, stalled_requeued;
+    uint64_t lock_renewals, locks_lost, stall_checks, stalled_requeued, keeper_reconnects;
     /* observer */
     uint64_t ev_completed, ev_failed, ev_stalled, ev_removed, ev_duplicated, job_missing;
 } ev_bq_counts;
@@ -106,8 +129,9 @@ typedef struct ev_bq {
     int64_t max_len_events;
     char trim_len[24]; /* the events cap workers trim to: meta's, else max_len_events */
     int64_t lock_ms, stalled_ms, max_stalled;
-    char opts_json[128]; /* the job opts JSON every add writes */
-    char start_id[64];   /* observer: the events stream id before the run */
+    int64_t reconnect_timeout_ns; /* a lost connection is given up after this */
+    char opts_json[128];          /* the job opts JSON every add writes */
+    char start_id[64];            /* observer: the events stream id before the run */
     ev_bq_sha sha;
 
     pthread_mutex_t admin_mu; /* guards admin, last_counts, cached depth */
@@ -134,6 +158,13 @@ typedef struct ev_bq {
  * owned by the caller (redisFree), or NULL with EV_ECONNECT in err naming the
  * redacted address and what to do. */
 redisContext *ev_bq_connect(const ev_bq *q, int io_timeout_ms, ev_err *err);
+/* A connection again after a loss: ev_bq_connect, then SCRIPT LOAD of script s
+ * (or PING when s < 0), so a server still loading its data (-LOADING) or
+ * without the script counts as not back yet. NULL with err when not. */
+redisContext *ev_bq_reconnect(const ev_bq *q, int s, ev_err *err);
+/* msg without its leading "bullmq target <address>: " (for nesting one
+ * error in another); msg itself when it has none. */
+const char *ev_bq_err_detail(const ev_bq *q, const char *msg);
 /* Loads every script into the server (SCRIPT LOAD on c) and keeps their SHA1
  * in q->sha. 0 or EV_ECONNECT. Setup only (q->sha is read-only afterwards). */
 int ev_bq_load_scripts(ev_bq *q, redisContext *c, ev_err *err);
@@ -148,6 +179,10 @@ redisReply *ev_bq_eval(const ev_bq *q, redisContext *c, int s, int nkeys, const 
                        int nargs, const char *const *args, const size_t *arglens);
 /* Appends (pipelines) an EVALSHA of script s; the reply comes with redisGetReply. */
 int ev_bq_eval_append(const ev_bq *q, redisContext *c, int s, int nkeys, const char *const *keys,
+                      int nargs, const char *const *args, const size_t *arglens);
+/* The same EVALSHA as RESP text in *cmd (malloc'd: redisFreeCommand), for
+ * a connection that is not there yet. Its length, or -1 (out of memory). */
+int ev_bq_eval_format(const ev_bq *q, char **cmd, int s, int nkeys, const char *const *keys,
                       int nargs, const char *const *args, const size_t *arglens);
 /* ev_bq_eval over the line of worker consumer `consumer` (worker mode): the
  * call may be pipelined with other consumers' calls. Returns the reply

@@ -6,6 +6,7 @@
 #include "ev_merge.h"
 #include "ev_proxy.h"
 #include "ev_render.h"
+#include "ev_suite.h"
 #include "ev_search.h"
 
 #include <string.h>
@@ -20,6 +21,8 @@ static const ev_subcommand builtins[] = {
     {"merge", "combine the results of one run's instances (--instance I/N) exactly", ev_merge_main},
     {"proxy", "a TCP fault proxy: latency, bandwidth, blackholes, resets (docs/faults.md)",
      ev_proxy_main},
+    {"suite", "run scenarios in order: one verdict table, one exit code (docs/scenarios.md)",
+     ev_suite_main},
     {"search", "the highest rate at which a scenario's thresholds hold (docs/search.md)",
      ev_search_main},
 };

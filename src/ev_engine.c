@@ -36,6 +36,7 @@
 #include "broker.h"
 #include "ev_clock.h"
 #include "ev_codec.h"
+#include "ev_drift.h"
 #include "ev_hist.h"
 #include "ev_ledger.h"
 #include "ev_match.h"
@@ -953,6 +954,10 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     tp->in_flight = s->in_flight;
     tp->depth = e->nouts ? outputs_depth(e) : endpoint_depth(&e->tgt);
     tp->blocked_ns = s->blocked_ns;
+    tp->rss_bytes = ev_drift_rss_bytes();
+    int64_t planned = ev_plan_publish_ns(e->plan);
+    tp->planned_s = planned > 0 ? (double)(planned + e->plan->warmup_ns) / 1e9 : -1.0;
+    tp->remaining_s = planned > 0 ? (tp->t < tp->planned_s ? tp->planned_s - tp->t : 0.0) : -1.0;
     ev_hist_diff(s->tmp, s->e2e, s->prev_e2e);
     tp->e2e_p50_ms = pct_ms(s->tmp, 50.0);
     tp->e2e_p99_ms = pct_ms(s->tmp, 99.0);

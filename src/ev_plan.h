@@ -114,7 +114,8 @@ struct ev_plan {
     size_t noutputs;
     int outputs_explicit; /* outputs came from verify.outputs */
 
-    int64_t warmup_ns; /* default 0 */
+    int64_t warmup_ns;         /* default 0 */
+    int64_t drift_interval_ns; /* drift.interval: the soak trend's point length, default 60 s */
 
     ev_threshold *thresholds;
     size_t nthresholds;

@@ -7,11 +7,13 @@
 #include "ev_clock.h"
 #include "ev_data.h"
 #include "ev_metrics.h"
+#include "ev_text.h"
 
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void ev_results_free(ev_results *r)
 {
@@ -45,6 +47,7 @@ void ev_results_free(ev_results *r)
     free(r->stages);
     free(r->thr_value);
     free(r->thr_pass);
+    ev_drift_free(&r->drift);
     memset(r, 0, sizeof *r);
 }
 
@@ -100,6 +103,8 @@ static double threshold_value(const ev_results *r, ev_hist *const *lat, const ev
  * (their e2e and ack, merged). NAN when that part measured nothing. */
 static double scoped_value(const ev_results *r, const ev_threshold *t)
 {
+    if (t->drift)
+        return ev_drift_value(&r->drift, t->drift - 1);
     if (t->tag == EV_TAG_NONE)
         return threshold_value(r, r->lat, t);
     ev_results v = *r; /* shallow: the part's counters stand in for the run's */
@@ -148,10 +153,41 @@ static double scoped_value(const ev_results *r, const ev_threshold *t)
     return val;
 }
 
+/* The soak trend from the timeseries (ev_drift.h): what each per-second
+ * point says about throughput, e2e and memory. */
+static int drift_compute(ev_results *r)
+{
+    ev_drift_free(&r->drift);
+    ev_drift_in *in = calloc(r->nts + 1, sizeof *in);
+    if (!in)
+        return -1;
+    int verified = r->ngroups > 0;
+    for (size_t i = 0; i < r->nts; i++) {
+        const ev_tpoint *tp = &r->ts[i];
+        json_t *mem = tp->broker ? json_object_get(tp->broker, "memory") : NULL;
+        in[i] = (ev_drift_in){
+            .t = tp->t,
+            /* Every phase but these is a stage of the schedule (named ones too). */
+            .publishing = strcmp(tp->phase, "warmup") && strcmp(tp->phase, "drain") &&
+                          strcmp(tp->phase, "sweep") && strcmp(tp->phase, "end"),
+            .count = verified ? (double)tp->received / (double)r->ngroups : (double)tp->acked,
+            .hist_e2e = verified ? tp->hist_e2e : NULL,
+            .rss_bytes = tp->rss_bytes > 0 ? tp->rss_bytes : -1,
+            .broker_memory = json_is_number(mem) ? json_number_value(mem) : -1.0,
+        };
+    }
+    int64_t iv = r->plan->drift_interval_ns > 0 ? r->plan->drift_interval_ns : 60 * EV_NS_PER_S;
+    int rc = ev_drift_compute(in, r->nts, iv, &r->drift);
+    free(in);
+    return rc;
+}
+
 int ev_report_evaluate(ev_results *r, ev_err *err)
 {
     size_t n = r->plan->nthresholds;
     r->pass = 1;
+    if (drift_compute(r))
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
     if (!n)
         return EV_OK;
     r->thr_value = calloc(n, sizeof *r->thr_value);
@@ -201,9 +237,39 @@ static void fmt_ms(double ms, char *buf, size_t size)
         snprintf(buf, size, "%.3f", ms);
 }
 
+/* For runs planned at EV_STATUS_LONG_S or longer the status line ends with
+ * the time left and the wall-clock time (UTC) the schedule ends. */
+#define EV_STATUS_LONG_S 600.0
+
+/* "1h02m03s" (whole seconds). */
+static void hms(double s, char *buf, size_t size)
+{
+    long v = s > 0 ? (long)(s + 0.5) : 0;
+    if (v >= 3600)
+        snprintf(buf, size, "%ldh%02ldm%02lds", v / 3600, v / 60 % 60, v % 60);
+    else
+        snprintf(buf, size, "%ldm%02lds", v / 60, v % 60);
+}
+
+static void status_left(const ev_tpoint *tp, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    if (!(tp->planned_s >= EV_STATUS_LONG_S) || tp->remaining_s < 0)
+        return;
+    char el[32], left[32], at[16] = "";
+    hms(tp->t, el, sizeof el);
+    hms(tp->remaining_s, left, sizeof left);
+    time_t end = time(NULL) + (time_t)(tp->remaining_s + 0.5);
+    struct tm tm;
+    if (gmtime_r(&end, &tm))
+        strftime(at, sizeof at, "%H:%M:%SZ", &tm);
+    snprintf(buf, size, "  elapsed %s  left %s  ends %s", el, left, at);
+}
+
 void ev_report_status(const ev_tpoint *tp, double progress, int verified, char *buf, size_t size)
 {
-    char bar[24], sent[32], recv[32], lost[32], p99[16], depth[40], rate[48];
+    char bar[24], sent[32], recv[32], lost[32], p99[16], depth[40], rate[48], left[112];
+    status_left(tp, left, sizeof left);
     if (progress >= 0) {
         if (progress > 1)
             progress = 1;
@@ -226,15 +292,16 @@ void ev_report_status(const ev_tpoint *tp, double progress, int verified, char *
         snprintf(rate, sizeof rate, "%.0f/s", tp->rate_achieved);
     if (!verified) /* publish only: nothing received to count, no e2e */
         snprintf(buf, size,
-                 "%-9s %s %6.1fs  rate %s  sent %s  acked %s  in-flight %lld%s  (publish only)",
+                 "%-9s %s %6.1fs  rate %s  sent %s  acked %s  in-flight %lld%s  (publish only)%s",
                  tp->phase, bar, tp->t, rate, grouped(tp->sent, sent, sizeof sent),
-                 grouped(tp->acked, recv, sizeof recv), (long long)tp->in_flight, depth);
+                 grouped(tp->acked, recv, sizeof recv), (long long)tp->in_flight, depth, left);
     else
         snprintf(buf, size,
-                 "%-9s %s %6.1fs  rate %s  sent %s  recv %s  lost %s  in-flight %lld%s  p99 %s ms",
+                 "%-9s %s %6.1fs  rate %s  sent %s  recv %s  lost %s  in-flight %lld%s  p99 %s "
+                 "ms%s",
                  tp->phase, bar, tp->t, rate, grouped(tp->sent, sent, sizeof sent),
                  grouped(tp->received, recv, sizeof recv), grouped(tp->lost, lost, sizeof lost),
-                 (long long)tp->in_flight, depth, p99);
+                 (long long)tp->in_flight, depth, p99, left);
 }
 
 static void latency_row(FILE *f, const char *name, const ev_hist *h)
@@ -500,6 +567,40 @@ static void streams_section(FILE *f, const ev_results *r)
                    "still holds may be any stream's)\n");
 }
 
+/* The soak trend, once there are 3 complete intervals to fit. */
+static void drift_section(FILE *f, const ev_results *r)
+{
+    const ev_drift *d = &r->drift;
+    int any = 0;
+    for (int m = 0; m < EV_DRIFT_COUNT; m++)
+        any |= d->s[m].available && d->s[m].fit.n >= 3;
+    if (!any)
+        return;
+    char iv[32];
+    ev_format_duration(d->interval_ns, iv, sizeof iv);
+    fprintf(f, "\ndrift (least squares over %s points, 95 %% interval; per hour)\n", iv);
+    for (int m = 0; m < EV_DRIFT_COUNT; m++) {
+        const ev_drift_series *s = &d->s[m];
+        if (!s->available) {
+            fprintf(f, "  %-13s not measured%s\n", ev_drift_name(m),
+                    m == EV_DRIFT_BROKER_MEMORY ? " (the broker's module reports no memory)" : "");
+            continue;
+        }
+        if (s->fit.n < 3) {
+            fprintf(f, "  %-13s %zu point%s: too few to fit\n", ev_drift_name(m), s->fit.n,
+                    s->fit.n == 1 ? "" : "s");
+            continue;
+        }
+        fprintf(f, "  %-13s mean %.4g %s  slope %+.4g ± %.3g %s/h (%+.3g %%/h)  %s  (%zu points)\n",
+                ev_drift_name(m), s->fit.mean_y, ev_drift_unit(m), s->fit.slope, s->fit.half,
+                ev_drift_unit(m), s->pct_per_h,
+                s->fit.flat        ? "flat"
+                : s->fit.slope > 0 ? "RISING"
+                                   : "FALLING",
+                s->fit.n);
+    }
+}
+
 void ev_report_summary(FILE *f, const ev_results *r)
 {
     const ev_plan *p = r->plan;
@@ -552,6 +653,8 @@ void ev_report_summary(FILE *f, const ev_results *r)
         fprintf(f, "  max depth %lld", (long long)r->max_depth);
     fprintf(f, "  publisher blocked %.2f s\n", (double)r->blocked_ns / 1e9);
 
+    drift_section(f, r);
+
     size_t failed = 0;
     int mw = 14;
     for (size_t i = 0; i < p->nthresholds; i++)
@@ -564,6 +667,8 @@ void ev_report_summary(FILE *f, const ev_results *r)
             char v[32];
             if (isnan(r->thr_value[i]))
                 snprintf(v, sizeof v, "not measured");
+            else if (t->drift)
+                snprintf(v, sizeof v, "%.3g %%/h", r->thr_value[i]);
             else if (t->latency && t->agg != EV_AGG_COUNT)
                 snprintf(v, sizeof v, "%.3f ms", r->thr_value[i]);
             else if (t->agg == EV_AGG_RATE)
@@ -694,6 +799,31 @@ static json_t *streams_json(const ev_results *r)
     return arr;
 }
 
+static json_t *drift_json(const ev_drift *d)
+{
+    json_t *o = json_object();
+    if (!o)
+        return json_null();
+    json_object_set_new(o, "interval_s", json_real((double)d->interval_ns / 1e9));
+    for (int m = 0; m < EV_DRIFT_COUNT; m++) {
+        const ev_drift_series *s = &d->s[m];
+        json_t *pts = json_array(), *e;
+        for (size_t i = 0; pts && i < s->npoints; i++)
+            json_array_append_new(pts, json_pack("[f, f]", s->t_s[i], s->value[i]));
+        double lo = s->fit.slope - s->fit.half, hi = s->fit.slope + s->fit.half;
+        e = json_pack(
+            "{s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "unit", ev_drift_unit(m),
+            "available", s->available, "points", (json_int_t)s->fit.n, "mean",
+            num_or_null(s->fit.mean_y), "slope_per_h", num_or_null(s->fit.slope), "ci95_per_h",
+            isnan(s->fit.half) ? json_null() : json_pack("[f, f]", lo, hi), "pct_per_h",
+            num_or_null(s->pct_per_h), "flat",
+            s->fit.n >= 3 && !isnan(s->fit.half) ? json_boolean(s->fit.flat) : json_null(), "value",
+            num_or_null(ev_drift_value(d, m)), "series", pts ? pts : json_array());
+        json_object_set_new(o, ev_drift_name(m), e ? e : json_null());
+    }
+    return o;
+}
+
 json_t *ev_report_build(const ev_results *r)
 {
     const ev_plan *p = r->plan;
@@ -797,8 +927,10 @@ json_t *ev_report_build(const ev_results *r)
                                       "e2e_sched", t->hist_e2e_sched));
         if (t->broker)
             json_object_set(pt, "broker", t->broker);
+        json_object_set_new(pt, "rss", t->rss_bytes > 0 ? json_integer(t->rss_bytes) : json_null());
     }
     json_object_set_new(root, "timeseries", ts);
+    json_object_set_new(root, "drift", drift_json(&r->drift));
     json_t *stages = json_array();
     for (size_t i = 0; i < r->nstages; i++) {
         const ev_stage_result *st = &r->stages[i];

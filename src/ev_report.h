@@ -6,6 +6,7 @@
 #define EV_REPORT_H
 
 #include "ev_codec.h"
+#include "ev_drift.h"
 #include "ev_err.h"
 #include "ev_hist.h"
 #include "ev_ledger.h"
@@ -65,6 +66,10 @@ typedef struct ev_tpoint {
     char *hist_e2e, *hist_ack; /* owned: that second's histograms, ev_hist_encode'd */
     char *hist_e2e_sched;      /* owned, likewise (NULL: not recorded) */
     json_t *broker;            /* owned: the broker module's figures for that second, or NULL */
+    int64_t rss_bytes;         /* evload's resident set at t, -1: unknown */
+    /* The schedule's whole length and what is left of it at t (seconds; the
+     * status line shows them for long runs), < 0: unknown. */
+    double planned_s, remaining_s;
 } ev_tpoint;
 
 /* One phase of the run as the timeseries names it ("warmup", "stage 2/3",
@@ -128,6 +133,7 @@ typedef struct ev_results {
     uint32_t lanes_total, lanes_per_instance;
 
     /* Filled by ev_report_evaluate. */
+    ev_drift drift;    /* the trend over drift.interval points (ev_drift.h) */
     double *thr_value; /* owned, [plan->nthresholds] */
     int *thr_pass;
     int pass;

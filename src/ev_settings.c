@@ -157,6 +157,10 @@ const ev_setting ev_settings[] = {
 
     {"warmup", EV_ST_DURATION, "", 0, NO_MAX, 0, "0s", NULL,
      "Publish this long first, excluded from the results", OFF(warmup_ns), NULL, NULL},
+    {"drift.interval", EV_ST_DURATION, "", 0, NO_MAX, 1, "60s", NULL,
+     "Length of each point of the soak trend (results.drift: e2e p99, throughput, memory); "
+     "slopes need 3 points or more",
+     OFF(drift_interval_ns), NULL, NULL},
     {"streams", EV_ST_STREAMS, "", 0, 0, 0, NULL, NULL,
      "Concurrent publish streams: [{\"name\": \"parser\", \"start_after\": \"30s\", \"event\": "
      "{...}, \"publish\": {...}}]; each takes event.* and publish.* it does not set from the top "

@@ -14,6 +14,7 @@
  *   caller adds the file position. */
 #include "ev_threshold.h"
 
+#include "ev_drift.h"
 #include "ev_metrics.h"
 #include "ev_text.h"
 
@@ -81,6 +82,25 @@ static int tag_applies(ev_tag t, int id)
     return 0;
 }
 
+/* "drift{metric:NAME}" → 1 + the ev_drift_metric; 0 when name is not a
+ * drift metric at all; -1 when it is "drift" with a bad or missing tag. */
+static int drift_metric(const char *name)
+{
+    if (strncmp(name, "drift", 5) || (name[5] && name[5] != '{'))
+        return 0;
+    static const char pre[] = "drift{metric:";
+    size_t pl = sizeof pre - 1, n = strlen(name);
+    if (n <= pl + 1 || strncmp(name, pre, pl) || name[n - 1] != '}')
+        return -1;
+    char v[32];
+    if (n - pl - 1 >= sizeof v)
+        return -1;
+    memcpy(v, name + pl, n - pl - 1);
+    v[n - pl - 1] = '\0';
+    int m = ev_drift_find(v);
+    return m < 0 ? -1 : m + 1;
+}
+
 /* Returns 1 for a latency metric, 0 for a counter, -1 if unknown (the base
  * name, or a malformed or misapplied tag). */
 static int metric_kind(const char *name)
@@ -95,13 +115,16 @@ static int metric_kind(const char *name)
 
 int ev_threshold_metric_known(const char *name)
 {
-    return name && metric_kind(name) >= 0;
+    return name && (drift_metric(name) > 0 || metric_kind(name) >= 0);
 }
 
 int ev_threshold_publish_side(const char *name)
 {
     char base[32], val[EV_TAG_VALUE_MAX + 1];
     ev_tag t;
+    int d = name ? drift_metric(name) : 0; /* evload's memory, what it sent, the broker's */
+    if (d)
+        return d > 0 && d - 1 != EV_DRIFT_P99;
     if (!name || split_tag(name, base, sizeof base, &t, val, sizeof val))
         return 0;
     int id = ev_metric_find(base);
@@ -200,12 +223,68 @@ static const char *parse_number(const char *s, double *out)
     return end;
 }
 
+/* drift{metric:NAME} takes one aggregate, slope (% of the mean per hour). */
+static int parse_drift(const char *metric, int d, const char *expr, ev_threshold *out, ev_err *err)
+{
+    char shown[EV_SHOW_SIZE(60)], ex[EV_SHOW_SIZE(60)];
+    ev_show(metric, 60, shown, sizeof shown);
+    if (d < 0)
+        return ev_err_set(err, EV_EUSAGE,
+                          "threshold metric \"%s\": expected drift{metric:NAME} with NAME one of "
+                          "p99, throughput, rss, broker_memory, e.g. \"drift{metric:rss}\"",
+                          shown);
+    if (!expr)
+        expr = "";
+    ev_show(expr, 60, ex, sizeof ex);
+    ev_threshold t;
+    memset(&t, 0, sizeof t);
+    const char *s = skip_spaces(expr);
+    if (strlen(expr) >= sizeof t.expr || strncmp(s, "slope", 5))
+        goto bad;
+    s = skip_spaces(s + 5);
+    if (s[0] == '<' && s[1] == '=')
+        t.op = EV_OP_LE, s += 2;
+    else if (s[0] == '>' && s[1] == '=')
+        t.op = EV_OP_GE, s += 2;
+    else if (s[0] == '<')
+        t.op = EV_OP_LT, s += 1;
+    else if (s[0] == '>')
+        t.op = EV_OP_GT, s += 1;
+    else
+        goto bad;
+    const char *end = parse_number(skip_spaces(s), &t.bound);
+    if (!end)
+        goto bad;
+    end = skip_spaces(end);
+    if (*end == '%')
+        end = skip_spaces(end + 1);
+    if (*end)
+        goto bad;
+    snprintf(t.metric, sizeof t.metric, "%s", metric);
+    snprintf(t.base, sizeof t.base, "drift");
+    t.id = -1;
+    t.agg = EV_AGG_SLOPE;
+    t.drift = d;
+    memcpy(t.expr, expr, strlen(expr) + 1);
+    *out = t;
+    return EV_OK;
+bad:
+    return ev_err_set(err, EV_EUSAGE,
+                      "bad threshold \"%s\" for %s; expected slope OP NUMBER with OP one of < <= "
+                      "> >= (the slope in %% of the series' mean per hour, 0 when flat), e.g. "
+                      "\"slope<5\"",
+                      ex, shown);
+}
+
 int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, ev_err *err)
 {
     char base[32], val[EV_TAG_VALUE_MAX + 1];
     ev_tag tag = EV_TAG_NONE;
     if (!metric)
         return unknown_metric("", err);
+    int d = drift_metric(metric);
+    if (d)
+        return parse_drift(metric, d, expr, out, err);
     (void)split_tag(metric, base, sizeof base, &tag, val, sizeof val); /* base is always set */
     if (ev_metric_find(base) < 0)
         return unknown_metric(base, err);

@@ -19,7 +19,8 @@ typedef enum {
     EV_AGG_AVG,
     EV_AGG_MIN,
     EV_AGG_MED,
-    EV_AGG_MAX
+    EV_AGG_MAX,
+    EV_AGG_SLOPE /* drift only */
 } ev_agg;
 typedef enum { EV_OP_LT, EV_OP_LE, EV_OP_GT, EV_OP_GE, EV_OP_EQ, EV_OP_NE } ev_op;
 
@@ -29,7 +30,12 @@ typedef enum { EV_OP_LT, EV_OP_LE, EV_OP_GT, EV_OP_GE, EV_OP_EQ, EV_OP_NE } ev_o
  *   "lost{output:dlq}"    one output's classes and e2e latencies
  *   "e2e{stage:spike}"    a phase of the run (e2e and ack only): a named
  *                          stage, "warmup", "stage 2/3", "publish", "drain"
- * Whether the tagged part exists is the plan's check (ev_plan_finish). */
+ * Whether the tagged part exists is the plan's check (ev_plan_finish).
+ *
+ * A soak's trend (ev_drift.h) is its own metric with its own tag and
+ * aggregate: "drift{metric:rss}": ["slope<5"] — the slope of that per-interval
+ * series in % of its mean per hour, 0 when its 95 % interval includes 0
+ * (flat); metric one of p99, throughput, rss, broker_memory. */
 typedef enum { EV_TAG_NONE, EV_TAG_STREAM, EV_TAG_OUTPUT, EV_TAG_STAGE } ev_tag;
 
 #define EV_TAG_VALUE_MAX 63
@@ -46,6 +52,7 @@ typedef struct ev_threshold {
     double pct; /* for EV_AGG_P */
     ev_op op;
     double bound;
+    int drift; /* drift{metric:NAME}: 1 + its ev_drift_metric; 0 for every other metric */
 } ev_threshold;
 
 /* Parses one expression for one metric (tag included). EV_EUSAGE with a

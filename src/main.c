@@ -11,6 +11,7 @@
 #include "ev_render.h"
 #include "ev_scenario.h"
 #include "ev_settings.h"
+#include "ev_suite.h"
 #include "ev_sweep.h"
 #include "ev_text.h"
 #include "ev_url.h"
@@ -456,6 +457,10 @@ static int cmd_run(int argc, char **argv, int check)
         goto usage;
     }
     c.path = argv[optind];
+    if (check && ev_suite_is_suite(c.path)) { /* a suite file: every member checked */
+        rc = ev_suite_check(c.path, c.target, c.sets, c.nsets);
+        goto out;
+    }
     ev_plan *p = NULL;
     if ((rc = load_plan(&c, NULL, &p)))
         goto out;

@@ -422,6 +422,19 @@ static void redis_sample(void *state, json_t *point)
         rep->element[1]->type == REDIS_REPLY_STRING)
         parse_obuf_limit(rep->element[1]->str, &hard, &soft);
     freeReplyObject(rep);
+    /* The server's memory, for the soak trend (results.drift.broker_memory). */
+    const char *im[2] = {"INFO", "memory"};
+    if (!(rep = redisCommandArgv(r->admin, 2, im, NULL))) {
+        admin_drop(r);
+        goto out;
+    }
+    if (rep->type == REDIS_REPLY_STRING) {
+        const char *um = strstr(rep->str, "\nused_memory:");
+        um = um ? um + 1 : !strncmp(rep->str, "used_memory:", 12) ? rep->str : NULL;
+        if (um)
+            json_object_set_new(point, "memory", json_integer(strtoll(um + 12, NULL, 10)));
+    }
+    freeReplyObject(rep);
     av[0] = "CLIENT";
     av[1] = "LIST";
     av[2] = "ID";

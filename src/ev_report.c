@@ -6,6 +6,7 @@
 
 #include "ev_clock.h"
 #include "ev_data.h"
+#include "ev_faults.h"
 #include "ev_metrics.h"
 
 #include <math.h>
@@ -23,6 +24,8 @@ void ev_results_free(ev_results *r)
         ev_hist_free(r->lat[m]);
     json_decref(r->broker);
     json_decref(r->bp_broker);
+    json_decref(r->faults);
+    json_decref(r->proxy);
     for (size_t i = 0; i < r->nts; i++) {
         json_decref(r->ts[i].broker);
         free(r->ts[i].hist_e2e);
@@ -382,6 +385,7 @@ void ev_report_summary(FILE *f, const ev_results *r)
     if (r->max_depth >= 0)
         fprintf(f, "  max depth %lld", (long long)r->max_depth);
     fprintf(f, "  publisher blocked %.2f s\n", (double)r->blocked_ns / 1e9);
+    ev_faults_summary(f, r->faults);
 
     size_t failed = 0;
     if (p->nthresholds) {
@@ -602,6 +606,10 @@ json_t *ev_report_build(const ev_results *r)
         json_array_append_new(stages, o);
     }
     json_object_set_new(root, "stages", stages);
+    if (r->faults)
+        json_object_set(root, "faults", r->faults);
+    if (r->proxy)
+        json_object_set(root, "proxy", r->proxy);
     json_object_set_new(root, "data", results_data(r));
     json_object_set_new(root, "environment", ev_data_environment());
     json_t *thr = json_array();

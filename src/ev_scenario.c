@@ -20,6 +20,7 @@
  *   file and --set were applied never matters. */
 #include "ev_scenario.h"
 
+#include "ev_faults.h"
 #include "ev_outputs.h"
 #include "ev_settings.h"
 #include "ev_text.h"
@@ -105,6 +106,7 @@ void ev_plan_free(ev_plan *p)
         free(p->observe[i]);
     free(p->observe);
     free(p->thresholds);
+    ev_faults_plan_free(p->faults, p->nfaults);
     free(p->sweep_key);
     for (size_t i = 0; i < p->nsweep; i++)
         free(p->sweep_values[i]);
@@ -758,5 +760,6 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
         return origin_fail(p, "verify.source", err,
                            "and verify.outputs are alternatives: with outputs, each names its "
                            "own source");
-    return ev_outputs_finish(p, err);
+    int rc = ev_faults_finish(p, err);
+    return rc ? rc : ev_outputs_finish(p, err);
 }

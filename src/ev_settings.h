@@ -27,7 +27,8 @@ typedef enum {
     EV_ST_WORK,       /* ev_plan.work_min_ns/work_max_ns */
     EV_ST_THRESHOLDS, /* ev_plan.thresholds/nthresholds */
     EV_ST_OUTPUTS,    /* ev_plan.outputs/noutputs (ev_outputs.c) */
-    EV_ST_URLS        /* char **, a count beside: an array of URLs */
+    EV_ST_URLS,       /* char **, a count beside: an array of URLs */
+    EV_ST_FAULTS      /* ev_plan.faults/nfaults (ev_faults.c) */
 } ev_stype;
 
 typedef struct ev_setting {

@@ -786,7 +786,7 @@ static void sched_step(ev_faults *F, int64_t off)
         else if (r->st == F_ACTIVE && d->kind == EV_FAULT_EXEC && ev_spawn_poll(r->sp))
             end_fault(F, r, off, 0, 0);
         else if (r->st == F_ACTIVE && d->kind != EV_FAULT_EXEC && d->for_ns >= 0 &&
-                 off >= d->at_ns + d->for_ns)
+                 off >= r->started + d->for_ns) /* the window lasts `for`, however late it began */
             end_fault(F, r, off, 0, 0);
         if (d->kind == EV_FAULT_PROXY && r->st == F_DONE && !r->ps1_taken &&
             off >= r->ended + EV_NS_PER_S) {

@@ -20,6 +20,7 @@ struct ev_pub {
     outcome *out; /* outcomes not yet polled */
     size_t nout, capout;
     ev_mock_msg **held; /* [groups]: a chain held back for reordering, or NULL */
+    int faults;         /* the knobs apply to this lane (mock://?stream= names its stream) */
     ev_mock_truth truth;
 };
 
@@ -34,6 +35,7 @@ static int mock_pub_open(void *state, const ev_run_info *ri, uint32_t lane, ev_p
     }
     p->m = m;
     p->lane = lane;
+    p->faults = !m->k.stream || !strcmp(ev_plan_lane_stream(ri->plan, lane)->name, m->k.stream);
     p->rng = m->k.seed * UINT64_C(0x100000001B3) + ri->instance * 1000003u + lane;
     ev_mock_rand(&p->rng);
     *out = p;
@@ -56,7 +58,7 @@ static int push_outcome(ev_pub *p, uint64_t seq, int ok)
 
 static int64_t pick_delay(ev_pub *p)
 {
-    const ev_mock_knobs *k = &p->m->k;
+    const ev_mock_knobs *k = &p->m->k; /* delay is the broker's, not a fault: every lane */
     if (k->delay_max_ns == k->delay_min_ns)
         return k->delay_min_ns;
     return k->delay_min_ns +
@@ -65,7 +67,8 @@ static int64_t pick_delay(ev_pub *p)
 
 static int mock_pub_send(ev_pub *p, const ev_msg *msg, ev_err *err)
 {
-    const ev_mock_knobs *k = &p->m->k;
+    static const ev_mock_knobs none = {0};
+    const ev_mock_knobs *k = p->faults ? &p->m->k : &none;
     if (k->nack > 0 && ev_mock_unit(&p->rng) < k->nack) {
         p->truth.nacked++;
         return push_outcome(p, msg->seq, 0) ? ev_err_set(err, EV_EINTERNAL, "out of memory")
@@ -161,7 +164,7 @@ static void mock_pub_close(ev_pub *p)
         p->truth.enqueued += (uint64_t)n;
         ev_mock_enqueue(p->m, g, h, t, n);
     }
-    ev_mock_add_truth(p->m, &p->truth);
+    ev_mock_add_truth(p->m, p->lane, &p->truth);
     free(p->held);
     free(p->out);
     free(p);

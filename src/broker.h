@@ -101,6 +101,12 @@ typedef struct ev_pub_ops {
     int (*poll)(ev_pub *p, int64_t timeout_ns, ev_outcome_fn fn, void *ud, ev_err *err);
     /* Flushes and closes; outcomes not yet reported are unknown. NULL-safe. */
     void (*close)(ev_pub *p);
+    /* Optional (NULL: never holds): the monotonic time before which the lane
+     * must not send, because the target asked to be left alone (HTTP 429 or
+     * 503 with Retry-After pauses the whole target), or 0. The engine asks
+     * before each send and waits, collecting outcomes, while intended send
+     * times keep accruing, so the pause shows in sched_lag. Lane thread. */
+    int64_t (*hold_until)(ev_pub *p);
 } ev_pub_ops;
 
 /* One received message. Pointers are owned by the ev_sub and valid until its

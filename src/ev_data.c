@@ -60,17 +60,18 @@ json_t *ev_data_ledger(const ev_ledger *l)
     for (uint32_t i = 0; i < ev_ledger_lanes(l); i++) {
         ev_ledger_lane_view v;
         ev_ledger_lane(l, i, &v);
-        if (!v.deliveries && !v.layers[0].n && !v.late->n)
+        if (!v.deliveries && !v.layers[0].n && !v.late->n && !v.corrupted)
             continue;
         json_t *layers = json_array();
         for (uint32_t j = 0; layers && j < ev_ledger_copies(l); j++)
             json_array_append_new(layers, iset_json(&v.layers[j]));
         char key[16];
         snprintf(key, sizeof key, "%u", i);
-        json_object_set_new(lanes, key,
-                            json_pack("{s:o, s:o, s:I, s:I}", "layers", layers, "late",
-                                      iset_json(v.late), "deliveries", (json_int_t)v.deliveries,
-                                      "flagged", (json_int_t)v.flagged));
+        json_object_set_new(
+            lanes, key,
+            json_pack("{s:o, s:o, s:I, s:I, s:I, s:I}", "layers", layers, "late", iset_json(v.late),
+                      "deliveries", (json_int_t)v.deliveries, "flagged", (json_int_t)v.flagged,
+                      "reordered", (json_int_t)v.reordered, "corrupted", (json_int_t)v.corrupted));
     }
     json_object_set_new(o, "lanes", lanes);
     return o;
@@ -112,8 +113,14 @@ int ev_data_ledger_load(const json_t *j, uint32_t nlanes, const char *what, ev_l
                   geti(ln, "flagged") < 0 || iset_load(json_object_get(ln, "late"), &late);
         for (json_int_t k = 0; !bad && k < copies; k++)
             bad = iset_load(json_array_get(ls, (size_t)k), &layers[k]);
-        ev_ledger_lane_view v = {layers, &late, (uint64_t)geti(ln, "deliveries"),
-                                 (uint64_t)geti(ln, "flagged")};
+        /* reordered/corrupted per lane came later: absent reads as 0. */
+        json_int_t ro = geti(ln, "reordered"), co = geti(ln, "corrupted");
+        ev_ledger_lane_view v = {layers,
+                                 &late,
+                                 (uint64_t)geti(ln, "deliveries"),
+                                 (uint64_t)geti(ln, "flagged"),
+                                 ro > 0 ? (uint64_t)ro : 0,
+                                 co > 0 ? (uint64_t)co : 0};
         if (!bad && ev_ledger_set_lane(l, (uint32_t)i, &v))
             bad = 1;
         for (json_int_t k = 0; k < copies; k++)

@@ -17,9 +17,13 @@
  *   so the wall-clock stamps in events (evloadsched/evloadsent) are consistent
  *   with each other and never jump mid-run.
  * - A lane's in-flight window is max_in_flight / lanes. Send times of in-flight
- *   events sit in a ring indexed by seq & mask (in-flight seqs always lie within
- *   one window), which gives ack latency and, at the end, the seqs whose outcome
+ *   events sit in a ring indexed by seq & mask, with the seq that holds each
+ *   slot, which gives ack latency and, at the end, the seqs whose outcome
  *   never arrived (those count as failed: unconfirmed, or recovered if seen).
+ *   Outcomes come in any order (a transport may retry one event for seconds
+ *   while later ones complete), so the ring has room for four windows and a
+ *   lane whose next slot is still held by an old event waits for it as it
+ *   waits for a full window.
  * - Warm-up events are published and accounted by the ledger like any other
  *   (a lost event is lost), but their latencies and rates are left out.
  * - Drain ends as soon as the merged ledgers show every acknowledged event seen
@@ -76,12 +80,16 @@ typedef struct engine engine;
 typedef struct lane {
     engine *e;
     uint32_t idx;
+    uint32_t stream;       /* index into plan->streams */
+    const ev_plan *sp;     /* its stream's plan: the event, the schedule */
+    int64_t warm_end_wall; /* e2e of its events scheduled before this is not recorded */
     pthread_t th;
     int started;
     ev_pub *pub;
     ev_ce_template *tpl;
     ev_pacer pacer;
     int64_t *ring_sent; /* send mono time per in-flight slot, −1 when free */
+    uint64_t *ring_seq; /* the seq holding each slot */
     uint64_t mask, window;
     int64_t warm_end_off; /* offset before which sends are warm-up */
     ev_buf body;          /* the encoded event (structured) */
@@ -124,8 +132,11 @@ typedef struct output {
     uint32_t group0; /* global index of its first group */
     uint32_t ngroups, consumers, copies;
     int ordered;
-    int expects; /* 1: this run's events are expected here (expect all/copies, or
-                  * type == event.type); 0: every arrival is unexpected */
+    int expects;     /* 1: some stream's events are expected here (expect all/copies,
+                      * or type == a stream's event.type); 0: every arrival is unexpected */
+    uint8_t *expect; /* [nstreams]: that stream's events are expected here */
+    int partial;     /* expects some streams and not others */
+    ev_publane *pv;  /* partial: the lanes' record with other streams' lanes unknown */
 } output;
 
 /* Consumer threads an output gets: one per (group, consumer), or, for a
@@ -153,9 +164,10 @@ typedef struct cons {
     ev_ledger **leds; /* [ngr]: a ledger per group served */
     ev_ledger *led;   /* the one the current delivery is accounted in */
     ev_hist *e2e, *e2e_sched;
-    uint64_t processed;  /* deliveries whose (simulated) work is done and acked */
-    uint64_t no_latency; /* first sightings whose send time evload had no record of */
-    atomic_int rc;       /* set once, after err: the consumer failed */
+    ev_hist **se2e, **se2e_sched; /* [nstreams] with several streams, else NULL */
+    uint64_t processed;           /* deliveries whose (simulated) work is done and acked */
+    uint64_t no_latency;          /* first sightings whose send time evload had no record of */
+    atomic_int rc;                /* set once, after err: the consumer failed */
     ev_err err;
 } cons;
 
@@ -187,11 +199,12 @@ struct engine {
     uint32_t nlanes, ngroups, ncons; /* nlanes: this instance's; ngroups: over every output */
     uint32_t inst, ninst;            /* --instance I/N (0 of 1 when alone) */
     uint32_t ltotal;                 /* ledger lanes: every instance's, ninst × nlanes */
+    uint32_t nstreams;               /* plan->nstreams */
+    int multi;                       /* the scenario has streams: tag by stream */
     lane *lanes;
     cons *cons;
     atomic_int sweep; /* the final sweep: sightings are late, no simulated work */
     int64_t wall_off;
-    int64_t warm_end_wall; /* e2e of events scheduled before this is not recorded */
 
     pthread_mutex_t gate_mu;
     pthread_cond_t gate_cv;
@@ -206,7 +219,7 @@ struct engine {
     snapshot S;
     ev_results R;
     status_ctx st;
-    ev_pacer shape; /* the schedule, for the target rate at t */
+    ev_pacer *shapes; /* [nstreams]: each stream's schedule, for the target rate at t */
     int64_t started_wall, started_mono, next_tick, pub_end;
     ev_faults *faults; /* faults: the fault schedule (ev_faults.h), NULL without one */
 };
@@ -260,7 +273,7 @@ static void on_outcome(void *ud, uint64_t seq, int ok)
 {
     lane *l = ud;
     int64_t *slot = &l->ring_sent[seq & l->mask];
-    if (seq == 0 || seq > l->pl.sent || *slot < 0)
+    if (seq == 0 || seq > l->pl.sent || *slot < 0 || l->ring_seq[seq & l->mask] != seq)
         return; /* not in flight (a repeated or stray outcome): ignore */
     int64_t sent = *slot;
     *slot = -1;
@@ -290,18 +303,44 @@ static int lane_stopped(lane *l)
     return atomic_load(&l->e->stop_pub) || atomic_load(&l->rc);
 }
 
+/* 1 while the lane may not send its next event: the window is full, or the
+ * next seq's ring slot is still held by an old event. */
+static int lane_full(const lane *l)
+{
+    return (uint64_t)l->in_flight >= l->window || l->ring_sent[(l->pl.sent + 1) & l->mask] >= 0;
+}
+
 /* While the window is full, collects outcomes (the publisher is blocked).
  * Returns -1 when the lane must stop. */
 static int lane_wait_window(lane *l)
 {
-    if ((uint64_t)l->in_flight < l->window)
+    if (!lane_full(l))
         return 0;
     int64_t b0 = ev_mono_ns();
-    while ((uint64_t)l->in_flight >= l->window && !lane_stopped(l))
+    while (lane_full(l) && !lane_stopped(l))
         lane_poll(l, EV_NS_PER_MS);
     pthread_mutex_lock(&l->mu);
     l->blocked_ns += ev_mono_ns() - b0;
     pthread_mutex_unlock(&l->mu);
+    return lane_stopped(l) ? -1 : 0;
+}
+
+/* While the transport holds the lane (hold_until: the target asked to be
+ * left alone), collects outcomes; intended times keep accruing, so the wait
+ * shows in sched_lag. Returns -1 when the lane must stop. */
+static int lane_hold(lane *l)
+{
+    int64_t (*hold)(ev_pub *) = l->e->br->pub->hold_until;
+    while (hold && !lane_stopped(l)) {
+        int64_t now = ev_mono_ns(), until = hold(l->pub);
+        if (until <= now)
+            return 0;
+        int64_t t = until - now < 10 * EV_NS_PER_MS ? until - now : 10 * EV_NS_PER_MS;
+        if (l->in_flight > 0)
+            lane_poll(l, t);
+        else
+            ev_sleep_until(now + t, &l->e->stop_pub);
+    }
     return lane_stopped(l) ? -1 : 0;
 }
 
@@ -345,7 +384,7 @@ static int lane_send(lane *l, uint64_t seq, int64_t intended)
         m.traceparent = trace;
     }
     int erc;
-    if (e->plan->mode == EV_MODE_BINARY) {
+    if (l->sp->mode == EV_MODE_BINARY) {
         erc = ev_ce_encode_binary(l->tpl, seq, sched_wall, sent_wall, &l->bin);
         m.bin = &l->bin;
     } else {
@@ -379,6 +418,7 @@ static int lane_send(lane *l, uint64_t seq, int64_t intended)
         ev_iset_add(&l->pl.failed, seq);
     } else {
         l->ring_sent[seq & l->mask] = sent_mono;
+        l->ring_seq[seq & l->mask] = seq;
         l->in_flight++;
     }
     pthread_mutex_unlock(&l->mu);
@@ -403,9 +443,8 @@ static void lane_publish(lane *l)
         int64_t off = ev_pacer_next(&l->pacer, now - t0);
         /* Poll before anything that waits, so what the module holds goes out
          * first; back-to-back sends poll every SEND_BATCH. */
-        if (l->unpolled &&
-            (off == EV_PACER_END || l->unpolled >= SEND_BATCH ||
-             (off != EV_PACER_NOW && t0 + off > now) || (uint64_t)l->in_flight >= l->window)) {
+        if (l->unpolled && (off == EV_PACER_END || l->unpolled >= SEND_BATCH ||
+                            (off != EV_PACER_NOW && t0 + off > now) || lane_full(l))) {
             lane_poll(l, 0);
             l->unpolled = 0;
         }
@@ -422,7 +461,7 @@ static void lane_publish(lane *l)
             if (atomic_load(&e->stop_pub))
                 break;
         }
-        if (lane_send(l, l->pl.sent + 1, intended))
+        if (lane_hold(l) || lane_send(l, l->pl.sent + 1, intended))
             break;
     }
 }
@@ -435,13 +474,12 @@ static void lane_flush(lane *l)
            interrupts(l->e) < 2)
         lane_poll(l, 10 * EV_NS_PER_MS);
     pthread_mutex_lock(&l->mu);
-    uint64_t lo = l->pl.sent > l->window ? l->pl.sent - l->window + 1 : 1;
-    for (uint64_t s = lo; s <= l->pl.sent && l->in_flight > 0; s++) {
-        if (l->ring_sent[s & l->mask] >= 0) {
-            l->ring_sent[s & l->mask] = -1;
+    for (uint64_t j = 0; j <= l->mask && l->in_flight > 0; j++) {
+        if (l->ring_sent[j] >= 0) {
+            l->ring_sent[j] = -1;
             l->in_flight--;
             l->failed++;
-            ev_iset_add(&l->pl.failed, s);
+            ev_iset_add(&l->pl.failed, l->ring_seq[j]);
         }
     }
     pthread_mutex_unlock(&l->mu);
@@ -494,6 +532,17 @@ static int known_identity(engine *e, uint32_t instance, uint32_t ln, uint64_t se
     return seq <= atomic_load_explicit(&e->lanes[ln].sent_hi, memory_order_acquire);
 }
 
+/* One first sighting's latencies, overall and for its stream. */
+static void record_e2e(cons *c, uint32_t stream, int64_t e2e, int64_t e2e_sched)
+{
+    ev_hist_record(c->e2e, e2e);
+    ev_hist_record(c->e2e_sched, e2e_sched);
+    if (c->se2e) {
+        ev_hist_record(c->se2e[stream], e2e);
+        ev_hist_record(c->se2e_sched[stream], e2e_sched);
+    }
+}
+
 /* One sighting of (lane, seq) of this instance, checked against what the
  * lanes sent and what the output expects; latency from evload's own record
  * (the send-time store and the schedule), never from what the service kept.
@@ -506,7 +555,8 @@ static void account_id(cons *c, const ev_match_id *id, int redelivered, int64_t 
         return;
     }
     uint32_t gl = id->instance * e->nlanes + id->lane; /* the ledger's lane */
-    if (!c->o->expects) {
+    const lane *l = &e->lanes[id->lane];               /* every instance numbers its lanes alike */
+    if (!c->o->expect[l->stream]) {
         ev_ledger_unexpected(c->led);
         return;
     }
@@ -514,18 +564,16 @@ static void account_id(cons *c, const ev_match_id *id, int redelivered, int64_t 
     unsigned flags = (redelivered ? EV_SEE_REDELIVERED : 0) | (late ? EV_SEE_LATE : 0);
     if (ev_ledger_see(c->led, gl, id->seq, flags) != EV_SEE_NEW || late || id->instance != e->inst)
         return; /* another instance's send times are its own */
-    const lane *l = &e->lanes[id->lane];
     int64_t off = ev_pacer_intended(&l->sched, id->seq);
     int64_t sent = store_get(l, id->seq);
     int64_t sched = off >= 0 ? e->t0 + off + e->wall_off : sent;
-    if (sched && sched < e->warm_end_wall)
+    if (sched && sched < l->warm_end_wall)
         return;
     if (!sent) {
         c->no_latency++;
         return;
     }
-    ev_hist_record(c->e2e, now - sent);
-    ev_hist_record(c->e2e_sched, now - sched);
+    record_e2e(c, l->stream, now - sent, now - sched);
 }
 
 /* A message matched by header, JSON pointer or traceparent (ev_match.h). */
@@ -578,9 +626,14 @@ static void account(cons *c, const ev_delivery *d)
             ev_ledger_foreign(c->led);
         return;
     }
-    /* A damaged copy is corrupted and nothing else: never a sighting. */
+    /* A damaged copy is corrupted and nothing else: never a sighting (its
+     * identity, when readable and in range, only says which lane's share of
+     * corrupted it is). */
     if (s.status == EV_CE_CORRUPT) {
-        ev_ledger_corrupt_unknown(c->led);
+        if (s.has_identity && s.instance < e->ninst && s.lane < e->nlanes)
+            ev_ledger_see(c->led, s.instance * e->nlanes + s.lane, s.seq, EV_SEE_CORRUPTED);
+        else
+            ev_ledger_corrupt_unknown(c->led);
         return;
     }
     /* An intact identity this instance never published (another instance's,
@@ -589,7 +642,8 @@ static void account(cons *c, const ev_delivery *d)
         ev_ledger_foreign(c->led);
         return;
     }
-    if (!c->o->expects) {
+    const lane *l = &e->lanes[s.lane]; /* every instance numbers its lanes alike */
+    if (!c->o->expect[l->stream]) {
         ev_ledger_unexpected(c->led);
         return;
     }
@@ -598,10 +652,8 @@ static void account(cons *c, const ev_delivery *d)
     int r = ev_ledger_see(c->led, s.instance * e->nlanes + s.lane, s.seq, flags);
     /* Latency only for first sightings in time after warm-up: a duplicate's
      * latency says nothing about the path of the original. */
-    if (r == EV_SEE_NEW && !late && s.sched_ns >= e->warm_end_wall) {
-        ev_hist_record(c->e2e, now - s.sent_ns);
-        ev_hist_record(c->e2e_sched, now - s.sched_ns);
-    }
+    if (r == EV_SEE_NEW && !late && s.sched_ns >= l->warm_end_wall)
+        record_e2e(c, l->stream, now - s.sent_ns, now - s.sched_ns);
 }
 
 /* Accounts one batch, does its (simulated) work and acknowledges it.
@@ -767,12 +819,28 @@ static uint64_t snap_gaps(const snapshot *s, engine *e)
     return gaps;
 }
 
+/* The lanes' record pl as output o judges it: pl itself, or, when o expects
+ * some streams only, a view (o->pv, borrowing pl's sets) in which the other
+ * streams' lanes are unknown, so reconcile skips them. Reporter only. */
+static const ev_publane *output_pubs(const engine *e, const output *o, const ev_publane *pl)
+{
+    if (!o->partial)
+        return pl;
+    for (uint32_t i = 0; i < e->ltotal; i++) {
+        o->pv[i] = pl[i];
+        if (!o->expect[e->lanes[i % e->nlanes].stream])
+            o->pv[i].unknown = 1;
+    }
+    return o->pv;
+}
+
 /* Copies output o still misses (what the drain waits for). */
-static uint64_t snap_missing(const snapshot *s, const output *o)
+static uint64_t snap_missing(const engine *e, const snapshot *s, const output *o)
 {
     uint64_t m = 0;
+    const ev_publane *pl = output_pubs(e, o, s->pl);
     for (uint32_t g = 0; o->expects && g < o->ngroups; g++)
-        m += ev_ledger_missing(s->group[o->group0 + g], s->pl);
+        m += ev_ledger_missing(s->group[o->group0 + g], pl);
     return m;
 }
 
@@ -858,8 +926,10 @@ static int stage_add(ev_results *r, const ev_tpoint *tp, const ev_hist *h, int a
     return 0;
 }
 
+static double target_rate(const engine *e, int64_t off);
+
 static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, double prog,
-                      int64_t now, const ev_pacer *shape, const status_ctx *st)
+                      int64_t now, int scheduled, const status_ctx *st)
 {
     ev_tpoint *ts = realloc(r->ts, (r->nts + 1) * sizeof *ts);
     if (!ts)
@@ -871,7 +941,7 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     tp->t = (double)off / 1e9;
     snprintf(tp->phase, sizeof tp->phase, "%s", phase);
     /* This instance's share of the schedule (all of it when alone). */
-    tp->rate_target = shape ? ev_pacer_rate_at(shape, off) * e->nlanes / e->ltotal : 0.0;
+    tp->rate_target = scheduled ? target_rate(e, off) * e->nlanes / e->ltotal : 0.0;
     if (r->nts > 1 && tp->t > ts[r->nts - 2].t)
         tp->rate_achieved = (double)(s->sent - ts[r->nts - 2].sent) / (tp->t - ts[r->nts - 2].t);
     else if (tp->t > 0)
@@ -928,29 +998,62 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     return 0;
 }
 
-/* The phase at offset off ("warmup", "stage i/n" or "publish") and how far
- * through it the run is (0..1), for the status line's progress bar. */
-static double phase_at(const ev_plan *p, int64_t off, char *buf, size_t size)
+/* Stream plan p's stage at offset off from its own start: its index, the
+ * offset where it began in *t0; -1 before the stages (warm-up) or for an
+ * executor without stages. */
+static int stage_at(const ev_plan *p, int64_t off, int64_t *t0)
 {
-    if (off < p->warmup_ns) {
-        snprintf(buf, size, "warmup");
-        return (double)off / (double)p->warmup_ns;
-    }
     int64_t t = p->warmup_ns;
-    if (p->executor == EV_EXEC_RAMPING && p->nstages > 1) {
-        for (size_t i = 0; i < p->nstages; i++) {
-            int64_t d = p->stages[i].duration_ns;
-            if (off < t + d || i + 1 == p->nstages) {
-                snprintf(buf, size, "stage %u/%u", (unsigned)(i + 1) % 1000u,
-                         (unsigned)p->nstages % 1000u);
-                return d > 0 ? (double)(off - t) / (double)d : 1.0;
-            }
-            t += d;
+    if (off < t || p->executor != EV_EXEC_RAMPING)
+        return -1;
+    for (size_t i = 0; i < p->nstages; i++) {
+        int64_t d = p->stages[i].duration_ns;
+        if (off < t + d || i + 1 == p->nstages) {
+            *t0 = t;
+            return (int)i;
+        }
+        t += d;
+    }
+    return -1;
+}
+
+/* The phase at offset off and how far through it the run is (0..1, < 0
+ * unknown), for the timeseries and the status line's progress bar. One
+ * stream: "warmup", the stage's name or "stage i/n", or "publish". Several:
+ * the first stream's named stage at off, else "publish". */
+static double phase_at(const engine *e, int64_t off, char *buf, size_t size)
+{
+    const ev_plan *plan = e->plan;
+    int64_t total = ev_plan_publish_ns(plan), t0 = 0;
+    for (uint32_t s = 0; e->multi && s < e->nstreams; s++) {
+        const ev_stream *st = &plan->streams[s];
+        int i = stage_at(st->plan, off - st->start_after_ns, &t0);
+        if (i >= 0 && st->plan->stages[i].name[0] && off >= st->start_after_ns) {
+            int64_t d = st->plan->stages[i].duration_ns;
+            snprintf(buf, size, "%s", st->plan->stages[i].name);
+            return d > 0 ? (double)(off - st->start_after_ns - t0) / (double)d : 1.0;
         }
     }
+    if (e->multi) {
+        snprintf(buf, size, "%s", off < plan->warmup_ns ? "warmup" : "publish");
+        return total > 0 ? (double)(off - plan->warmup_ns) / (double)total : -1.0;
+    }
+    if (off < plan->warmup_ns) {
+        snprintf(buf, size, "warmup");
+        return (double)off / (double)plan->warmup_ns;
+    }
+    int i = stage_at(plan, off, &t0);
+    if (i >= 0 && (plan->nstages > 1 || plan->stages[i].name[0])) {
+        const ev_stage *sg = &plan->stages[i];
+        if (sg->name[0])
+            snprintf(buf, size, "%s", sg->name);
+        else
+            snprintf(buf, size, "stage %u/%u", (unsigned)(i + 1) % 1000u,
+                     (unsigned)plan->nstages % 1000u);
+        return sg->duration_ns > 0 ? (double)(off - t0) / (double)sg->duration_ns : 1.0;
+    }
     snprintf(buf, size, "publish");
-    int64_t total = ev_plan_publish_ns(p);
-    return total > 0 ? (double)(off - t) / (double)total : -1.0;
+    return total > 0 ? (double)(off - plan->warmup_ns) / (double)total : -1.0;
 }
 
 /* ---- the run: phases -------------------------------------------------- */
@@ -974,6 +1077,55 @@ static int first_thread_error(engine *e, ev_err *err)
     return 0;
 }
 
+/* Lane i of stream st: its window, ring, schedule (its stream's, split by
+ * lane across instances and delayed by start_after) and event template. */
+static int lane_init(engine *e, lane *l, uint32_t i, const ev_stream *st, int needs_store,
+                     int trace, ev_err *err)
+{
+    const ev_plan *sp = st->plan;
+    uint64_t window = (uint64_t)(sp->max_in_flight / sp->lanes);
+    if (window < 1)
+        window = 1;
+    uint64_t ring = 1;
+    while (ring < 4 * window)
+        ring <<= 1;
+    l->e = e;
+    l->idx = i;
+    l->stream = (uint32_t)(st - e->plan->streams);
+    l->sp = sp;
+    l->window = window;
+    l->mask = ring - 1;
+    l->warm_end_off = st->start_after_ns + sp->warmup_ns;
+    l->body = (ev_buf)EV_BUF_INIT;
+    pthread_mutex_init(&l->mu, NULL);
+    if (!(l->ring_sent = malloc(ring * sizeof *l->ring_sent)) ||
+        !(l->ring_seq = calloc(ring, sizeof *l->ring_seq)) || !(l->ack = ev_hist_new()) ||
+        !(l->sched_lag = ev_hist_new()))
+        return oom(err);
+    for (uint64_t j = 0; j < ring; j++)
+        l->ring_sent[j] = -1;
+    /* The stream's lanes of every instance: instance I's lane k of the
+     * stream is lane I × lanes + k of instances × lanes. */
+    uint32_t ls = (uint32_t)sp->lanes, k = i - st->lane0;
+    int rc = ev_pacer_init_shard(&l->pacer, sp, e->inst * ls + k, e->ninst * ls, err);
+    if (rc)
+        return rc;
+    ev_pacer_shift(&l->pacer, st->start_after_ns);
+    l->sched = l->pacer;
+    l->trace = trace;
+    if (needs_store && !(l->store = calloc(STORE_CHUNKS, sizeof *l->store)))
+        return oom(err);
+    ev_ce_params cp = {.type = sp->event_type,
+                       .source = sp->event_source,
+                       .run = e->run_id,
+                       .instance = e->tgt.ri.instance,
+                       .lane = i,
+                       .data_size = (size_t)sp->data_size,
+                       .data_template = sp->event_data_json,
+                       .traceparent = trace};
+    return ev_ce_template_new(&cp, &l->tpl, err);
+}
+
 static int alloc_lanes(engine *e, ev_err *err)
 {
     const ev_plan *plan = e->plan;
@@ -982,47 +1134,32 @@ static int alloc_lanes(engine *e, ev_err *err)
         needs_store |= e->outs[i].def->match != EV_MATCH_ENVELOPE;
         trace |= e->outs[i].def->match == EV_MATCH_TRACEPARENT;
     }
-    uint64_t window = (uint64_t)(plan->max_in_flight / plan->lanes);
-    if (window < 1)
-        window = 1;
-    uint64_t ring = 1;
-    while (ring < window)
-        ring <<= 1;
-    if (!(e->lanes = calloc(e->nlanes, sizeof *e->lanes)))
+    if (!(e->lanes = calloc(e->nlanes, sizeof *e->lanes)) ||
+        !(e->shapes = calloc(e->nstreams, sizeof *e->shapes)))
         return oom(err);
     for (uint32_t i = 0; i < e->nlanes; i++) {
-        lane *l = &e->lanes[i];
-        l->e = e;
-        l->idx = i;
-        l->window = window;
-        l->mask = ring - 1;
-        l->warm_end_off = plan->warmup_ns;
-        l->body = (ev_buf)EV_BUF_INIT;
-        pthread_mutex_init(&l->mu, NULL);
-        if (!(l->ring_sent = malloc(ring * sizeof *l->ring_sent)) || !(l->ack = ev_hist_new()) ||
-            !(l->sched_lag = ev_hist_new()))
-            return oom(err);
-        for (uint64_t j = 0; j < ring; j++)
-            l->ring_sent[j] = -1;
-        int rc = ev_pacer_init_shard(&l->pacer, plan, e->inst * e->nlanes + i, e->ltotal, err);
+        int rc =
+            lane_init(e, &e->lanes[i], i, ev_plan_lane_stream(plan, i), needs_store, trace, err);
         if (rc)
             return rc;
-        l->sched = l->pacer;
-        l->trace = trace;
-        if (needs_store && !(l->store = calloc(STORE_CHUNKS, sizeof *l->store)))
-            return oom(err);
-        ev_ce_params cp = {.type = plan->event_type,
-                           .source = plan->event_source,
-                           .run = e->run_id,
-                           .instance = e->tgt.ri.instance,
-                           .lane = i,
-                           .data_size = (size_t)plan->data_size,
-                           .data_template = plan->event_data_json,
-                           .traceparent = trace};
-        if ((rc = ev_ce_template_new(&cp, &l->tpl, err)))
+    }
+    for (uint32_t s = 0; s < e->nstreams; s++) {
+        const ev_stream *st = &plan->streams[s];
+        int rc = ev_pacer_init(&e->shapes[s], st->plan, 0, err);
+        if (rc)
             return rc;
+        ev_pacer_shift(&e->shapes[s], st->start_after_ns);
     }
     return EV_OK;
+}
+
+/* The schedule's rate (events/s, every instance) at offset off. */
+static double target_rate(const engine *e, int64_t off)
+{
+    double r = 0;
+    for (uint32_t s = 0; s < e->nstreams; s++)
+        r += ev_pacer_rate_at(&e->shapes[s], off);
+    return r;
 }
 
 static int alloc_cons(engine *e, ev_err *err)
@@ -1100,9 +1237,20 @@ static int init_outputs(engine *e, ev_err *err)
         o->ngroups = (uint32_t)o->def->groups;
         o->consumers = (uint32_t)o->def->consumers;
         o->copies = (uint32_t)o->def->copies;
-        o->expects =
-            o->def->expect == EV_EXPECT_ALL ||
-            (o->def->expect == EV_EXPECT_TYPE && !strcmp(o->def->expect_type, plan->event_type));
+        if (!(o->expect = calloc(e->nstreams, 1)))
+            return oom(err);
+        uint32_t nexp = 0;
+        for (uint32_t s = 0; s < e->nstreams; s++) {
+            const ev_plan *sp = plan->streams[s].plan;
+            o->expect[s] =
+                o->def->expect == EV_EXPECT_ALL ||
+                (o->def->expect == EV_EXPECT_TYPE && !strcmp(o->def->expect_type, sp->event_type));
+            nexp += o->expect[s];
+        }
+        o->expects = nexp > 0;
+        o->partial = nexp > 0 && nexp < e->nstreams;
+        if (o->partial && !(o->pv = calloc(e->ltotal, sizeof *o->pv)))
+            return oom(err);
         e->ngroups += o->ngroups;
         if (consumes_target(plan, o->def)) {
             if (on_target++)
@@ -1180,7 +1328,9 @@ static int engine_resolve(engine *e, ev_err *err)
         snprintf(e->run_id, sizeof e->run_id, "%s", plan->run_id);
     else
         gen_run_id(e->run_id, sizeof e->run_id);
-    e->nlanes = (uint32_t)plan->lanes;
+    e->nlanes = ev_plan_lanes(plan);
+    e->nstreams = (uint32_t)plan->nstreams;
+    e->multi = plan->streams_explicit;
     e->ninst = e->opts && e->opts->instances ? e->opts->instances : 1;
     e->inst = e->opts && e->opts->instances ? e->opts->instance : 0;
     e->ltotal = e->ninst * e->nlanes;
@@ -1219,8 +1369,6 @@ static int engine_init(engine *e, ev_err *err)
     int rc = engine_resolve(e, err);
     if (rc || (rc = alloc_lanes(e, err)) || (rc = alloc_cons(e, err)))
         return rc;
-    ev_err perr;
-    ev_pacer_init(&e->shape, e->plan, 0, &perr); /* alloc_lanes checked the plan */
     return EV_OK;
 }
 
@@ -1282,6 +1430,12 @@ static int engine_setup(engine *e, ev_err *err)
         if (!(c->leds = calloc(c->ngr, sizeof *c->leds)) || !(c->e2e = ev_hist_new()) ||
             !(c->e2e_sched = ev_hist_new()))
             return oom(err);
+        if (e->multi && (!(c->se2e = calloc(e->nstreams, sizeof *c->se2e)) ||
+                         !(c->se2e_sched = calloc(e->nstreams, sizeof *c->se2e_sched))))
+            return oom(err);
+        for (uint32_t s = 0; c->se2e && s < e->nstreams; s++)
+            if (!(c->se2e[s] = ev_hist_new()) || !(c->se2e_sched[s] = ev_hist_new()))
+                return oom(err);
         for (uint32_t k = 0; k < c->ngr; k++)
             if (!(c->leds[k] = ev_ledger_new(e->ltotal, c->o->ordered, c->o->copies)))
                 return oom(err);
@@ -1359,7 +1513,9 @@ static int engine_publish(engine *e, ev_err *err)
     e->t0 = start_instant(e);
     /* Without a warm-up nothing is cut (another instance may have started a
      * little earlier: its first events are measured too). */
-    e->warm_end_wall = plan->warmup_ns ? e->t0 + plan->warmup_ns + e->wall_off : INT64_MIN;
+    for (uint32_t i = 0; i < e->nlanes; i++)
+        e->lanes[i].warm_end_wall =
+            plan->warmup_ns ? e->t0 + e->lanes[i].warm_end_off + e->wall_off : INT64_MIN;
     e->go = 1;
     pthread_cond_broadcast(&e->gate_cv);
     pthread_mutex_unlock(&e->gate_mu);
@@ -1377,9 +1533,8 @@ static int engine_publish(engine *e, ev_err *err)
         if (now >= e->next_tick) {
             char phase[24];
             /* The phase of the second that just ended: its middle. */
-            double prog = phase_at(plan, now - e->t0 - EV_NS_PER_S / 2, phase, sizeof phase);
-            if (snap_take(&e->S, e, 1) ||
-                push_point(&e->R, &e->S, e, phase, prog, now, &e->shape, &e->st))
+            double prog = phase_at(e, now - e->t0 - EV_NS_PER_S / 2, phase, sizeof phase);
+            if (snap_take(&e->S, e, 1) || push_point(&e->R, &e->S, e, phase, prog, now, 1, &e->st))
                 return oom(err);
             e->next_tick += EV_NS_PER_S;
         }
@@ -1423,7 +1578,7 @@ static void drain_look(engine *e, int64_t now, drain_state *d)
     d->empty = d->sources_empty = 1;
     for (uint32_t i = 0; i < e->nouts; i++) {
         const output *o = &e->outs[i];
-        uint64_t m = snap_missing(s, o);
+        uint64_t m = snap_missing(e, s, o);
         int64_t holds = source_holds(o);
         d->missing += m;
         if (holds != 0)
@@ -1463,8 +1618,8 @@ static int drain_tick(engine *e, int64_t now, const char *phase, int64_t from, i
     char name[24];
     int64_t mid = now - e->t0 - EV_NS_PER_S / 2;
     if (e->t0 + mid < e->pub_end) /* the second that ended was mostly publishing */
-        phase = name, phase_at(e->plan, mid, name, sizeof name);
-    if (push_point(&e->R, &e->S, e, phase, prog, now, &e->shape, &e->st))
+        phase = name, phase_at(e, mid, name, sizeof name);
+    if (push_point(&e->R, &e->S, e, phase, prog, now, 1, &e->st))
         return oom(err);
     e->next_tick += EV_NS_PER_S;
     return EV_OK;
@@ -1515,7 +1670,7 @@ static int sweep_wanted(engine *e)
         return 0;
     for (uint32_t i = 0; i < e->nouts; i++)
         if (e->outs[i].at->br->durable && e->outs[i].copies == 1 &&
-            snap_missing(&e->S, &e->outs[i]))
+            snap_missing(e, &e->S, &e->outs[i]))
             return 1;
     return 0;
 }
@@ -1583,7 +1738,7 @@ static void reconcile_publish(engine *e)
     R->acked = S->acked;
     R->failed = S->failed;
     R->measured_sent = S->measured_sent;
-    R->expected = ev_pacer_planned_shard(plan, e->inst, e->ninst);
+    R->expected = ev_pacer_planned_run(plan, e->inst, e->ninst);
     int64_t measured_from = e->t0 + plan->warmup_ns;
     R->publish_s =
         S->last_send_mono > measured_from ? (double)(S->last_send_mono - measured_from) / 1e9 : 0.0;
@@ -1592,7 +1747,10 @@ static void reconcile_publish(engine *e)
     R->rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
     /* The last event of a schedule is due one interval before its end. */
     double span = R->publish_s;
-    if (planned > 0 && plan->executor != EV_EXEC_MAX && !R->interrupted) {
+    int paced = 1;
+    for (uint32_t s = 0; s < e->nstreams; s++)
+        paced &= plan->streams[s].plan->executor != EV_EXEC_MAX;
+    if (planned > 0 && paced && !R->interrupted) {
         /* A late publisher stretches the actual span past the planned one. */
         double interval = expected > 0 ? ((double)planned / 1e9) / expected : 0.0;
         span = (double)planned / 1e9;
@@ -1676,7 +1834,7 @@ static int reconcile_outputs(engine *e)
             /* One of several instances cannot know whether another one's
              * consumers took what it misses: only the merge of every
              * instance's results can (it uses may_remain, the evidence). */
-            ev_ledger_reconcile(gr->ledger, o->expects ? e->S.pl : none,
+            ev_ledger_reconcile(gr->ledger, o->expects ? output_pubs(e, o, e->S.pl) : none,
                                 e->ninst > 1 ? UINT64_MAX : gr->may_remain, &gr->c);
             counts_add(&orr->c, &gr->c);
             counts_add(&R->total, &gr->c);
@@ -1684,6 +1842,92 @@ static int reconcile_outputs(engine *e)
     }
     free(none);
     return 0;
+}
+
+/* Each output's own e2e histograms, from its consumers (threads joined). */
+static int output_latencies(engine *e)
+{
+    for (uint32_t i = 0; i < e->nouts; i++) {
+        ev_output_result *orr = &e->R.outputs[i];
+        if (!(orr->e2e = ev_hist_new()) || !(orr->e2e_sched = ev_hist_new()))
+            return -1;
+        for (uint32_t k = 0; k < e->ncons; k++)
+            if (e->cons[k].o == &e->outs[i]) {
+                ev_hist_merge(orr->e2e, e->cons[k].e2e);
+                ev_hist_merge(orr->e2e_sched, e->cons[k].e2e_sched);
+            }
+    }
+    return 0;
+}
+
+/* Stream s's publish side from its lanes (threads joined). */
+static void stream_publish(engine *e, uint32_t s, ev_stream_result *sr)
+{
+    const ev_stream *st = sr->def;
+    const ev_plan *sp = st->plan;
+    for (uint32_t i = st->lane0; i < st->lane0 + (uint32_t)sp->lanes; i++) {
+        const lane *l = &e->lanes[i];
+        sr->attempted += l->pl.sent;
+        sr->acked += l->acked;
+        sr->failed += l->failed;
+        sr->measured_sent += l->measured_sent;
+        ev_hist_merge(sr->lat[EV_METRIC_ack], l->ack);
+        ev_hist_merge(sr->lat[EV_METRIC_sched_lag], l->sched_lag);
+    }
+    for (uint32_t k = 0; k < e->ncons; k++)
+        if (e->cons[k].se2e) {
+            ev_hist_merge(sr->lat[EV_METRIC_e2e], e->cons[k].se2e[s]);
+            ev_hist_merge(sr->lat[EV_METRIC_e2e_sched], e->cons[k].se2e_sched[s]);
+        }
+    sr->expected = ev_pacer_planned_shard(sp, e->inst, e->ninst);
+    int64_t planned = ev_plan_publish_ns(sp);
+    double expected = ev_plan_expected_events(sp) / e->ninst;
+    sr->rate_target = planned > 0 && expected > 0 ? expected / ((double)planned / 1e9) : 0.0;
+    if (planned > 0 && sp->executor != EV_EXEC_MAX && !e->R.interrupted)
+        sr->rate_achieved = (double)sr->measured_sent / ((double)planned / 1e9);
+    else if (e->R.publish_s > 0)
+        sr->rate_achieved = (double)sr->measured_sent / e->R.publish_s;
+}
+
+/* Per stream (a scenario with "streams"): the publish side, the classes of
+ * its lanes over every output that expects it, its latencies. */
+static int reconcile_streams(engine *e)
+{
+    ev_results *R = &e->R;
+    if (!e->multi)
+        return 0;
+    uint8_t *sel = calloc(e->ltotal, 1);
+    if (!sel || !(R->streams = calloc(e->nstreams, sizeof *R->streams))) {
+        free(sel);
+        return -1;
+    }
+    R->nstreams = e->nstreams;
+    int rc = 0;
+    for (uint32_t s = 0; s < e->nstreams && !rc; s++) {
+        ev_stream_result *sr = &R->streams[s];
+        sr->def = &e->plan->streams[s];
+        const int ms[] = {EV_METRIC_e2e, EV_METRIC_e2e_sched, EV_METRIC_ack, EV_METRIC_sched_lag};
+        for (size_t m = 0; m < sizeof ms / sizeof ms[0]; m++)
+            if (!(sr->lat[ms[m]] = ev_hist_new()))
+                rc = -1;
+        if (rc)
+            break;
+        stream_publish(e, s, sr);
+        for (uint32_t i = 0; i < e->ltotal; i++)
+            sel[i] = e->lanes[i % e->nlanes].stream == s;
+        for (uint32_t o = 0; o < e->nouts; o++) {
+            const output *out = &e->outs[o];
+            for (uint32_t g = 0; out->expect[s] && g < out->ngroups; g++) {
+                const ev_group_result *gr = &R->groups[out->group0 + g];
+                ev_ledger_counts c;
+                ev_ledger_reconcile_lanes(gr->ledger, e->S.pl, sel,
+                                          e->ninst > 1 ? UINT64_MAX : gr->may_remain, &c);
+                counts_add(&sr->c, &c);
+            }
+        }
+    }
+    free(sel);
+    return rc;
 }
 
 /* One endpoint's own latencies (queue_wait, processing) and report into R:
@@ -1713,7 +1957,7 @@ static int engine_reconcile(engine *e, ev_err *err)
 {
     ev_results *R = &e->R;
     if (snap_take(&e->S, e, 1) ||
-        push_point(R, &e->S, e, "end", 1.0, ev_mono_ns(), NULL, &(status_ctx){0}))
+        push_point(R, &e->S, e, "end", 1.0, ev_mono_ns(), 0, &(status_ctx){0}))
         return oom(err);
     R->plan = e->plan;
     memcpy(R->run_id, e->run_id, sizeof e->run_id); /* both EV_RUN_ID_MAX + 1 */
@@ -1728,7 +1972,7 @@ static int engine_reconcile(engine *e, ev_err *err)
     R->instance = e->tgt.ri.instance;
     R->instances = e->tgt.ri.instances;
     reconcile_publish(e);
-    if (reconcile_outputs(e))
+    if (reconcile_outputs(e) || output_latencies(e) || reconcile_streams(e))
         return oom(err);
     R->publanes = e->S.pl;
     R->lanes_total = e->ltotal;
@@ -1772,6 +2016,8 @@ static int missing_ids(engine *e, ev_err *err)
         for (uint32_t g = 0; o->expects && g < o->ngroups && !rc; g++) {
             const ev_ledger *led = e->S.group[o->group0 + g];
             for (uint32_t l = 0; l < e->nlanes && !rc; l++) {
+                if (!o->expect[e->lanes[l].stream])
+                    continue;
                 if ((rc = ev_ledger_missing_set(led, e->S.pl, e->inst * e->nlanes + l, &m)))
                     break;
                 for (size_t k = 0; k < m.n; k++) {
@@ -1843,8 +2089,11 @@ static void engine_free(engine *e)
         if (own->setup_done)
             own->br->teardown(own->state);
         ev_endpoint_free(own->ep);
+        free(e->outs[i].expect);
+        free(e->outs[i].pv);
     }
     free(e->outs);
+    free(e->shapes);
     for (uint32_t i = 0; e->hops && i < e->nhops; i++) {
         if (e->hops[i].setup_done)
             e->hops[i].br->teardown(e->hops[i].state);
@@ -1860,6 +2109,7 @@ static void engine_free(engine *e)
         lane *l = &e->lanes[i];
         ev_ce_template_free(l->tpl);
         free(l->ring_sent);
+        free(l->ring_seq);
         ev_iset_clear(&l->pl.failed);
         ev_hist_free(l->ack);
         ev_hist_free(l->sched_lag);
@@ -1877,6 +2127,12 @@ static void engine_free(engine *e)
         free(e->cons[i].leds);
         ev_hist_free(e->cons[i].e2e);
         ev_hist_free(e->cons[i].e2e_sched);
+        for (uint32_t s = 0; e->cons[i].se2e && s < e->nstreams; s++) {
+            ev_hist_free(e->cons[i].se2e[s]);
+            ev_hist_free(e->cons[i].se2e_sched[s]);
+        }
+        free(e->cons[i].se2e);
+        free(e->cons[i].se2e_sched);
         pthread_mutex_destroy(&e->cons[i].mu);
     }
     free(e->cons);

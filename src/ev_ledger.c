@@ -49,6 +49,10 @@ typedef struct ev_lane {
     ev_iset late;        /* L: seqs sighted in the final sweep (copies == 1) */
     uint64_t deliveries; /* sightings recorded, every copy, late or not */
     uint64_t flagged;    /* of those, flagged EV_SEE_REDELIVERED */
+    /* Per-lane shares of the ledger's reordered and corrupted (a corrupted
+     * copy counts on the lane its damaged identity names, when in range), for
+     * classes per stream; the ledger's own counters stay the totals. */
+    uint64_t reordered, corrupted;
 } ev_lane;
 
 struct ev_ledger {
@@ -115,6 +119,8 @@ int ev_ledger_see(ev_ledger *l, uint32_t lane, uint64_t seq, unsigned flags)
     if (flags & EV_SEE_CORRUPTED) {
         l->received++;
         l->corrupted++;
+        if (lane < l->nlanes && seq)
+            l->lanes[lane].corrupted++;
         return EV_SEE_CORRUPT;
     }
     if (lane >= l->nlanes || seq == 0) {
@@ -141,8 +147,10 @@ int ev_ledger_see(ev_ledger *l, uint32_t lane, uint64_t seq, unsigned flags)
     ln->deliveries++;
     if (flags & EV_SEE_REDELIVERED)
         ln->flagged++;
-    if (res == EV_SEE_NEW && !(flags & EV_SEE_LATE) && l->ordered && seq < prev_max)
+    if (res == EV_SEE_NEW && !(flags & EV_SEE_LATE) && l->ordered && seq < prev_max) {
         l->reordered++;
+        ln->reordered++;
+    }
     return res;
 }
 
@@ -215,6 +223,8 @@ int ev_ledger_merge(ev_ledger *dst, const ev_ledger *src)
         ui[k] = old;
         a->deliveries += src->lanes[i].deliveries;
         a->flagged += src->lanes[i].flagged;
+        a->reordered += src->lanes[i].reordered;
+        a->corrupted += src->lanes[i].corrupted;
     }
     dst->received += src->received;
     dst->reordered += src->reordered;
@@ -236,6 +246,7 @@ void ev_ledger_reset(ev_ledger *l)
             ev_iset_clear(&l->lanes[i].layer[j]);
         ev_iset_clear(&l->lanes[i].late);
         l->lanes[i].deliveries = l->lanes[i].flagged = 0;
+        l->lanes[i].reordered = l->lanes[i].corrupted = 0;
     }
     l->received = l->reordered = l->corrupted = l->foreign = l->unexpected = 0;
 }
@@ -339,6 +350,37 @@ void ev_ledger_reconcile(const ev_ledger *l, const ev_publane *pubs, uint64_t ma
     c.corrupted = l->corrupted;
     c.foreign += l->foreign;
     c.unexpected = l->unexpected;
+    *out = c;
+}
+
+void ev_ledger_reconcile_lanes(const ev_ledger *l, const ev_publane *pubs, const uint8_t *sel,
+                               uint64_t may_remain, ev_ledger_counts *out)
+{
+    ev_ledger_counts c = {0};
+    uint64_t missing = 0;
+    for (uint32_t i = 0; i < l->nlanes; i++) {
+        lane_sums s;
+        const ev_lane *ln = &l->lanes[i];
+        if (!sel[i] || pubs[i].unknown) {
+            /* Another stream's, or another instance's lane: only the copies
+             * it holds of this lane are not this selection's. */
+            continue;
+        }
+        lane_reconcile(l, ln, &pubs[i], &s);
+        c.delivered += s.delivered;
+        c.late += s.late;
+        c.recovered += s.recovered;
+        c.unconfirmed += s.unconfirmed;
+        c.duplicated += s.duplicated;
+        c.redelivered += s.redelivered;
+        c.foreign += s.foreign;
+        c.reordered += ln->reordered;
+        c.corrupted += ln->corrupted;
+        c.received += ln->deliveries + ln->corrupted;
+        missing += s.missing;
+    }
+    c.pending = missing < may_remain ? missing : may_remain;
+    c.lost = missing - c.pending;
     *out = c;
 }
 
@@ -451,7 +493,9 @@ void ev_ledger_lane(const ev_ledger *l, uint32_t lane, ev_ledger_lane_view *v)
     *v = (ev_ledger_lane_view){.layers = ln->layer,
                                .late = &ln->late,
                                .deliveries = ln->deliveries,
-                               .flagged = ln->flagged};
+                               .flagged = ln->flagged,
+                               .reordered = ln->reordered,
+                               .corrupted = ln->corrupted};
 }
 
 void ev_ledger_get_totals(const ev_ledger *l, ev_ledger_totals *t)
@@ -483,6 +527,8 @@ int ev_ledger_set_lane(ev_ledger *l, uint32_t lane, const ev_ledger_lane_view *v
         tmp[k] = old;
         ln->deliveries = v->deliveries;
         ln->flagged = v->flagged;
+        ln->reordered = v->reordered;
+        ln->corrupted = v->corrupted;
     }
     for (uint32_t j = 0; j <= k; j++)
         ev_iset_clear(&tmp[j]);

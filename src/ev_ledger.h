@@ -112,6 +112,15 @@ void ev_ledger_reset(ev_ledger *l);
  * Overwrites *out. O(lanes × copies + intervals). */
 void ev_ledger_reconcile(const ev_ledger *l, const ev_publane *pubs, uint64_t may_remain,
                          ev_ledger_counts *out);
+/* The classes of the lanes with sel[lane] != 0 alone (one stream's), as
+ * reconcile computes them over every lane: per-lane sums, with reordered and
+ * corrupted from each lane's share, received = the lanes' sightings and
+ * corrupted copies, and foreign (beyond what the lane sent) as reconcile;
+ * unexpected and the foreign without a lane belong to no lane and are 0.
+ * pending = min(missing of these lanes, may_remain): what the system still
+ * holds may be any stream's, so per selection lost is what is known lost. */
+void ev_ledger_reconcile_lanes(const ev_ledger *l, const ev_publane *pubs, const uint8_t *sel,
+                               uint64_t may_remain, ev_ledger_counts *out);
 /* Live, provisional loss: acked seqs below the highest seq seen in their lane
  * that have not been seen (a late or reordered delivery may still fill them).
  * Exactly Σ over lanes of |acked ∩ [1, hwm] \ S_1| with hwm = min(max S_1, sent). */
@@ -138,6 +147,7 @@ typedef struct ev_ledger_lane_view {
     const ev_iset *layers; /* [copies]: S_1 ⊇ … ⊇ S_k */
     const ev_iset *late;
     uint64_t deliveries, flagged;
+    uint64_t reordered, corrupted; /* the lane's shares of the ledger's totals */
 } ev_ledger_lane_view;
 
 typedef struct ev_ledger_totals {

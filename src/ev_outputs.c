@@ -67,16 +67,6 @@ void ev_outputs_free(ev_output *o, size_t n)
     free(o);
 }
 
-static int valid_name(const char *s)
-{
-    if (!*s || strlen(s) > 40)
-        return 0;
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
-            return 0;
-    return 1;
-}
-
 /* "expect": "all" | "none" | {"type": T} | {"copies": K} */
 static int parse_expect(ev_output *o, json_t *v, const char *path, const ev_where *w, ev_err *err)
 {
@@ -128,7 +118,7 @@ static int parse_one(ev_output *o, const char *name, json_t *v, const ev_where *
     static const char *const keys[] = {"source", "expect", "match", "groups", "consumers"};
     char path[160];
     snprintf(path, sizeof path, "verify.outputs.%.60s", name);
-    if (!valid_name(name))
+    if (!ev_valid_name(name, 40))
         return ev_where_fail(w, path, 1, 0, err,
                              "output name \"%.40s\": 1 to 40 letters, digits, '_', '-' or '.'",
                              name);

@@ -94,7 +94,22 @@ static double seg_time(const ev_pacer_seg *s, double m)
     return tau > s->dur ? s->dur : tau;
 }
 
+void ev_pacer_shift(ev_pacer *p, int64_t shift_ns)
+{
+    p->shift_ns = shift_ns;
+}
+
+static int64_t pacer_next(ev_pacer *p, int64_t now_off_ns);
+
 int64_t ev_pacer_next(ev_pacer *p, int64_t now_off_ns)
+{
+    int64_t off = pacer_next(p, now_off_ns - p->shift_ns);
+    if (off == EV_PACER_NOW && now_off_ns < p->shift_ns)
+        return p->shift_ns; /* an unpaced stream's first event waits for its start */
+    return off < 0 ? off : off + p->shift_ns;
+}
+
+static int64_t pacer_next(ev_pacer *p, int64_t now_off_ns)
 {
     if (p->unpaced) {
         if (p->quota) {
@@ -135,7 +150,7 @@ int64_t ev_pacer_intended(const ev_pacer *p, uint64_t seq)
             hi = mid - 1;
     }
     const ev_pacer_seg *s = &p->seg[lo];
-    return (int64_t)llround((s->t0 + seg_time(s, k - s->n0)) * 1e9);
+    return (int64_t)llround((s->t0 + seg_time(s, k - s->n0)) * 1e9) + p->shift_ns;
 }
 
 int64_t ev_pacer_planned_shard(const ev_plan *plan, uint32_t instance, uint32_t instances)
@@ -159,6 +174,20 @@ int64_t ev_pacer_planned_shard(const ev_plan *plan, uint32_t instance, uint32_t 
     return (int64_t)n;
 }
 
+int64_t ev_pacer_planned_run(const ev_plan *plan, uint32_t instance, uint32_t instances)
+{
+    if (!plan->streams_explicit)
+        return ev_pacer_planned_shard(plan, instance, instances);
+    int64_t n = 0;
+    for (size_t i = 0; i < plan->nstreams; i++) {
+        int64_t k = ev_pacer_planned_shard(plan->streams[i].plan, instance, instances);
+        if (k < 0)
+            return -1;
+        n += k;
+    }
+    return n;
+}
+
 int64_t ev_pacer_planned_events(const ev_plan *plan)
 {
     if (plan->executor == EV_EXEC_MAX)
@@ -173,7 +202,9 @@ int64_t ev_pacer_planned_events(const ev_plan *plan)
 
 double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns)
 {
-    double t = (double)t_ns / 1e9;
+    double t = (double)(t_ns - p->shift_ns) / 1e9;
+    if (t < 0)
+        return 0.0;
     for (int i = 0; i < p->nseg; i++) {
         const ev_pacer_seg *s = &p->seg[i];
         if (t < s->t0 + s->dur)
@@ -184,7 +215,9 @@ double ev_pacer_rate_at(const ev_pacer *p, int64_t t_ns)
 
 double ev_pacer_due(const ev_pacer *p, int64_t t_ns)
 {
-    double t = (double)t_ns / 1e9;
+    double t = (double)(t_ns - p->shift_ns) / 1e9;
+    if (t < 0)
+        return 0.0;
     for (int i = 0; i < p->nseg; i++) {
         const ev_pacer_seg *s = &p->seg[i];
         if (t < s->t0 + s->dur) {

@@ -33,6 +33,7 @@ typedef struct ev_pacer {
     uint64_t quota; /* max-throughput by count: this lane's events, else 0 */
     int64_t end_ns; /* max-throughput by duration: end offset, else 0 */
     int64_t warmup_ns;
+    int64_t shift_ns; /* a stream's start_after: the schedule starts this late */
 } ev_pacer;
 
 enum { EV_PACER_END = -1, EV_PACER_NOW = -2 };
@@ -46,9 +47,14 @@ int ev_pacer_init(ev_pacer *p, const ev_plan *plan, uint32_t lane, ev_err *err);
  * so the instances together send exactly the plan's events). */
 int ev_pacer_init_shard(ev_pacer *p, const ev_plan *plan, uint32_t lane, uint32_t lanes,
                         ev_err *err);
+/* Delays the whole schedule by shift_ns (a stream's start_after): every
+ * offset in and out is from the run's start. Call right after init. */
+void ev_pacer_shift(ev_pacer *p, int64_t shift_ns);
 /* Events instance `instance` of `instances` sends under that split (warm-up
- * included), or -1 when the plan fixes no number. */
+ * included), or -1 when the plan fixes no number. One stream's plan. */
 int64_t ev_pacer_planned_shard(const ev_plan *plan, uint32_t instance, uint32_t instances);
+/* The same summed over every stream of a finished plan. */
+int64_t ev_pacer_planned_run(const ev_plan *plan, uint32_t instance, uint32_t instances);
 /* The intended offset in ns from the schedule's start of this lane's next
  * event; EV_PACER_NOW for unpaced executors (send as soon as the window
  * allows; the caller passes its current offset in now_off_ns so a duration

@@ -1,7 +1,9 @@
 /* ev_plan — the plan's own queries (see ev_plan.h). */
 #include "ev_plan.h"
 
-int64_t ev_plan_publish_ns(const ev_plan *p)
+#include <string.h>
+
+static int64_t one_publish_ns(const ev_plan *p)
 {
     int64_t total = 0;
     switch (p->executor) {
@@ -18,7 +20,7 @@ int64_t ev_plan_publish_ns(const ev_plan *p)
     return 0;
 }
 
-double ev_plan_expected_events(const ev_plan *p)
+static double one_expected(const ev_plan *p)
 {
     double total = 0, r0 = p->start_rate;
     switch (p->executor) {
@@ -35,4 +37,58 @@ double ev_plan_expected_events(const ev_plan *p)
         return p->count > 0 ? (double)p->count : 0;
     }
     return 0;
+}
+
+int64_t ev_plan_publish_ns(const ev_plan *p)
+{
+    if (!p->streams_explicit)
+        return one_publish_ns(p);
+    int64_t end = 0;
+    for (size_t i = 0; i < p->nstreams; i++) {
+        const ev_stream *s = &p->streams[i];
+        int64_t d = one_publish_ns(s->plan), e;
+        if (d == 0 && s->plan->executor == EV_EXEC_MAX)
+            return 0; /* by count: unknown */
+        if (__builtin_add_overflow(s->start_after_ns, d, &e))
+            return INT64_MAX;
+        if (e > end)
+            end = e;
+    }
+    return end;
+}
+
+double ev_plan_expected_events(const ev_plan *p)
+{
+    if (!p->streams_explicit)
+        return one_expected(p);
+    double total = 0;
+    for (size_t i = 0; i < p->nstreams; i++)
+        total += one_expected(p->streams[i].plan);
+    return total;
+}
+
+uint32_t ev_plan_lanes(const ev_plan *p)
+{
+    if (!p->nstreams)
+        return (uint32_t)p->lanes;
+    uint32_t n = 0;
+    for (size_t i = 0; i < p->nstreams; i++)
+        n += (uint32_t)p->streams[i].plan->lanes;
+    return n;
+}
+
+const ev_stream *ev_plan_lane_stream(const ev_plan *p, uint32_t lane)
+{
+    for (size_t i = p->nstreams; i-- > 0;)
+        if (lane >= p->streams[i].lane0)
+            return &p->streams[i];
+    return p->nstreams ? &p->streams[0] : NULL;
+}
+
+const ev_stream *ev_plan_stream(const ev_plan *p, const char *name)
+{
+    for (size_t i = 0; i < p->nstreams; i++)
+        if (!strcmp(p->streams[i].name, name))
+            return &p->streams[i];
+    return NULL;
 }

@@ -14,10 +14,30 @@
 typedef enum { EV_EXEC_CONSTANT, EV_EXEC_RAMPING, EV_EXEC_MAX } ev_executor;
 typedef enum { EV_MODE_STRUCTURED, EV_MODE_BINARY } ev_event_mode;
 
+#define EV_STAGE_NAME_MAX 24
+
 typedef struct ev_stage {
     int64_t duration_ns;
     double target; /* events/s at the end of the stage (linear ramp from the previous) */
+    char name[EV_STAGE_NAME_MAX]; /* "" unless named: phases and {stage:NAME} use it */
 } ev_stage;
+
+typedef struct ev_plan ev_plan;
+
+#define EV_STREAMS_MAX 32
+#define EV_STREAM_NAME_MAX 40
+
+/* One publish stream (the scenario's "streams"; a plan without them has one
+ * implicit stream, the plan itself). Its event.* and publish.* live in its
+ * own plan, which holds only those (and warmup); settings a stream does not
+ * set come from the top level. */
+typedef struct ev_stream {
+    char name[EV_STREAM_NAME_MAX + 1]; /* "" for the implicit stream */
+    int64_t start_after_ns;            /* its schedule starts this long after the run's */
+    ev_plan *plan;                     /* owned when owned, else the plan itself */
+    int owned;
+    uint32_t lane0; /* its first lane among the run's (this instance's) lanes */
+} ev_stream;
 
 /* A setting given to a broker module verbatim (e.g. "kafka.linger.ms" = "5"). */
 typedef struct ev_kv {
@@ -50,7 +70,7 @@ typedef struct ev_output {
 } ev_output;
 
 /* Every string and array is owned by the plan (ev_plan_free). */
-typedef struct ev_plan {
+struct ev_plan {
     char *path;        /* scenario file as given, or "" */
     char *name;        /* default: file name without .json */
     char *description; /* default "" */
@@ -111,12 +131,27 @@ typedef struct ev_plan {
     char *sweep_key;
     char **sweep_values;
     size_t nsweep;
-} ev_plan;
+
+    /* After ev_plan_finish: the publish streams, at least one (the implicit
+     * one, stream 0 = this plan, when the scenario has no "streams"). Lanes
+     * are numbered across streams in order. */
+    ev_stream *streams;
+    size_t nstreams;
+    int streams_explicit;
+};
 
 /* Total scheduled publishing time in ns (warm-up excluded), 0 when unknown
- * (max-throughput by count). */
+ * (max-throughput by count). With streams: from the end of the warm-up to the
+ * end of the last stream's schedule. */
 int64_t ev_plan_publish_ns(const ev_plan *p);
-/* Expected number of events (all lanes, warm-up excluded), from the schedule. */
+/* Expected number of events (all lanes, warm-up excluded), from the schedule;
+ * with streams, of every stream. */
 double ev_plan_expected_events(const ev_plan *p);
+/* Publisher lanes of every stream (plan->lanes without streams). */
+uint32_t ev_plan_lanes(const ev_plan *p);
+/* The stream lane `lane` (0-based, this instance's numbering) belongs to. */
+const ev_stream *ev_plan_lane_stream(const ev_plan *p, uint32_t lane);
+/* The stream named name, or NULL. */
+const ev_stream *ev_plan_stream(const ev_plan *p, const char *name);
 
 #endif

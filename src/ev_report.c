@@ -19,7 +19,15 @@ void ev_results_free(ev_results *r)
     if (!r)
         return;
     free(r->groups);
+    for (size_t i = 0; r->outputs && i < r->noutputs; i++) {
+        ev_hist_free(r->outputs[i].e2e);
+        ev_hist_free(r->outputs[i].e2e_sched);
+    }
     free(r->outputs);
+    for (size_t i = 0; i < r->nstreams; i++)
+        for (int m = 0; m < EV_METRIC_COUNT; m++)
+            ev_hist_free(r->streams[i].lat[m]);
+    free(r->streams);
     for (int m = 0; m < EV_METRIC_COUNT; m++)
         ev_hist_free(r->lat[m]);
     json_decref(r->broker);
@@ -57,10 +65,11 @@ static double counter_value(const ev_results *r, int m)
     return NAN;
 }
 
-static double threshold_value(const ev_results *r, const ev_threshold *t)
+/* t's value over r's counters and the latencies lat (r's own, or a part's). */
+static double threshold_value(const ev_results *r, ev_hist *const *lat, const ev_threshold *t)
 {
     if (t->latency) {
-        const ev_hist *h = r->lat[t->id];
+        const ev_hist *h = lat[t->id];
         if (!h) /* e.g. queue_wait/processing: not measured by this broker */
             return NAN;
         if (t->agg == EV_AGG_COUNT)
@@ -88,6 +97,59 @@ static double threshold_value(const ev_results *r, const ev_threshold *t)
     return v;
 }
 
+/* t's value over the part of the run its tag selects (ev_threshold.h): a
+ * stream's or an output's counters and latencies, or the phases named so
+ * (their e2e and ack, merged). NAN when that part measured nothing. */
+static double scoped_value(const ev_results *r, const ev_threshold *t)
+{
+    if (t->tag == EV_TAG_NONE)
+        return threshold_value(r, r->lat, t);
+    ev_results v = *r; /* shallow: the part's counters stand in for the run's */
+    ev_hist *lat[EV_METRIC_COUNT] = {0};
+    if (t->tag == EV_TAG_STREAM) {
+        for (size_t i = 0; i < r->nstreams; i++) {
+            const ev_stream_result *sr = &r->streams[i];
+            if (strcmp(sr->def->name, t->tag_value))
+                continue;
+            v.total = sr->c;
+            v.failed = sr->failed;
+            v.attempted = sr->attempted;
+            return threshold_value(&v, sr->lat, t);
+        }
+        return NAN;
+    }
+    if (t->tag == EV_TAG_OUTPUT) {
+        for (size_t i = 0; i < r->noutputs; i++) {
+            const ev_output_result *o = &r->outputs[i];
+            if (strcmp(o->def->name, t->tag_value))
+                continue;
+            v.total = o->c;
+            lat[EV_METRIC_e2e] = o->e2e;
+            lat[EV_METRIC_e2e_sched] = o->e2e_sched;
+            return threshold_value(&v, lat, t);
+        }
+        return NAN;
+    }
+    /* A stage: every phase of that name (e2e and ack). */
+    double val = NAN;
+    ev_hist *e2e = ev_hist_new(), *ack = ev_hist_new();
+    int found = 0;
+    for (size_t i = 0; e2e && ack && i < r->nstages; i++)
+        if (!strcmp(r->stages[i].name, t->tag_value)) {
+            ev_hist_merge(e2e, r->stages[i].e2e);
+            ev_hist_merge(ack, r->stages[i].ack);
+            found = 1;
+        }
+    if (found) {
+        lat[EV_METRIC_e2e] = e2e;
+        lat[EV_METRIC_ack] = ack;
+        val = threshold_value(&v, lat, t);
+    }
+    ev_hist_free(e2e);
+    ev_hist_free(ack);
+    return val;
+}
+
 int ev_report_evaluate(ev_results *r, ev_err *err)
 {
     size_t n = r->plan->nthresholds;
@@ -100,7 +162,7 @@ int ev_report_evaluate(ev_results *r, ev_err *err)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const ev_threshold *t = &r->plan->thresholds[i];
-        double v = threshold_value(r, t);
+        double v = scoped_value(r, t);
         r->thr_value[i] = v;
         /* A latency threshold with nothing measured cannot be said to hold. */
         r->thr_pass[i] = !isnan(v) && ev_threshold_holds(t, v);
@@ -337,6 +399,53 @@ static void delivery_section(FILE *f, const ev_results *r)
                                                      : "");
 }
 
+/* Per stream: rates, the classes (the delivery table's columns) and e2e. */
+static void streams_section(FILE *f, const ev_results *r)
+{
+    if (!r->nstreams)
+        return;
+    int width = 8, show[NCOLS];
+    for (size_t i = 0; i < r->nstreams; i++)
+        if ((int)strlen(r->streams[i].def->name) > width)
+            width = (int)strlen(r->streams[i].def->name);
+    for (size_t i = 0; i < NCOLS; i++)
+        show[i] = r->ngroups && (cols[i].always || col_value(&r->total, i) != 0);
+    /* received: the delivery table has it; foreign and unexpected belong to
+     * no stream (ev_ledger_reconcile_lanes). */
+    for (size_t i = 0; i < NCOLS; i++)
+        if (!strcmp(cols[i].head, "received") || !strcmp(cols[i].head, "foreign") ||
+            !strcmp(cols[i].head, "unexp"))
+            show[i] = 0;
+    fprintf(f, "\n%-*s %9s %9s %11s", width + 2, "streams", "target/s", "rate/s", "attempted");
+    for (size_t i = 0; i < NCOLS; i++)
+        if (show[i])
+            fprintf(f, " %*s", i < 2 ? 11 : 8, cols[i].head);
+    fprintf(f, "%s\n", r->ngroups ? "   e2e p50     p99" : "     ack p99");
+    for (size_t k = 0; k < r->nstreams; k++) {
+        const ev_stream_result *sr = &r->streams[k];
+        char a[32], b[32], c[32], d[16], e[16];
+        snprintf(a, sizeof a, "%.1f", sr->rate_target);
+        snprintf(b, sizeof b, "%.1f", sr->rate_achieved);
+        fprintf(f, "  %-*s %9s %9s %11s", width, sr->def->name, sr->rate_target > 0 ? a : "max", b,
+                grouped(sr->attempted, c, sizeof c));
+        for (size_t i = 0; i < NCOLS; i++)
+            if (show[i])
+                fprintf(f, " %*s", i < 2 ? 11 : 8, grouped(col_value(&sr->c, i), c, sizeof c));
+        const ev_hist *h = sr->lat[r->ngroups ? EV_METRIC_e2e : EV_METRIC_ack];
+        fmt_ms(ev_hist_count(h) ? (double)ev_hist_percentile(h, 50) / 1e6 : (double)NAN, d,
+               sizeof d);
+        fmt_ms(ev_hist_count(h) ? (double)ev_hist_percentile(h, 99) / 1e6 : (double)NAN, e,
+               sizeof e);
+        if (r->ngroups)
+            fprintf(f, " %9s %7s\n", d, e);
+        else
+            fprintf(f, " %11s\n", e);
+    }
+    if (r->total.pending)
+        fprintf(f, "  (per stream, pending may add up to more than the run's: what the system "
+                   "still holds may be any stream's)\n");
+}
+
 void ev_report_summary(FILE *f, const ev_results *r)
 {
     const ev_plan *p = r->plan;
@@ -366,6 +475,7 @@ void ev_report_summary(FILE *f, const ev_results *r)
                 r->rate_achieved, r->publish_s);
 
     delivery_section(f, r);
+    streams_section(f, r);
     if (r->drain_timed_out)
         fprintf(f,
                 "  drain timed out after %.1f s: what was missing then is pending where the "
@@ -388,6 +498,10 @@ void ev_report_summary(FILE *f, const ev_results *r)
     ev_faults_summary(f, r->faults);
 
     size_t failed = 0;
+    int mw = 14;
+    for (size_t i = 0; i < p->nthresholds; i++)
+        if ((int)strlen(p->thresholds[i].metric) > mw)
+            mw = (int)strlen(p->thresholds[i].metric);
     if (p->nthresholds) {
         fprintf(f, "\nthresholds\n");
         for (size_t i = 0; i < p->nthresholds; i++) {
@@ -401,7 +515,7 @@ void ev_report_summary(FILE *f, const ev_results *r)
                 snprintf(v, sizeof v, "%.6g", r->thr_value[i]);
             else
                 snprintf(v, sizeof v, "%.0f", r->thr_value[i]);
-            fprintf(f, "  %s %-14s %-16s %s\n", r->thr_pass[i] ? "\u2713" : "\u2717", t->metric,
+            fprintf(f, "  %s %-*s %-16s %s\n", r->thr_pass[i] ? "\u2713" : "\u2717", mw, t->metric,
                     t->expr, v);
             failed += !r->thr_pass[i];
         }
@@ -496,6 +610,35 @@ static json_t *num_or_null(double v)
     return isnan(v) ? json_null() : json_real(v);
 }
 
+/* streams[]: each stream's plan in brief, publish side, classes, latencies. */
+static json_t *streams_json(const ev_results *r)
+{
+    json_t *arr = json_array();
+    for (size_t k = 0; arr && k < r->nstreams; k++) {
+        const ev_stream_result *sr = &r->streams[k];
+        const ev_plan *sp = sr->def->plan;
+        json_t *o = json_pack(
+            "{s:s, s:s, s:f, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:f, s:f}", "name", sr->def->name,
+            "event_type", sp->event_type, "start_after_s", (double)sr->def->start_after_ns / 1e9,
+            "lane0", (json_int_t)sr->def->lane0, "lanes", (json_int_t)sp->lanes, "expected",
+            sr->expected >= 0 ? json_integer((json_int_t)sr->expected) : json_null(), "attempted",
+            (json_int_t)sr->attempted, "acked", (json_int_t)sr->acked, "failed",
+            (json_int_t)sr->failed, "measured", (json_int_t)sr->measured_sent, "rate_target",
+            sr->rate_target, "rate_achieved", sr->rate_achieved);
+        if (!o)
+            continue;
+        json_t *d = json_object(), *lat = json_object();
+        counts_json(d, &sr->c);
+        json_object_set_new(o, "deliver", d);
+        for (int m = 0; m < EV_METRIC_COUNT; m++)
+            if (sr->lat[m])
+                json_object_set_new(lat, ev_metrics[m].name, hist_json(sr->lat[m]));
+        json_object_set_new(o, "latency", lat);
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
 json_t *ev_report_build(const ev_results *r)
 {
     const ev_plan *p = r->plan;
@@ -541,6 +684,10 @@ json_t *ev_report_build(const ev_results *r)
         json_object_set_new(o, "hops_at_end",
                             orr->hops_at_end >= 0 ? json_integer(orr->hops_at_end) : json_null());
         counts_json(o, &orr->c);
+        if (orr->e2e)
+            json_object_set_new(o, "latency",
+                                json_pack("{s:o, s:o}", "e2e", hist_json(orr->e2e), "e2e_sched",
+                                          hist_json(orr->e2e_sched)));
         json_array_append_new(outs, o);
     }
     json_object_set_new(deliver, "groups", groups);
@@ -560,6 +707,8 @@ json_t *ev_report_build(const ev_results *r)
                                             (double)(r->ngroups ? r->ngroups : 1) / r->settle_s
                                       : 0.0));
     json_object_set_new(root, "deliver", deliver);
+    if (r->nstreams)
+        json_object_set_new(root, "streams", streams_json(r));
     json_t *lat = json_object();
     for (int m = 0; m < EV_METRIC_COUNT; m++)
         if (r->lat[m])

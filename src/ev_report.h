@@ -31,11 +31,24 @@ typedef struct ev_output_result {
     const ev_output *def; /* the plan's */
     const char *source;   /* redacted URL (the target's when it consumes the target) */
     uint32_t group0, ngroups;
-    int integrity;        /* the checksum was checked (match envelope) */
-    int64_t holds_at_end; /* what the source still held: 0, > 0, or -1 cannot tell */
-    int64_t hops_at_end;  /* what the watched hops (verify.observe) held, -1 cannot tell */
-    ev_ledger_counts c;   /* over its groups */
+    int integrity;            /* the checksum was checked (match envelope) */
+    int64_t holds_at_end;     /* what the source still held: 0, > 0, or -1 cannot tell */
+    int64_t hops_at_end;      /* what the watched hops (verify.observe) held, -1 cannot tell */
+    ev_ledger_counts c;       /* over its groups */
+    ev_hist *e2e, *e2e_sched; /* owned: its consumers' first sightings (e2e{output:NAME}) */
 } ev_output_result;
+
+/* One publish stream of a scenario with "streams": its publish side, its
+ * classes over every output that expects its events (ev_ledger_reconcile_lanes:
+ * lost is what is known lost from it), its latencies. */
+typedef struct ev_stream_result {
+    const ev_stream *def;
+    uint64_t attempted, acked, failed, measured_sent;
+    int64_t expected; /* events its schedule fixes for this instance, -1: none */
+    double rate_target, rate_achieved;
+    ev_ledger_counts c;
+    ev_hist *lat[EV_METRIC_COUNT]; /* owned: e2e, e2e_sched, ack, sched_lag; others NULL */
+} ev_stream_result;
 
 /* One second of the run. Counters are cumulative since the start; latency
  * figures are for that second alone. */
@@ -93,6 +106,8 @@ typedef struct ev_results {
     int swept;               /* the final sweep ran */
     double sweep_s;          /* how long it read */
     ev_ledger_counts total;
+    ev_stream_result *streams; /* owned; 0 without "streams" in the scenario */
+    size_t nstreams;
 
     /* Latencies by ev_metric_id (owned, warm-up excluded); NULL: not measured.
      * e2e, e2e_sched, ack and sched_lag are always there. */

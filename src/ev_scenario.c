@@ -69,6 +69,9 @@ typedef struct ev_origin {
 typedef struct ev_plan_int {
     ev_plan pub;
     ev_origin origin[EV_SETTINGS_MAX];
+    /* A stream's plan: its name, for errors found by ev_plan_finish ("" for
+     * a scenario's own plan). */
+    char stream[EV_STREAM_NAME_MAX + 1];
 } ev_plan_int;
 
 /* ------------------------------------------------------------------------ */
@@ -116,6 +119,10 @@ void ev_plan_free(ev_plan *p)
         free(p->extra[i].value);
     }
     free(p->extra);
+    for (size_t i = 0; i < p->nstreams; i++)
+        if (p->streams[i].owned)
+            ev_plan_free(p->streams[i].plan);
+    free(p->streams);
     free(plan_int(p));
 }
 
@@ -282,7 +289,8 @@ static int apply_sweep(ev_plan *p, json_t *obj, const ev_where *w, ev_err *err)
                              near ? "; did you mean \"" : "", near ? near : "", near ? "\"?" : "");
     }
     if (s->type == EV_ST_OBJECT || s->type == EV_ST_STAGES || s->type == EV_ST_WORK ||
-        s->type == EV_ST_THRESHOLDS || !strcmp(key, "target") || !strcmp(key, "name"))
+        s->type == EV_ST_THRESHOLDS || s->type == EV_ST_OUTPUTS || s->type == EV_ST_URLS ||
+        s->type == EV_ST_STREAMS || !strcmp(key, "target") || !strcmp(key, "name"))
         return ev_where_fail(w, "sweep", 0, 1, err,
                              "cannot sweep \"%s\"; sweep a number, duration or choice such as "
                              "verify.consumers or publish.rate",
@@ -351,14 +359,17 @@ static void mark(ev_plan *p, const ev_setting *s, const ev_where *w)
     if (w->set_key) {
         *o = (ev_origin){EV_FROM_SET, 0, 0};
     } else {
-        const ev_pos *ps = ev_posmap_find(w->pos, s->key);
+        const ev_pos *ps = ev_where_pos(w, s->key);
         *o = (ev_origin){EV_FROM_FILE, ps ? ps->vline : 0, ps ? ps->vcol : 0};
     }
 }
 
+static int apply_streams(ev_plan *p, json_t *v, const ev_where *w, ev_err *err);
+
 static int apply_one(ev_plan *p, const ev_setting *s, json_t *v, const ev_where *w, ev_err *err)
 {
-    int rc = ev_setting_apply(s, p, v, w, err);
+    int rc =
+        s->type == EV_ST_STREAMS ? apply_streams(p, v, w, err) : ev_setting_apply(s, p, v, w, err);
     if (rc == EV_OK)
         mark(p, s, w);
     return rc;
@@ -426,6 +437,185 @@ static int walk(ev_plan *p, json_t *root, const ev_where *w, ev_err *err)
             return rc;
     }
     return EV_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Streams                                                                   */
+
+static const char *const stream_keys[] = {"name", "start_after", "event", "publish"};
+#define NSTREAM_KEYS (sizeof stream_keys / sizeof stream_keys[0])
+
+/* 1 when key is a setting a stream may hold. */
+static int stream_setting(const char *key)
+{
+    return !strncmp(key, "event.", 6) || !strncmp(key, "publish.", 8);
+}
+
+/* One "event" or "publish" object of a stream onto its plan. */
+static int stream_section(ev_plan *child, const char *sect, json_t *obj, const ev_where *w,
+                          ev_err *err)
+{
+    if (!json_is_object(obj))
+        return ev_where_fail(w, sect, 0, 1, err, "must be an object (got %s)", ev_json_kind(obj));
+    const char *names[LEVEL_MAX];
+    char namebuf[256], prefix[16];
+    snprintf(prefix, sizeof prefix, "%s.", sect);
+    size_t nn = ev_settings_level(prefix, names, LEVEL_MAX, namebuf, sizeof namebuf);
+    const char *k;
+    json_t *v;
+    json_object_foreach (obj, k, v) {
+        char *full = join(sect, ".", k);
+        if (!full)
+            return oom(err);
+        const ev_setting *st = strchr(k, '.') ? NULL : ev_setting_find(full);
+        free(full);
+        if (!st)
+            return ev_unknown_key(w, sect, k, names, nn, err);
+        int rc = apply_one(child, st, v, w, err);
+        if (rc)
+            return rc;
+    }
+    return EV_OK;
+}
+
+/* One element of "streams" (w's prefix is "streams[i].") onto st and its plan. */
+static int stream_walk(ev_stream *st, json_t *obj, const ev_where *w, ev_err *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach (obj, key, v) {
+        int rc = EV_OK;
+        if (!strcmp(key, "name")) {
+            if (!json_is_string(v) || !ev_valid_name(json_string_value(v), EV_STREAM_NAME_MAX))
+                return ev_where_fail(w, "name", 0, 1, err,
+                                     "must be a name of 1..%d letters, digits, '_', '-' or '.', "
+                                     "e.g. \"parser\"",
+                                     EV_STREAM_NAME_MAX);
+            snprintf(st->name, sizeof st->name, "%s", json_string_value(v));
+        } else if (!strcmp(key, "start_after")) {
+            rc = ev_json_duration(w, "start_after", v, &st->start_after_ns, err);
+        } else if (!strcmp(key, "event") || !strcmp(key, "publish")) {
+            rc = stream_section(st->plan, key, v, w, err);
+        } else {
+            return ev_unknown_key(w, "", key, stream_keys, NSTREAM_KEYS, err);
+        }
+        if (rc)
+            return rc;
+    }
+    return EV_OK;
+}
+
+static void streams_free(ev_stream *ss, size_t n)
+{
+    for (size_t i = 0; ss && i < n; i++)
+        if (ss[i].owned)
+            ev_plan_free(ss[i].plan);
+    free(ss);
+}
+
+/* "streams": [{"name": N, "start_after": D, "event": {...}, "publish": {...}}].
+ * Each stream gets a plan of its own holding what it sets; ev_plan_finish
+ * fills the rest from the top level. */
+static int apply_streams(ev_plan *p, json_t *arr, const ev_where *w, ev_err *err)
+{
+    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+    if (!json_is_array(arr) || n == 0 || n > EV_STREAMS_MAX)
+        return ev_where_fail(w, "streams", 0, 1, err,
+                             "must be an array of 1 to %d streams, e.g. [{\"name\": \"parser\", "
+                             "\"publish\": {\"rate\": 500}}] (got %s)",
+                             EV_STREAMS_MAX, ev_json_kind(arr));
+    ev_stream *ss = calloc(n, sizeof *ss);
+    if (!ss)
+        return oom(err);
+    int rc = EV_OK;
+    for (size_t i = 0; i < n && rc == EV_OK; i++) {
+        json_t *e = json_array_get(arr, i);
+        char at[32], pre[40];
+        snprintf(at, sizeof at, "streams[%zu]", i);
+        snprintf(pre, sizeof pre, "%s.", at);
+        ev_where cw = *w, ew = *w;
+        cw.prefix = pre;
+        ew.prefix = NULL;
+        if (!json_is_object(e)) {
+            rc = ev_where_fail(&ew, at, 0, 1, err,
+                               "must be an object {\"name\": \"parser\", \"publish\": {...}} "
+                               "(got %s)",
+                               ev_json_kind(e));
+            break;
+        }
+        if ((rc = ev_plan_new_default(&ss[i].plan, err)) != EV_OK)
+            break;
+        ss[i].owned = 1;
+        if (set_string(&ss[i].plan->path, p->path ? p->path : "")) {
+            rc = oom(err);
+            break;
+        }
+        if ((rc = stream_walk(&ss[i], e, &cw, err)) != EV_OK)
+            break;
+        if (!ss[i].name[0]) {
+            rc = ev_where_fail(&ew, at, 0, 1, err,
+                               "needs a \"name\" (it tags the stream's metrics, e.g. "
+                               "e2e{stream:parser})");
+            break;
+        }
+        snprintf(plan_int(ss[i].plan)->stream, sizeof plan_int(ss[i].plan)->stream, "%s",
+                 ss[i].name);
+        for (size_t j = 0; j < i && rc == EV_OK; j++)
+            if (!strcmp(ss[j].name, ss[i].name))
+                rc = ev_where_fail(&cw, "name", 0, 1, err, "\"%s\" names streams[%zu] already",
+                                   ss[i].name, j);
+    }
+    if (rc != EV_OK) {
+        streams_free(ss, n);
+        return rc;
+    }
+    streams_free(p->streams, p->nstreams);
+    p->streams = ss;
+    p->nstreams = n;
+    p->streams_explicit = 1;
+    return EV_OK;
+}
+
+/* --set streams.NAME.KEY=VALUE: one stream's setting (KEY: start_after or an
+ * event.* / publish.* key). */
+static int set_stream(ev_plan *p, const char *key, const char *value, ev_err *err)
+{
+    const char *name = key + 8, *dot = strchr(name, '.');
+    ev_where w = {.file = NULL, .pos = NULL, .set_key = key};
+    if (!dot || dot == name || !dot[1])
+        return ev_err_set(err, EV_EUSAGE,
+                          "--set %s: expected streams.NAME.KEY=VALUE, e.g. --set "
+                          "streams.parser.publish.rate=500",
+                          key);
+    ev_stream *st = NULL;
+    for (size_t i = 0; p->streams_explicit && i < p->nstreams; i++)
+        if (strlen(p->streams[i].name) == (size_t)(dot - name) &&
+            !strncmp(p->streams[i].name, name, (size_t)(dot - name)))
+            st = &p->streams[i];
+    if (!st)
+        return ev_err_set(err, EV_EUSAGE, "--set %s: no stream named \"%.*s\" in the scenario", key,
+                          (int)(dot - name), name);
+    const char *sub = dot + 1;
+    json_t *v = NULL;
+    int rc;
+    if (!strcmp(sub, "start_after")) {
+        if (!(v = json_string(value)))
+            return oom(err);
+        rc = ev_json_duration(&w, key, v, &st->start_after_ns, err);
+    } else {
+        const ev_setting *s = stream_setting(sub) ? ev_setting_find(sub) : NULL;
+        if (!s) {
+            json_decref(v);
+            return ev_err_set(err, EV_EUSAGE,
+                              "--set %s: a stream takes start_after, event.* and publish.* "
+                              "settings; \"%s\" is none of them",
+                              key, sub);
+        }
+        if ((rc = ev_setting_from_text(s, value, &v, &w, err)) == EV_OK)
+            rc = apply_one(st->plan, s, v, &w, err);
+    }
+    json_decref(v);
+    return rc;
 }
 
 /* "dir/spike.json" → "spike". */
@@ -569,6 +759,14 @@ static int plan_set(ev_plan *p, const char *assignment, ev_err *err)
             rc = oom(err);
         goto out;
     }
+    if (!strncmp(key, "streams.", 8)) {
+        rc = set_stream(p, key, value, err);
+        goto out;
+    }
+    if (!strncmp(key, "streams.", 8)) {
+        rc = set_stream(p, key, value, err);
+        goto out;
+    }
     const ev_setting *s = ev_setting_find(key);
     if (!s) {
         const char *names[EV_SETTINGS_MAX];
@@ -608,14 +806,19 @@ static int origin_fail(ev_plan *p, const char *key, ev_err *err, const char *fmt
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
     const ev_origin *o = &plan_int(p)->origin[setting_index(ev_setting_find(key))];
-    const char *path = p->path ? p->path : "";
+    const char *path = p->path ? p->path : "", *sn = plan_int(p)->stream;
+    char k[EV_STREAM_NAME_MAX + 96];
+    if (sn[0]) /* a stream's plan: say which stream */
+        snprintf(k, sizeof k, "stream \"%s\": %s", sn, key);
+    else
+        snprintf(k, sizeof k, "%s", key);
     if (o->from == EV_FROM_SET)
-        return ev_err_set(err, EV_EUSAGE, "--set %s: %s %s", key, key, body);
+        return ev_err_set(err, EV_EUSAGE, "--set %s: %s %s", key, k, body);
     if (o->from == EV_FROM_FILE && o->line > 0)
-        return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: %s %s", path, o->line, o->col, key, body);
+        return ev_err_set(err, EV_EUSAGE, "%s:%d:%d: %s %s", path, o->line, o->col, k, body);
     if (path[0])
-        return ev_err_set(err, EV_EUSAGE, "%s: %s %s", path, key, body);
-    return ev_err_set(err, EV_EUSAGE, "%s %s", key, body);
+        return ev_err_set(err, EV_EUSAGE, "%s: %s %s", path, k, body);
+    return ev_err_set(err, EV_EUSAGE, "%s %s", k, body);
 }
 
 void ev_plan_origin(const ev_plan *p, const char *key, char *buf, size_t size)
@@ -669,7 +872,8 @@ static const char *executor_takes(ev_executor e)
     return "publish.count or publish.duration";
 }
 
-int ev_plan_finish(ev_plan *p, ev_err *err)
+/* The publish.* rules, for a plan and for each stream's. */
+static int finish_publish(ev_plan *p, ev_err *err)
 {
     ev_executor ex = p->executor;
     if (ex < EV_EXEC_CONSTANT || ex > EV_EXEC_MAX)
@@ -731,6 +935,129 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
                            "room for one event in flight",
                            (long long)p->lanes, (long long)p->max_in_flight);
     }
+    return EV_OK;
+}
+
+#define LANES_MAX 1024
+
+/* Streams: each takes the event.* and publish.* settings it does not set
+ * from the top level (and the warm-up), then the publish rules; lanes are
+ * numbered across streams. Without streams, the plan is its own stream. */
+static int finish_streams(ev_plan *p, ev_err *err)
+{
+    if (!p->streams_explicit) {
+        ev_stream *one = calloc(1, sizeof *one);
+        if (!one)
+            return oom(err);
+        one->plan = p;
+        free(p->streams);
+        p->streams = one;
+        p->nstreams = 1;
+        return EV_OK;
+    }
+    uint32_t lane0 = 0;
+    for (size_t i = 0; i < p->nstreams; i++) {
+        ev_stream *st = &p->streams[i];
+        ev_plan *c = st->plan;
+        for (size_t k = 0; k < ev_nsettings; k++) {
+            const ev_setting *s = &ev_settings[k];
+            if (!stream_setting(s->key) || given(c, s->key))
+                continue;
+            if (ev_setting_copy(s, c, p)) /* stays "not given": a later finish copies again */
+                return oom(err);
+        }
+        c->warmup_ns = p->warmup_ns;
+        int rc = finish_publish(c, err);
+        if (rc)
+            return rc;
+        st->lane0 = lane0;
+        lane0 += (uint32_t)c->lanes;
+    }
+    if (lane0 > LANES_MAX)
+        return origin_fail(p, "streams", err,
+                           "have %u lanes in all; expected at most %d (publish.lanes of every "
+                           "stream together)",
+                           lane0, LANES_MAX);
+    return EV_OK;
+}
+
+/* 1 if a phase of the run can be named `v` (a threshold's {stage:v}). */
+static int stage_exists(const ev_plan *p, const char *v)
+{
+    static const char *const fixed[] = {"warmup", "publish", "drain", "sweep"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (!strcmp(v, fixed[i]))
+            return 1;
+    unsigned a, b;
+    char tail;
+    if (!p->streams_explicit && sscanf(v, "stage %u/%u%c", &a, &b, &tail) == 2 && a >= 1 &&
+        a <= b && b == p->nstages)
+        return 1;
+    for (size_t s = 0; s < p->nstreams; s++)
+        for (size_t i = 0; i < p->streams[s].plan->nstages; i++)
+            if (!strcmp(p->streams[s].plan->stages[i].name, v))
+                return 1;
+    return 0;
+}
+
+/* Each tagged threshold names a part the plan has. */
+static int finish_tags(ev_plan *p, ev_err *err)
+{
+    for (size_t i = 0; i < p->nthresholds; i++) {
+        const ev_threshold *t = &p->thresholds[i];
+        const char *v = t->tag_value;
+        char names[256];
+        size_t n = 0;
+        names[0] = '\0';
+        switch (t->tag) {
+        case EV_TAG_NONE:
+            break;
+        case EV_TAG_STREAM:
+            if (p->streams_explicit && ev_plan_stream(p, v))
+                break;
+            for (size_t s = 0; p->streams_explicit && s < p->nstreams; s++)
+                ev_text_put(names, sizeof names, &n, "%s%s", s ? ", " : "", p->streams[s].name);
+            return origin_fail(p, "thresholds", err, "has \"%s\", but %s%s%s", t->metric,
+                               p->streams_explicit ? "no stream is named so; the streams are "
+                                                   : "the scenario has no \"streams\"",
+                               names, "");
+        case EV_TAG_OUTPUT:
+            for (size_t o = 0; p->outputs_explicit && o < p->noutputs; o++) {
+                if (!strcmp(p->outputs[o].name, v))
+                    goto found;
+                ev_text_put(names, sizeof names, &n, "%s%s", o ? ", " : "", p->outputs[o].name);
+            }
+            return origin_fail(p, "thresholds", err, "has \"%s\", but %s%s", t->metric,
+                               p->outputs_explicit ? "no output is named so; the outputs are "
+                                                   : "the scenario has no verify.outputs",
+                               names);
+        case EV_TAG_STAGE:
+            if (!stage_exists(p, v)) {
+                char forms[32] = "";
+                if (!p->streams_explicit && p->executor == EV_EXEC_RAMPING)
+                    snprintf(forms, sizeof forms, " or \"stage N/%zu\"", p->nstages);
+                return origin_fail(p, "thresholds", err,
+                                   "has \"%s\", but no phase of the run is named so; expected "
+                                   "a stage's \"name\", \"warmup\", \"publish\", \"drain\" "
+                                   "or \"sweep\"%s",
+                                   t->metric, forms);
+            }
+            break;
+        }
+    found:;
+    }
+    return EV_OK;
+}
+
+int ev_plan_finish(ev_plan *p, ev_err *err)
+{
+    /* With streams the top level's publish.* are only what streams inherit:
+     * the rules apply to each stream's plan. */
+    int rc = p->streams_explicit ? EV_OK : finish_publish(p, err);
+    if (!rc)
+        rc = finish_streams(p, err);
+    if (rc)
+        return rc;
     if (p->groups == 0) {
         /* Publish only: the delivery side is not measured, so a threshold
          * on it could only pass vacuously. */
@@ -760,6 +1087,9 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
         return origin_fail(p, "verify.source", err,
                            "and verify.outputs are alternatives: with outputs, each names its "
                            "own source");
-    int rc = ev_faults_finish(p, err);
-    return rc ? rc : ev_outputs_finish(p, err);
+    if ((rc = ev_faults_finish(p, err)))
+        return rc;
+    if ((rc = ev_outputs_finish(p, err)))
+        return rc;
+    return finish_tags(p, err);
 }

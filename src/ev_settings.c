@@ -158,6 +158,11 @@ const ev_setting ev_settings[] = {
 
     {"warmup", EV_ST_DURATION, "", 0, NO_MAX, 0, "0s", NULL,
      "Publish this long first, excluded from the results", OFF(warmup_ns), NULL, NULL},
+    {"streams", EV_ST_STREAMS, "", 0, 0, 0, NULL, NULL,
+     "Concurrent publish streams: [{\"name\": \"parser\", \"start_after\": \"30s\", \"event\": "
+     "{...}, \"publish\": {...}}]; each takes event.* and publish.* it does not set from the top "
+     "level",
+     OFF(streams), NULL, NULL},
     {"thresholds", EV_ST_THRESHOLDS, "", 0, 0, 0, NULL, NULL,
      "Pass/fail: {\"lost\": [\"count==0\"], \"e2e\": [\"p(95)<3000\"]}", OFF(thresholds), NULL,
      NULL},
@@ -357,6 +362,12 @@ static int get_duration(const ev_where *w, const char *path, const json_t *v, do
     return EV_OK;
 }
 
+int ev_json_duration(const ev_where *w, const char *path, const json_t *v, int64_t *out,
+                     ev_err *err)
+{
+    return get_duration(w, path, v, 0, 0, out, err);
+}
+
 /* Checks that obj has only keys from names[0..n-1]. */
 static int only_keys(const ev_where *w, const char *path, json_t *obj, const char *const *names,
                      size_t n, ev_err *err)
@@ -379,7 +390,7 @@ static int only_keys(const ev_where *w, const char *path, json_t *obj, const cha
 
 static int apply_stages(const ev_setting *s, ev_plan *p, json_t *v, const ev_where *w, ev_err *err)
 {
-    static const char *const keys[] = {"duration", "target"};
+    static const char *const keys[] = {"duration", "target", "name"};
     if (!json_is_array(v))
         return ev_where_fail(w, s->key, 0, 1, err, "must be an array of stages, e.g. %s (got %s)",
                              STAGE_EXAMPLE, ev_json_kind(v));
@@ -401,8 +412,27 @@ static int apply_stages(const ev_setting *s, ev_plan *p, json_t *v, const ev_whe
                                ev_json_kind(e));
             break;
         }
-        if ((rc = only_keys(w, path, e, keys, 2, err)) != EV_OK)
+        if ((rc = only_keys(w, path, e, keys, 3, err)) != EV_OK)
             break;
+        json_t *nm = json_object_get(e, "name");
+        if (nm) {
+            snprintf(sub, sizeof sub, "%s.name", path);
+            if (!json_is_string(nm) ||
+                !ev_valid_name(json_string_value(nm), EV_STAGE_NAME_MAX - 1)) {
+                rc = ev_where_fail(w, sub, 0, 1, err,
+                                   "must be a name of 1..%d letters, digits, '_', '-' or '.', "
+                                   "e.g. \"spike\"",
+                                   EV_STAGE_NAME_MAX - 1);
+                break;
+            }
+            for (size_t j = 0; j < i && rc == EV_OK; j++)
+                if (!strcmp(st[j].name, json_string_value(nm)))
+                    rc = ev_where_fail(w, sub, 0, 1, err, "\"%s\" names stage %zu already",
+                                       st[j].name, j + 1);
+            if (rc)
+                break;
+            snprintf(st[i].name, sizeof st[i].name, "%s", json_string_value(nm));
+        }
         json_t *d = json_object_get(e, "duration"), *t = json_object_get(e, "target");
         if (!d || !t) {
             rc = ev_where_fail(w, path, 0, 1, err,
@@ -654,8 +684,51 @@ int ev_setting_apply(const ev_setting *s, ev_plan *p, json_t *v, const ev_where 
         return apply_urls(s, p, v, w, err);
     case EV_ST_FAULTS:
         return ev_faults_apply(p, v, w, err);
+    case EV_ST_STREAMS:
+        break; /* ev_scenario applies streams: each is walked like a scenario */
     }
     return ev_err_set(err, EV_EINTERNAL, "setting %s has an unknown type", s->key);
+}
+
+int ev_setting_copy(const ev_setting *s, ev_plan *dst, const ev_plan *src)
+{
+    void *d = (char *)dst + s->off;
+    const void *f = (const char *)src + s->off;
+    switch (s->type) {
+    case EV_ST_STRING:
+    case EV_ST_OBJECT: {
+        const char *v = *(char *const *)f;
+        char *c = v ? strdup(v) : NULL;
+        if (v && !c)
+            return -1;
+        free(*(char **)d);
+        *(char **)d = c;
+        return 0;
+    }
+    case EV_ST_INT:
+    case EV_ST_DURATION:
+        *(int64_t *)d = *(const int64_t *)f;
+        return 0;
+    case EV_ST_NUMBER:
+        *(double *)d = *(const double *)f;
+        return 0;
+    case EV_ST_ENUM:
+        *(int *)d = *(const int *)f;
+        return 0;
+    case EV_ST_STAGES: {
+        ev_stage *st = NULL;
+        if (src->nstages && !(st = malloc(src->nstages * sizeof *st)))
+            return -1;
+        if (st)
+            memcpy(st, src->stages, src->nstages * sizeof *st);
+        free(dst->stages);
+        dst->stages = st;
+        dst->nstages = src->nstages;
+        return 0;
+    }
+    default:
+        return -1; /* not a stream's setting */
+    }
 }
 
 /* Examples shown when --set JSON text does not parse. */
@@ -672,6 +745,8 @@ static const char *json_example(const ev_setting *s)
         return "'[\"amqp://127.0.0.1/%2f?queue=q\"]'";
     case EV_ST_FAULTS:
         return "'[{\"at\": \"5s\", \"exec\": \"true\"}]'";
+    case EV_ST_STREAMS:
+        return "'[{\"name\": \"a\", \"publish\": {\"rate\": 50}}]'";
     case EV_ST_WORK:
         return "5ms or '{\"min\": \"5ms\", \"max\": \"20ms\"}'";
     default:
@@ -717,7 +792,8 @@ int ev_setting_from_text(const ev_setting *s, const char *text, json_t **out, co
     case EV_ST_THRESHOLDS:
     case EV_ST_OUTPUTS:
     case EV_ST_URLS:
-    case EV_ST_FAULTS: {
+    case EV_ST_FAULTS:
+    case EV_ST_STREAMS: {
         json_error_t je;
         v = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
         if (!v)
@@ -763,6 +839,7 @@ static const char *type_name(const ev_setting *s)
     case EV_ST_STAGES:
     case EV_ST_URLS:
     case EV_ST_FAULTS:
+    case EV_ST_STREAMS:
         return "array";
     case EV_ST_WORK:
         return "work";

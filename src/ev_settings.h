@@ -28,7 +28,8 @@ typedef enum {
     EV_ST_THRESHOLDS, /* ev_plan.thresholds/nthresholds */
     EV_ST_OUTPUTS,    /* ev_plan.outputs/noutputs (ev_outputs.c) */
     EV_ST_URLS,       /* char **, a count beside: an array of URLs */
-    EV_ST_FAULTS      /* ev_plan.faults/nfaults (ev_faults.c) */
+    EV_ST_FAULTS,     /* ev_plan.faults/nfaults (ev_faults.c) */
+    EV_ST_STREAMS     /* ev_plan.streams: applied by ev_scenario (ev_setting_apply refuses it) */
 } ev_stype;
 
 typedef struct ev_setting {
@@ -73,6 +74,15 @@ int ev_setting_apply(const ev_setting *s, ev_plan *p, json_t *v, const ev_where 
  * as JSON. On success *out is a new reference the caller owns. */
 int ev_setting_from_text(const ev_setting *s, const char *text, json_t **out, const ev_where *w,
                          ev_err *err);
+
+/* A duration string >= 0 at path ("30s"), worded as every setting's. */
+int ev_json_duration(const ev_where *w, const char *path, const json_t *v, int64_t *out,
+                     ev_err *err);
+
+/* Copies setting s's value from src to dst (event.* and publish.* types:
+ * strings, numbers, enums, objects, stages). 0, or -1 when out of memory
+ * (dst unchanged). */
+int ev_setting_copy(const ev_setting *s, ev_plan *dst, const ev_plan *src);
 
 /* "a string", "a number", "an object", … for "(got …)" in type errors. */
 const char *ev_json_kind(const json_t *v);

@@ -336,3 +336,14 @@ void ev_text_row(FILE *f, const char *const cells[5], const int col[5])
     if (cur > 0)
         fputc('\n', f);
 }
+
+int ev_valid_name(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-' && *s != '.')
+            return 0;
+    return 1;
+}

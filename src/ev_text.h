@@ -16,6 +16,9 @@
 #define EV_SHOW_SIZE(max) (4 * (max) + 4)
 void ev_show(const char *s, size_t max, char *buf, size_t size);
 void ev_one_line(char *msg);
+/* 1 when s is a name of 1..max letters, digits, '_', '-' or '.' (outputs,
+ * streams, stages: names that tag metrics and stand in file names). */
+int ev_valid_name(const char *s, size_t max);
 
 /* "1h30m" → ns (units h, m, s, ms, us/µs, ns; combined largest first, each
  * once; a fraction is allowed while the result is whole ns; a bare number is

@@ -20,14 +20,77 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Returns 1 for a latency metric, 0 for a counter, -1 if unknown. */
+const char *ev_tag_name(ev_tag t)
+{
+    return t == EV_TAG_STREAM ? "stream" : t == EV_TAG_OUTPUT ? "output" : "stage";
+}
+
+/* "NAME" or "NAME{KEY:VALUE}" into its parts; -1 when the braces are not
+ * that shape (the caller words the error), -2 for an unknown KEY. */
+static int split_tag(const char *full, char *base, size_t bsize, ev_tag *tag, char *val,
+                     size_t vsize)
+{
+    const char *br = strchr(full, '{');
+    *tag = EV_TAG_NONE;
+    val[0] = '\0';
+    size_t bl = br ? (size_t)(br - full) : strlen(full);
+    if (bl >= bsize)
+        bl = bsize - 1;
+    memcpy(base, full, bl);
+    base[bl] = '\0';
+    if (!br)
+        return 0;
+    const char *colon = strchr(br, ':'), *end = br + strlen(br) - 1;
+    if (!colon || *end != '}' || colon + 1 >= end || (size_t)(end - colon - 1) >= vsize ||
+        memchr(colon + 1, '{', (size_t)(end - colon - 1)) ||
+        memchr(colon + 1, '}', (size_t)(end - colon - 1)))
+        return -1;
+    size_t kl = (size_t)(colon - br - 1);
+    static const struct {
+        const char *k;
+        ev_tag t;
+    } keys[] = {{"stream", EV_TAG_STREAM}, {"output", EV_TAG_OUTPUT}, {"stage", EV_TAG_STAGE}};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (kl == strlen(keys[i].k) && !strncmp(br + 1, keys[i].k, kl))
+            *tag = keys[i].t;
+    if (*tag == EV_TAG_NONE)
+        return -2;
+    memcpy(val, colon + 1, (size_t)(end - colon - 1));
+    val[end - colon - 1] = '\0';
+    return 0;
+}
+
+/* 1 if metric id can be selected by tag t (see ev_threshold.h). */
+static int tag_applies(ev_tag t, int id)
+{
+    switch (t) {
+    case EV_TAG_NONE:
+        return 1;
+    case EV_TAG_STREAM:
+        return id != EV_METRIC_queue_wait && id != EV_METRIC_processing &&
+               id != EV_METRIC_foreign && id != EV_METRIC_unexpected;
+    case EV_TAG_OUTPUT:
+        return id == EV_METRIC_e2e || id == EV_METRIC_e2e_sched || !ev_metrics[id].latency;
+    case EV_TAG_STAGE:
+        return id == EV_METRIC_e2e || id == EV_METRIC_ack;
+    }
+    return 0;
+}
+
+/* Returns 1 for a latency metric, 0 for a counter, -1 if unknown (the base
+ * name, or a malformed or misapplied tag). */
 static int metric_kind(const char *name)
 {
-    int id = ev_metric_find(name);
-    return id < 0 ? -1 : ev_metrics[id].latency;
+    char base[32], val[EV_TAG_VALUE_MAX + 1];
+    ev_tag t;
+    if (split_tag(name, base, sizeof base, &t, val, sizeof val))
+        return -1;
+    int id = ev_metric_find(base);
+    return id < 0 || !tag_applies(t, id) ? -1 : ev_metrics[id].latency;
 }
 
 int ev_threshold_metric_known(const char *name)
@@ -37,8 +100,36 @@ int ev_threshold_metric_known(const char *name)
 
 int ev_threshold_publish_side(const char *name)
 {
-    int id = ev_metric_find(name);
+    char base[32], val[EV_TAG_VALUE_MAX + 1];
+    ev_tag t;
+    if (!name || split_tag(name, base, sizeof base, &t, val, sizeof val))
+        return 0;
+    int id = ev_metric_find(base);
     return id >= 0 && ev_metrics[id].side == EV_SIDE_PUBLISH;
+}
+
+/* Why a tagged metric is not accepted (its base is known). */
+static int bad_tag(const char *metric, ev_err *err)
+{
+    char base[32], val[EV_TAG_VALUE_MAX + 1], shown[EV_SHOW_SIZE(60)];
+    ev_tag t;
+    int rc = split_tag(metric, base, sizeof base, &t, val, sizeof val);
+    ev_show(metric, 60, shown, sizeof shown);
+    if (rc == -2)
+        return ev_err_set(err, EV_EUSAGE,
+                          "threshold metric \"%s\": unknown tag; expected {stream:NAME}, "
+                          "{output:NAME} or {stage:NAME}",
+                          shown);
+    if (rc)
+        return ev_err_set(err, EV_EUSAGE,
+                          "threshold metric \"%s\": expected METRIC{KEY:VALUE} with one tag, "
+                          "e.g. \"e2e{stream:parser}\"",
+                          shown);
+    static const char *const which[] = {
+        "", "every metric but queue_wait, processing, foreign and unexpected",
+        "the counters, e2e and e2e_sched", "e2e and ack"};
+    return ev_err_set(err, EV_EUSAGE, "threshold metric \"%s\": {%s:…} applies to %s", shown,
+                      ev_tag_name(t), which[t]);
 }
 
 static int unknown_metric(const char *metric, ev_err *err)
@@ -111,9 +202,16 @@ static const char *parse_number(const char *s, double *out)
 
 int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, ev_err *err)
 {
-    int kind = metric ? metric_kind(metric) : -1;
+    char base[32], val[EV_TAG_VALUE_MAX + 1];
+    ev_tag tag = EV_TAG_NONE;
+    if (!metric)
+        return unknown_metric("", err);
+    (void)split_tag(metric, base, sizeof base, &tag, val, sizeof val); /* base is always set */
+    if (ev_metric_find(base) < 0)
+        return unknown_metric(base, err);
+    int kind = metric_kind(metric);
     if (kind < 0)
-        return unknown_metric(metric ? metric : "", err);
+        return bad_tag(metric, err);
     if (!expr)
         expr = "";
     if (strlen(expr) >= sizeof out->expr)
@@ -121,8 +219,11 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
 
     ev_threshold t;
     memset(&t, 0, sizeof t);
-    memcpy(t.metric, metric, strlen(metric) + 1); /* known metrics are < 32 bytes */
-    t.id = ev_metric_find(metric);
+    snprintf(t.metric, sizeof t.metric, "%s", metric);
+    snprintf(t.base, sizeof t.base, "%s", base);
+    t.id = ev_metric_find(base);
+    t.tag = tag;
+    snprintf(t.tag_value, sizeof t.tag_value, "%s", val);
     memcpy(t.expr, expr, strlen(expr) + 1);
     t.latency = kind;
 

@@ -23,9 +23,23 @@ typedef enum {
 } ev_agg;
 typedef enum { EV_OP_LT, EV_OP_LE, EV_OP_GT, EV_OP_GE, EV_OP_EQ, EV_OP_NE } ev_op;
 
+/* A threshold may select a part of the run with one tag, as k6 does:
+ *   "e2e{stream:parser}"  one publish stream's events (every metric but
+ *                          queue_wait, processing, foreign and unexpected)
+ *   "lost{output:dlq}"    one output's classes and e2e latencies
+ *   "e2e{stage:spike}"    a phase of the run (e2e and ack only): a named
+ *                          stage, "warmup", "stage 2/3", "publish", "drain"
+ * Whether the tagged part exists is the plan's check (ev_plan_finish). */
+typedef enum { EV_TAG_NONE, EV_TAG_STREAM, EV_TAG_OUTPUT, EV_TAG_STAGE } ev_tag;
+
+#define EV_TAG_VALUE_MAX 63
+
 typedef struct ev_threshold {
-    char metric[32];
-    int id;        /* ev_metric_id */
+    char metric[112]; /* as written, tag included: "e2e{stream:parser}" */
+    char base[32];    /* the metric alone: "e2e" */
+    int id;           /* ev_metric_id */
+    ev_tag tag;
+    char tag_value[EV_TAG_VALUE_MAX + 1];
     char expr[96]; /* as written, for the report */
     int latency;   /* metric is a latency (ms) rather than a counter */
     ev_agg agg;
@@ -34,13 +48,16 @@ typedef struct ev_threshold {
     double bound;
 } ev_threshold;
 
-/* Parses one expression for one metric. EV_EUSAGE with a message naming what
- * was expected (unknown metric: the nearest valid name). */
+/* Parses one expression for one metric (tag included). EV_EUSAGE with a
+ * message naming what was expected (unknown metric: the nearest valid name;
+ * a tag that does not apply to the metric: which do). */
 int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, ev_err *err);
 /* 1 if value satisfies t, else 0. */
 int ev_threshold_holds(const ev_threshold *t, double value);
-/* 1 if name is a metric thresholds accept. */
+/* 1 if name is a metric thresholds accept (with or without a tag). */
 int ev_threshold_metric_known(const char *name);
+/* "stream", "output" or "stage". */
+const char *ev_tag_name(ev_tag t);
 /* 1 if the metric is measured on the publish side alone (ack, sched_lag,
  * publish_errors), so it means something in a publish-only run. */
 int ev_threshold_publish_side(const char *name);

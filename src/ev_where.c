@@ -379,14 +379,28 @@ int ev_posmap_scan(const char *text, size_t len, ev_posmap *out)
 /* ------------------------------------------------------------------------ */
 /* Errors with their place                                                   */
 
+const ev_pos *ev_where_pos(const ev_where *w, const char *path)
+{
+    if (!w->prefix || !w->prefix[0])
+        return ev_posmap_find(w->pos, path);
+    char full[320];
+    snprintf(full, sizeof full, "%s%s", w->prefix, path);
+    return ev_posmap_find(w->pos, full);
+}
+
 int ev_where_fail(const ev_where *w, const char *path, int at_key, int subject, ev_err *err,
                   const char *fmt, ...)
 {
-    char body[sizeof err->msg], loc[160];
+    char body[sizeof err->msg], loc[160], full[320];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
+    const char *rel = path;
+    if (path && w->prefix && w->prefix[0]) {
+        snprintf(full, sizeof full, "%s%s", w->prefix, path);
+        path = full;
+    }
 
     const char *subj = "", *sep = "";
     if (w->set_key) {
@@ -394,7 +408,7 @@ int ev_where_fail(const ev_where *w, const char *path, int at_key, int subject, 
         if (subject && path && strcmp(path, w->set_key) != 0)
             subj = path, sep = " ";
     } else {
-        const ev_pos *ps = path ? ev_posmap_find(w->pos, path) : NULL;
+        const ev_pos *ps = rel ? ev_where_pos(w, rel) : NULL;
         const char *file = w->file ? w->file : "";
         if (ps && at_key)
             snprintf(loc, sizeof loc, "%s:%d:%d", file, ps->kline, ps->kcol);
@@ -428,7 +442,7 @@ int ev_unknown_key(const ev_where *w, const char *parent, const char *key, const
     ev_show(key, 40, k, sizeof k);
     if (parent[0]) {
         snprintf(path, sizeof path, "%s.%s", parent, key);
-        snprintf(in, sizeof in, " in \"%s\"", parent);
+        snprintf(in, sizeof in, " in \"%s%s\"", w->prefix ? w->prefix : "", parent);
     } else {
         snprintf(path, sizeof path, "%s", key);
         in[0] = '\0';

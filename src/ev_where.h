@@ -40,12 +40,18 @@ int ev_json_error(const char *name, const char *text, size_t len, const json_err
                   ev_err *err);
 
 /* Either a file (file non-NULL; pos may be NULL if the scan failed) or one
- * `--set KEY=VALUE` (set_key non-NULL). Borrowed pointers. */
+ * `--set KEY=VALUE` (set_key non-NULL). prefix, when non-NULL, is where the
+ * object being applied sits ("streams[1]." for a stream's settings): paths
+ * are looked up and shown with it. Borrowed pointers. */
 typedef struct ev_where {
     const char *file;
     const ev_posmap *pos;
     const char *set_key;
+    const char *prefix;
 } ev_where;
+
+/* The recorded position of path under w's prefix, or NULL. */
+const ev_pos *ev_where_pos(const ev_where *w, const char *path);
 
 /* Formats one error line and returns EV_EUSAGE:
  *   file:  "FILE:LINE:COL: [PATH ]BODY"  (key or value position of path;

@@ -164,46 +164,65 @@ static void print_outputs(const ev_plan *p)
     }
 }
 
-static void print_plan(const ev_plan *p)
+/* One stream's event and schedule (the plan's own without streams), each
+ * line after the first indented by `in`. */
+static void print_schedule(const ev_plan *p, const char *in)
 {
     static const char *const exec[] = {"constant-arrival-rate", "ramping-arrival-rate",
                                        "max-throughput"};
-    char d[32], red[512];
-    shown_url(p->target, EV_ROLE_PUBLISH, red, sizeof red);
-    printf("scenario  %s%s%s\n", p->name, p->description[0] ? " — " : "", p->description);
-    printf("target    %s\n", red);
+    char d[32];
     printf("event     type %s  source %s  data %lld bytes  %s mode\n", p->event_type,
            p->event_source, (long long)p->data_size,
            p->mode == EV_MODE_BINARY ? "binary" : "structured");
-    printf("publish   %s  %lld lane%s  max in-flight %lld\n", exec[p->executor],
+    printf("%spublish   %s  %lld lane%s  max in-flight %lld\n", in, exec[p->executor],
            (long long)p->lanes, p->lanes == 1 ? "" : "s", (long long)p->max_in_flight);
     if (p->warmup_ns) {
         ev_format_duration(p->warmup_ns, d, sizeof d);
-        printf("          warm-up %s (excluded from latency and rate)\n", d);
+        printf("%s          warm-up %s (excluded from latency and rate)\n", in, d);
     }
     switch (p->executor) {
     case EV_EXEC_CONSTANT:
         ev_format_duration(p->duration_ns, d, sizeof d);
-        printf("          %.6g events/s for %s\n", p->rate, d);
+        printf("%s          %.6g events/s for %s\n", in, p->rate, d);
         break;
     case EV_EXEC_RAMPING: {
         double r = p->start_rate;
         for (size_t i = 0; i < p->nstages; i++) {
             ev_format_duration(p->stages[i].duration_ns, d, sizeof d);
-            printf("          stage %zu: %s, %.6g → %.6g events/s\n", i + 1, d, r,
-                   p->stages[i].target);
+            printf("%s          stage %zu%s%s%s: %s, %.6g → %.6g events/s\n", in, i + 1,
+                   p->stages[i].name[0] ? " (" : "", p->stages[i].name,
+                   p->stages[i].name[0] ? ")" : "", d, r, p->stages[i].target);
             r = p->stages[i].target;
         }
         break;
     }
     case EV_EXEC_MAX:
         if (p->count)
-            printf("          %lld events as fast as the broker takes them\n", (long long)p->count);
+            printf("%s          %lld events as fast as the broker takes them\n", in,
+                   (long long)p->count);
         else {
             ev_format_duration(p->duration_ns, d, sizeof d);
-            printf("          as fast as the broker takes them for %s\n", d);
+            printf("%s          as fast as the broker takes them for %s\n", in, d);
         }
         break;
+    }
+}
+
+static void print_plan(const ev_plan *p)
+{
+    char d[32], red[512];
+    shown_url(p->target, EV_ROLE_PUBLISH, red, sizeof red);
+    printf("scenario  %s%s%s\n", p->name, p->description[0] ? " — " : "", p->description);
+    printf("target    %s\n", red);
+    if (!p->streams_explicit)
+        print_schedule(p, "");
+    for (size_t i = 0; p->streams_explicit && i < p->nstreams; i++) {
+        const ev_stream *st = &p->streams[i];
+        ev_format_duration(st->start_after_ns, d, sizeof d);
+        printf("stream    %s%s%s%s\n          ", st->name,
+               st->start_after_ns ? " (starts after " : "", st->start_after_ns ? d : "",
+               st->start_after_ns ? ")" : "");
+        print_schedule(st->plan, "          ");
     }
     ev_format_duration(ev_plan_publish_ns(p), d, sizeof d);
     printf("          expected %.0f events over %s\n", ev_plan_expected_events(p), d);

@@ -21,6 +21,8 @@ static const ev_param mock_params[] = {
     {"delay", EV_PT_DURRANGE, "0s", 0, 0, NULL, 0,
      "every delivery becomes visible this long (or uniformly MIN..MAX) after it was enqueued"},
     {"seed", EV_PT_INT, "1", 0, 0, NULL, 0, "seed of the fault decisions (each lane its own)"},
+    {"stream", EV_PT_STRING, NULL, 0, 0, NULL, 0,
+     "faults only on this stream's events (a scenario with streams); the others pass intact"},
     {NULL},
 };
 
@@ -32,6 +34,11 @@ static int mock_configure(const ev_run_info *ri, ev_err *err)
                           "target %s: mock:// takes no host or path; expected e.g. "
                           "mock://?drop=0.01&seed=7",
                           u->redacted);
+    const char *st = ev_param_str(ri->params, "stream");
+    if (st && (!ri->plan->streams_explicit || !ev_plan_stream(ri->plan, st)))
+        return ev_err_set(err, EV_EUSAGE, "target %s: stream=%s names no stream of the scenario%s",
+                          u->redacted, st,
+                          ri->plan->streams_explicit ? "" : " (it has no \"streams\")");
     return EV_OK;
 }
 
@@ -45,6 +52,7 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
         .corrupt = ev_param_num(ps, "corrupt"),
         .nack = ev_param_num(ps, "nack"),
         .seed = (uint64_t)ev_param_int(ps, "seed"),
+        .stream = ev_param_str(ps, "stream"),
     };
     ev_param_durrange(ps, "delay", &k.delay_min_ns, &k.delay_max_ns);
 
@@ -53,8 +61,14 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     m->k = k;
     m->groups = ri->groups;
+    m->lanes = ri->lanes;
+    if (!(m->lane_truth = calloc(m->lanes ? m->lanes : 1, sizeof *m->lane_truth))) {
+        free(m);
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    }
     m->q = calloc(m->groups ? m->groups : 1, sizeof *m->q); /* 0 groups: publish only */
     if (!m->q) {
+        free(m->lane_truth);
         free(m);
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
@@ -88,22 +102,35 @@ static int64_t mock_depth(void *state)
     return d;
 }
 
+/* The truth's fields into o. */
+static void truth_json(json_t *o, const ev_mock_truth *t)
+{
+    json_object_set_new(o, "accepted", json_integer((json_int_t)t->accepted));
+    json_object_set_new(o, "nacked", json_integer((json_int_t)t->nacked));
+    json_object_set_new(o, "dropped", json_integer((json_int_t)t->dropped));
+    json_object_set_new(o, "duplicated", json_integer((json_int_t)t->duplicated));
+    json_object_set_new(o, "reordered", json_integer((json_int_t)t->reordered));
+    json_object_set_new(o, "corrupted", json_integer((json_int_t)t->corrupted));
+    json_object_set_new(o, "enqueued", json_integer((json_int_t)t->enqueued));
+    json_object_set_new(o, "corrupted_events", json_integer((json_int_t)t->corrupted_events));
+    json_object_set_new(o, "duplicated_intact", json_integer((json_int_t)t->duplicated_intact));
+    json_object_set_new(o, "reordered_intact", json_integer((json_int_t)t->reordered_intact));
+}
+
 static void mock_report(void *state, json_t *out)
 {
     ev_mock *m = state;
     pthread_mutex_lock(&m->mu);
     ev_mock_truth t = m->truth;
+    json_t *lanes = json_array();
+    for (uint32_t i = 0; lanes && i < m->lanes; i++) {
+        json_t *o = json_object();
+        truth_json(o, &m->lane_truth[i]);
+        json_array_append_new(lanes, o);
+    }
     pthread_mutex_unlock(&m->mu);
-    json_object_set_new(out, "accepted", json_integer((json_int_t)t.accepted));
-    json_object_set_new(out, "nacked", json_integer((json_int_t)t.nacked));
-    json_object_set_new(out, "dropped", json_integer((json_int_t)t.dropped));
-    json_object_set_new(out, "duplicated", json_integer((json_int_t)t.duplicated));
-    json_object_set_new(out, "reordered", json_integer((json_int_t)t.reordered));
-    json_object_set_new(out, "corrupted", json_integer((json_int_t)t.corrupted));
-    json_object_set_new(out, "enqueued", json_integer((json_int_t)t.enqueued));
-    json_object_set_new(out, "corrupted_events", json_integer((json_int_t)t.corrupted_events));
-    json_object_set_new(out, "duplicated_intact", json_integer((json_int_t)t.duplicated_intact));
-    json_object_set_new(out, "reordered_intact", json_integer((json_int_t)t.reordered_intact));
+    truth_json(out, &t);
+    json_object_set_new(out, "lanes", lanes);
     json_object_set_new(out, "left_in_queues", json_integer((json_int_t)mock_depth(m)));
 }
 
@@ -123,6 +150,7 @@ static void mock_teardown(void *state)
         pthread_cond_destroy(&m->q[g].cv);
     }
     pthread_mutex_destroy(&m->mu);
+    free(m->lane_truth);
     free(m->q);
     free(m);
 }
@@ -223,19 +251,26 @@ void ev_mock_enqueue(ev_mock *m, uint32_t g, ev_mock_msg *first, ev_mock_msg *la
     pthread_mutex_unlock(&q->mu);
 }
 
-void ev_mock_add_truth(ev_mock *m, const ev_mock_truth *t)
+static void truth_add(ev_mock_truth *d, const ev_mock_truth *t)
+{
+    d->accepted += t->accepted;
+    d->nacked += t->nacked;
+    d->dropped += t->dropped;
+    d->duplicated += t->duplicated;
+    d->reordered += t->reordered;
+    d->corrupted += t->corrupted;
+    d->enqueued += t->enqueued;
+    d->corrupted_events += t->corrupted_events;
+    d->duplicated_intact += t->duplicated_intact;
+    d->reordered_intact += t->reordered_intact;
+}
+
+void ev_mock_add_truth(ev_mock *m, uint32_t lane, const ev_mock_truth *t)
 {
     pthread_mutex_lock(&m->mu);
-    m->truth.accepted += t->accepted;
-    m->truth.nacked += t->nacked;
-    m->truth.dropped += t->dropped;
-    m->truth.duplicated += t->duplicated;
-    m->truth.reordered += t->reordered;
-    m->truth.corrupted += t->corrupted;
-    m->truth.enqueued += t->enqueued;
-    m->truth.corrupted_events += t->corrupted_events;
-    m->truth.duplicated_intact += t->duplicated_intact;
-    m->truth.reordered_intact += t->reordered_intact;
+    truth_add(&m->truth, t);
+    if (lane < m->lanes)
+        truth_add(&m->lane_truth[lane], t);
     pthread_mutex_unlock(&m->mu);
 }
 

@@ -35,6 +35,7 @@ typedef struct ev_mock_knobs {
     double drop, dup, reorder, corrupt, nack;
     int64_t delay_min_ns, delay_max_ns;
     uint64_t seed;
+    const char *stream; /* faults only on this stream's lanes; NULL: every lane */
 } ev_mock_knobs;
 
 /* Ground truth: what the mock did. Summed over groups for per-group faults. */
@@ -71,8 +72,10 @@ typedef struct ev_mock {
     ev_mock_knobs k;
     uint32_t groups;
     ev_mock_queue *q;   /* [groups] */
-    pthread_mutex_t mu; /* guards truth */
+    pthread_mutex_t mu; /* guards truth and lane_truth */
     ev_mock_truth truth;
+    uint32_t lanes;
+    ev_mock_truth *lane_truth; /* [lanes]: each lane's own share (streams are lane ranges) */
 } ev_mock;
 
 /* Copies an event into one new message (caller owns; free()). NULL on OOM. */
@@ -84,8 +87,9 @@ ev_mock_msg *ev_mock_msg_clone(const ev_mock_msg *src);
 void ev_mock_msg_corrupt(ev_mock_msg *msg);
 /* Appends a chain of messages (linked through next) to group g's queue. */
 void ev_mock_enqueue(ev_mock *m, uint32_t g, ev_mock_msg *first, ev_mock_msg *last, int64_t n);
-/* Adds a lane's or a consumer's local truth into the shared one. */
-void ev_mock_add_truth(ev_mock *m, const ev_mock_truth *t);
+/* Adds lane `lane`'s local truth into the shared one and the lane's share
+ * (lane >= lanes: the total only). */
+void ev_mock_add_truth(ev_mock *m, uint32_t lane, const ev_mock_truth *t);
 
 /* splitmix64: small, fast, and good enough for fault decisions. */
 static inline uint64_t ev_mock_rand(uint64_t *s)

@@ -68,6 +68,22 @@ check_err "rabbitmq combination" 'quorum queues are always durable' -- \
   scenarios/rabbitmq-smoke.json --target "$AMQP?queue_type=quorum&durable=0"
 check_err "kafka member" 'leave=3' 'verify.consumers is' -- \
   scenarios/kafka-smoke.json --target 'kafka://embedded/t?leave=3'
+check_err http 'unknown parameter "conections"' '(did you mean "connections"?)' -- \
+  scenarios/http-broker-ingress.json --target 'http://127.0.0.1:8090/events?conections=4'
+check_err "http-sink" 'unknown parameter "throtle"' '(did you mean "throttle"?)' -- \
+  scenarios/http-broker-ingress.json --set 'verify.source=http-sink://127.0.0.1:8090/e?throtle=0.1'
+check_err "amqp+http" 'unknown parameter "routingkey"' '(did you mean "routing_key"?)' -- \
+  scenarios/amqp-http-build-events.json --target 'amqp+http://guest:guest@127.0.0.1:15672/%2f?routingkey=x'
+check_err "http batch binary" '--set event.mode' 'a batch holds structured events' -- \
+  scenarios/http-broker-ingress.json --target 'http://127.0.0.1:8090/events?batch=10' --set event.mode=binary
+check_err "http version" 'version=2' 'version=2-prior-knowledge' -- \
+  scenarios/http-broker-ingress.json --target 'http://127.0.0.1:8090/events?version=2'
+check_err "http-sink faults" 'together at most 1' -- \
+  scenarios/http-broker-ingress.json --set 'verify.source=http-sink://127.0.0.1:8090/e?throttle=0.6&error=0.6'
+check_err "http-sink groups" 'one group' -- \
+  scenarios/http-broker-ingress.json --set verify.groups=2
+check_err "http verify" 'http:// cannot be a source' -- \
+  scenarios/http-broker-ingress.json --set verify.source=http://127.0.0.1:8090/events
 
 # From a file, the position of the setting.
 S=$TMP/s.json
@@ -78,7 +94,8 @@ check_err "file position" "$S:3:22" 'event.mode "binary"' -- "$S"
 run_rc 0 check scenarios/kafka-smoke.json --target 'kafka://embedded/t?partitions=3&commit=none'
 run_rc 0 check scenarios/rabbitmq-smoke.json --target "$AMQP?exchange_type=fanout&queue=y"
 run_rc 0 targets
-for p in drop channel pattern queue bullmq_version exchange confirm_timeout partitions leave_mode; do
+for p in drop channel pattern queue bullmq_version exchange confirm_timeout partitions leave_mode \
+  header connections version batch retry_after_max throttle delay_p retry_horizon routing_key; do
   CHECKS=$((CHECKS+1)); grep -q "^  $p " "$TMP/out" || fail "evload targets does not list $p"
 done
 run_rc 0 run --help

@@ -132,6 +132,7 @@ for pw in "$PW_ALL" "$PW_PCT"; do
   EVLOAD_T_PASS=$pw run_rc 0 run scenarios/smoke.json --target 'mock://u:${EVLOAD_T_PASS}@/?seed=3' \
     --set publish.duration=2s --progress --json "$TMP/r.json"
   eq "mock \${VAR} results target" "$(jqv "$TMP/r.json" .run.target)" 'mock://u:${EVLOAD_T_PASS}@/?seed=3'
+  planned "$TMP/r.json" "mock \${VAR}" 400
   eq "mock \${VAR} delivered" "$(jqv "$TMP/r.json" .deliver.delivered)" 400
   grep -q '^publish .* sent ' "$TMP/err" || fail "mock: no status line: $(cat "$TMP/err")"
   grep -qF 'target   mock://u:${EVLOAD_T_PASS}@/?seed=3' "$TMP/out" || fail "mock: no target in the summary"
@@ -139,6 +140,7 @@ for pw in "$PW_ALL" "$PW_PCT"; do
   run_rc 0 run scenarios/smoke.json --target "mock://u:$(enc "$pw")@/?seed=3" \
     --set publish.duration=2s --progress --json "$TMP/r.json"
   eq "mock url results target" "$(jqv "$TMP/r.json" .run.target)" 'mock://u:***@/?seed=3'
+  planned "$TMP/r.json" "mock url" 400
   eq "mock url delivered" "$(jqv "$TMP/r.json" .deliver.delivered)" 400
   grep -q '^publish .* sent ' "$TMP/err" || fail "mock: no status line: $(cat "$TMP/err")"
   no_leak "mock url" "$pw" "$TMP/out" "$TMP/err" "$TMP/r.json"
@@ -151,6 +153,8 @@ cat >"$S" <<'JSON'
 JSON
 EVLOAD_T_PASS=$PW_ALL run_rc 0 run "$S" --json "$TMP/r.json"
 eq "sweep runs" "$(jqv "$TMP/r.json" '.runs|length')" 2
+eq "sweep: every run planned and published 200" \
+   "$(jqv "$TMP/r.json" '[.runs[].publish | "\(.expected)/\(.attempted)"]|join(" ")')" "200/200 200/200"
 eq "sweep targets" "$(jqv "$TMP/r.json" '[.runs[].run.target]|unique|join(" ")')" 'mock://u:${EVLOAD_T_PASS}@/?seed=5'
 no_leak "sweep" "$PW_ALL" "$TMP/out" "$TMP/err" "$TMP/r.json"
 done_ok

@@ -11,13 +11,11 @@ scenario "$TMP/l.json" \
   '{ "lanes": 2, "executor": "max-throughput", "count": 300, "max_in_flight": 100 }' \
   '{ "consumers": 4, "drain_timeout": "60s" }'
 
-# The saboteur: once all 300 jobs wait, remove N of them, then resume.
+# The saboteur: once all 300 jobs wait, remove N of them, then resume. The
+# queue stays paused until then, so the run cannot end before the fault.
 (
   wait_for "jobs waiting" 300 30 rq LLEN "bull:$Q:wait"
-  for id in $(rq LRANGE "bull:$Q:wait" 100 $((100 + N - 1))); do
-    rq LREM "bull:$Q:wait" 0 "$id" >/dev/null
-    rq DEL "bull:$Q:$id" >/dev/null
-  done
+  remove_waiting 100 "$N" >"$TMP/removed"
   rq HDEL "bull:$Q:meta" paused >/dev/null
   rq ZADD "bull:$Q:marker" 0 0 >/dev/null
 ) >"$TMP/saboteur.log" 2>&1 &
@@ -27,7 +25,8 @@ BG_PIDS+=("$SAB")
 run_rc 0 run "$TMP/l.json" --target "$TARGET" --json "$TMP/l.out.json"
 wait "$SAB" || fail "saboteur failed: $(cat "$TMP/saboteur.log")"
 R=$TMP/l.out.json
-eq "attempted" "$(jqv "$R" .publish.attempted)" 300
+eq "saboteur removed" "$(cat "$TMP/removed")" "$N"
+planned "$R" loss 300
 eq "acked" "$(jqv "$R" .publish.acked)" 300
 eq "lost == removed" "$(jqv "$R" .deliver.lost)" "$N"
 eq "delivered" "$(jqv "$R" .deliver.delivered)" $((300 - N))

@@ -11,6 +11,7 @@ scenario "$TMP/c.json" \
 declare -A tput
 for c in 1 4; do
   run_rc 0 run "$TMP/c.json" --target "$TARGET" --set verify.consumers=$c --json "$TMP/c$c.json"
+  planned "$TMP/c$c.json" "c=$c" 24
   eq "c=$c delivered" "$(jqv "$TMP/c$c.json" .deliver.delivered)" 24
   eq "c=$c worker concurrency" "$(jqv "$TMP/c$c.json" .broker.bullmq.worker.concurrency)" $c
   tput[$c]=$(jqv "$TMP/c$c.json" .broker.bullmq.worker.rate)

@@ -8,7 +8,7 @@ sfx=$RANDOM$RANDOM
 # Structured mode, 2 groups x 2 members over 4 partitions.
 kscenario "$TMP/s.json" "kafka://embedded/it-emb-$sfx?brokers=3&partitions=4"
 run_rc 0 run "$TMP/s.json" --set verify.groups=2 --set verify.consumers=2 --json "$TMP/a.json" --quiet
-kexact "$TMP/a.json" structured
+kexact "$TMP/a.json" structured 1500
 eq "groups named after the run" "$(jqv "$TMP/a.json" '.deliver.groups[1].name | test("^evload-[0-9a-f]+-g1$")')" true
 eq "duplicated==0" "$(jqv "$TMP/a.json" .deliver.duplicated)" 0
 
@@ -16,7 +16,7 @@ eq "duplicated==0" "$(jqv "$TMP/a.json" .deliver.duplicated)" 0
 kscenario "$TMP/b.json" "kafka://embedded/it-emb-b-$sfx?brokers=1&partitions=2"
 run_rc 0 run "$TMP/b.json" --set event.mode=binary --set verify.consumers=3 \
   --set kafka.linger.ms=10 --set kafka.compression.codec=lz4 --json "$TMP/b.out.json" --quiet
-kexact "$TMP/b.out.json" binary
+kexact "$TMP/b.out.json" binary 1500
 eq "binary duplicated==0" "$(jqv "$TMP/b.out.json" .deliver.duplicated)" 0
 eq "binary partitions" "$(jqv "$TMP/b.out.json" .broker.kafka.partitions)" 2
 
@@ -27,7 +27,7 @@ cat >"$TMP/q.json" <<JSON
   "verify": { "drain_timeout": "40s" }, "thresholds": { "lost": ["count==0"] } }
 JSON
 run_rc 0 run "$TMP/q.json" --set kafka.queue.buffering.max.messages=500 --json "$TMP/q.out.json" --quiet
-kexact "$TMP/q.out.json" queue-full
+kexact "$TMP/q.out.json" queue-full 20000
 eq "queue-full duplicated==0" "$(jqv "$TMP/q.out.json" .deliver.duplicated)" 0
 nonzero "queue_full counted" "$(jqv "$TMP/q.out.json" .broker.kafka.queue_full)"
 
@@ -44,9 +44,11 @@ JSON
 run_rc 1 run "$TMP/r.json" --set kafka.queued.max.messages.kbytes=64 \
   --set kafka.max.partition.fetch.bytes=65536 --json "$TMP/r.out.json" --quiet
 f=$TMP/r.out.json
+planned "$f" "retention" 4000
+eq "retention: acked" "$(jqv "$f" .publish.acked)" 4000
 nonzero "retention: expired" "$(jqv "$f" .broker.kafka.expired)"
 eq "retention: lost==expired" "$(jqv "$f" .deliver.lost)" "$(jqv "$f" .broker.kafka.expired)"
-eq "retention: delivered+lost==acked" "$(jqv "$f" '.deliver.delivered + .deliver.lost')" "$(jqv "$f" .publish.acked)"
+eq "retention: delivered+lost==acked" "$(jqv "$f" 'sum(.deliver.delivered, .deliver.lost)')" 4000
 eq "retention: duplicated==0" "$(jqv "$f" .deliver.duplicated)" 0
 eq "retention: reordered==0" "$(jqv "$f" .deliver.reordered)" 0
 grep -q 'expired from' "$TMP/err" || fail "no expiry note on stderr: $(cat "$TMP/err")"

@@ -19,32 +19,32 @@ kscenario() {
 JSON
 }
 
-# kexact FILE CTX: the ledger against librdkafka's ground truth: every acked
-# event delivered to every group, in order; every duplicate is either a
-# flagged replay or an extra copy in the log (high watermarks). Callers that
-# expect no duplicates at all check duplicated==0 themselves.
+# kexact FILE CTX N: the plan's N events all published and acked, and the
+# ledger against librdkafka's ground truth: every acked event delivered to
+# every group, in order; every duplicate is either a flagged replay or an
+# extra copy in the log (high watermarks). Callers that expect no duplicates
+# at all check duplicated==0 themselves.
 kexact() {
-  local f=$1 ctx=$2 groups acked
+  local f=$1 ctx=$2 n=$3 groups appended
+  planned "$f" "$ctx" "$n"
   groups=$(jqv "$f" '.deliver.groups|length')
-  acked=$(jqv "$f" .publish.acked)
-  nonzero "$ctx acked" "$acked"
+  appended=$(jqv "$f" .broker.kafka.appended)
+  eq "$ctx acked==expected" "$(jqv "$f" .publish.acked)" "$n"
   eq "$ctx failed==0" "$(jqv "$f" .publish.failed)" 0
-  eq "$ctx attempted==acked" "$(jqv "$f" .publish.attempted)" "$acked"
   eq "$ctx lost==0" "$(jqv "$f" .deliver.lost)" 0
-  eq "$ctx delivered==acked*groups" "$(jqv "$f" .deliver.delivered)" "$((acked * groups))"
+  eq "$ctx delivered==acked*groups" "$(jqv "$f" .deliver.delivered)" "$((n * groups))"
   eq "$ctx reordered==0" "$(jqv "$f" .deliver.reordered)" 0
   eq "$ctx corrupted==0" "$(jqv "$f" .deliver.corrupted)" 0
   eq "$ctx foreign==0" "$(jqv "$f" .deliver.foreign)" 0
   eq "$ctx expired==0" "$(jqv "$f" .broker.kafka.expired)" 0
   # The log's extra copies (a retry the mock's idempotence check let through
   # while a broker was down) are exactly the duplicates that were not replays.
-  eq "$ctx (appended-acked)*groups==duplicated-redelivered" \
-     "$(( ($(jqv "$f" .broker.kafka.appended) - acked) * groups ))" \
-     "$(jqv "$f" '.deliver.duplicated - .deliver.redelivered')"
-  ge "$ctx appended>=acked" "$(jqv "$f" .broker.kafka.appended)" "$acked"
+  ge "$ctx appended>=acked" "$appended" "$n"
+  eq "$ctx (appended-acked)*groups==duplicated-redelivered" "$(((appended - n) * groups))" \
+     "$(jqv "$f" '(.deliver.duplicated|num) - (.deliver.redelivered|num)')"
   eq "$ctx drain complete" "$(jqv "$f" .deliver.drain_timed_out)" false
   eq "$ctx lag_end==0" "$(jqv "$f" .broker.kafka.lag_end)" 0
   # Lag is reported every second and summarised.
-  eq "$ctx lag sampled" "$(jqv "$f" '[.timeseries[] | select(.broker.lag != null)] | length > 0')" true
-  eq "$ctx lag max reported" "$(jqv "$f" '.backpressure.broker.lag | type')" number
+  nonzero "$ctx lag sampled" "$(jqv "$f" '[.timeseries[] | select(.broker.lag != null)] | length')"
+  ge "$ctx lag max reported" "$(jqv "$f" .backpressure.broker.lag)" 0
 }

@@ -19,9 +19,8 @@ rmq_cleanup() {
   for q in "${CLEANUP_QUEUES[@]}"; do
     timeout 20 rabbitmqctl -q delete_queue "$q" >/dev/null 2>&1 || true
   done
-  rm -rf "$TMP"
 }
-trap rmq_cleanup EXIT
+on_exit rmq_cleanup
 
 rmq_start() {
   ./scripts/brokers start rabbitmq || fail "cannot start rabbitmq-server (scripts/brokers start rabbitmq)"
@@ -37,6 +36,3 @@ target() { echo "$AMQP_BASE/%2f?exchange=$EX&queue=$Q&cleanup=1${1:+&$1}"; }
 
 # node_helper ARGS...: runs the amqplib helper with a bound.
 node_helper() { timeout 180 node "$HELPER" "$@"; }
-
-# show_run: prints what evload wrote (for failures).
-show_run() { echo "--- stdout"; cat "$TMP/out" 2>/dev/null; echo "--- stderr"; tail -20 "$TMP/err" 2>/dev/null; }

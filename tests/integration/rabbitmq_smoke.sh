@@ -6,12 +6,13 @@
 source "$(dirname "$0")/rabbitmq_lib.bash"
 rmq_start
 
-# exact_clean FILE CTX GROUPS: every event delivered exactly once per group.
+# exact_clean FILE CTX GROUPS N: the plan's N events published, each
+# delivered exactly once per group.
 exact_clean() {
-  local f=$1 ctx=$2 groups=$3 att
-  att=$(jqv "$f" .publish.attempted)
-  nonzero "$ctx attempted" "$att"
+  local f=$1 ctx=$2 groups=$3 att=$4
+  planned "$f" "$ctx" "$att"
   eq "$ctx acked==attempted" "$(jqv "$f" .publish.acked)" "$att"
+  eq "$ctx failed" "$(jqv "$f" .publish.failed)" 0
   eq "$ctx lost" "$(jqv "$f" .deliver.lost)" 0
   eq "$ctx duplicated" "$(jqv "$f" .deliver.duplicated)" 0
   eq "$ctx corrupted" "$(jqv "$f" .deliver.corrupted)" 0
@@ -27,7 +28,7 @@ exact_clean() {
 
 # 1. The shipped smoke scenario, structured, on this test's own names.
 run_rc 0 run scenarios/rabbitmq-smoke.json --target "$(target)" --json "$TMP/s.json"
-exact_clean "$TMP/s.json" structured 1
+exact_clean "$TMP/s.json" structured 1 1000
 eq "redacted target" "$(jqv "$TMP/s.json" .run.target | grep -c 'guest:\*\*\*@')" 1
 grep -q 'guest:guest' "$TMP/out" "$TMP/err" "$TMP/s.json" && fail "password printed"
 
@@ -37,7 +38,7 @@ EX="evt-ex-b-$SUFFIX" Q="evt-q-b-$SUFFIX"
 run_rc 0 run scenarios/rabbitmq-smoke.json --target "$(target ack_every=10)" \
   --set event.mode=binary --set verify.groups=3 --set verify.consumers=2 \
   --set publish.duration=3s --json "$TMP/b.json"
-exact_clean "$TMP/b.json" binary 3
+exact_clean "$TMP/b.json" binary 3 600
 eq "fanout by default" "$(jqv "$TMP/b.json" .broker.rabbitmq.exchange_type)" fanout
 eq "group names" "$(jqv "$TMP/b.json" '.deliver.groups[2].name')" "$Q-g2"
 le "acks batched" "$(jqv "$TMP/b.json" .broker.rabbitmq.acks_sent)" \
@@ -47,7 +48,7 @@ le "acks batched" "$(jqv "$TMP/b.json" .broker.rabbitmq.acks_sent)" \
 EX="evt-ex-q-$SUFFIX" Q="evt-q-q-$SUFFIX"
 run_rc 0 run scenarios/rabbitmq-smoke.json --target "$(target queue_type=quorum)" \
   --set verify.consumers=1 --set verify.groups=2 --set publish.duration=3s --json "$TMP/q.json"
-exact_clean "$TMP/q.json" quorum 2
+exact_clean "$TMP/q.json" quorum 2 600
 eq "quorum" "$(jqv "$TMP/q.json" .broker.rabbitmq.queue_type)" quorum
 
 # 4. Unroutable: mandatory publishes with a routing key nothing is bound to
@@ -60,8 +61,9 @@ node_helper bind "$AMQP_BASE/%2f" "$EX" direct "$Q" "$Q" >/dev/null || fail "hel
 run_rc 1 run scenarios/rabbitmq-smoke.json --target "$(target 'declare=0&routing_key=nowhere')" \
   --set publish.duration=2s --json "$TMP/u.json"
 node_helper delete "$AMQP_BASE/%2f" "$Q" "$EX" >/dev/null || fail "helper delete"
-att=$(jqv "$TMP/u.json" .publish.attempted)
-nonzero "unroutable attempted" "$att"
+att=400
+planned "$TMP/u.json" unroutable "$att"
+eq "unroutable acked" "$(jqv "$TMP/u.json" .publish.acked)" 0
 eq "unroutable lost" "$(jqv "$TMP/u.json" .deliver.lost)" 0
 eq "unroutable failed" "$(jqv "$TMP/u.json" .publish.failed)" "$att"
 eq "unroutable unconfirmed" "$(jqv "$TMP/u.json" .deliver.unconfirmed)" "$att"

@@ -18,9 +18,8 @@ bq_cleanup() {
   # Delete every key of this test's queue (bounded SCAN through a script).
   rq EVAL "local n=0 for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n=n+1 end return n" \
      0 "bull:$Q:*" >/dev/null 2>&1 || true
-  rm -rf "$TMP"
 }
-trap bq_cleanup EXIT
+on_exit bq_cleanup
 
 # scenario FILE JSON-FRAGMENTS: writes a scenario with the test's target; the
 # fragments are the publish and verify objects and any extra top-level keys.
@@ -44,6 +43,18 @@ wait_for() {
     sleep 0.1
   done
   fail "$what: waited ${secs}s for $want, last saw '$got'"
+}
+
+# remove_waiting FROM N: removes N waiting jobs (from index FROM of the wait
+# list) behind everybody's back; prints how many it removed.
+remove_waiting() {
+  local id n=0
+  for id in $(rq LRANGE "bull:$Q:wait" "$1" $(($1 + $2 - 1))); do
+    [ "$(rq LREM "bull:$Q:wait" 0 "$id")" = 1 ] || fail "job $id was not in wait"
+    [ "$(rq DEL "bull:$Q:$id")" = 1 ] || fail "job $id had no hash"
+    n=$((n + 1))
+  done
+  echo "$n"
 }
 
 # Node: the pinned bullmq under tests/interop. bullmq 6.7.0 needs the ioredis

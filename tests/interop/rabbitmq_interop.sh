@@ -15,13 +15,15 @@ for mode in structured binary; do
   node_helper bind "$AMQP_BASE/%2f" "$EX" direct "$side" "$Q" >/dev/null || fail "helper bind"
   run_rc 0 run scenarios/rabbitmq-smoke.json --target "$(target)" --set "event.mode=$mode" \
     --set publish.duration=3s --json "$TMP/$mode.json"
-  att=$(jqv "$TMP/$mode.json" .publish.attempted)
+  att=600
+  planned "$TMP/$mode.json" "$mode" "$att"
+  eq "$mode acked" "$(jqv "$TMP/$mode.json" .publish.acked)" "$att"
   run=$(jqv "$TMP/$mode.json" .run.id)
   eq "$mode evload lost" "$(jqv "$TMP/$mode.json" .deliver.lost)" 0
   eq "$mode exchange reused" "$(jqv "$TMP/$mode.json" .broker.rabbitmq.exchange_existed)" true
   node_helper read "$AMQP_BASE/%2f" "$side" "$att" "$run" 60 >"$TMP/read.json" || fail "helper read"
-  r() { jq -r ".$1" "$TMP/read.json"; }
-  [ "$(r invalid)" = 0 ] || fail "$mode: $(r invalid) invalid CloudEvents: $(r errors)"
+  r() { jqv "$TMP/read.json" ".$1"; }
+  [ "$(r invalid)" = 0 ] || fail "$mode: $(r invalid) invalid CloudEvents: $(jq -c .errors "$TMP/read.json")"
   eq "$mode read" "$(r read)" "$att"
   eq "$mode valid" "$(r valid)" "$att"
   eq "$mode seen as $mode" "$(r "$mode")" "$att"

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The verifier accepts the CloudEvents encodings other AMQP 0-9-1 producers
 # use, not only evload's own. Run 1 (binary mode, fixed run id) also feeds a
-# side queue; amqplib re-encodes those events, data bytes untouched, in five
+# side queue. Run 2 has the same run id and publishes the same ids again, at
+# 25/s; once it has sent 150, amqplib re-encodes the side queue's first 100
+# events (seqs 1..100, already sent by run 2), data bytes untouched, in five
 # variants (structured with a charset parameter; binary with `cloudEvents:`,
-# `ce-`, `ce_` + a native integer; sdk-java's header-only style) into the
-# queue of run 2, which has the same run id and publishes the same ids again.
-# Run 2's ledger must then see every event exactly twice — once from itself,
-# once as a variant — with nothing corrupt, foreign or lost.
+# `ce-`, `ce_` + a native integer; sdk-java's header-only style) into run 2's
+# queue. Run 2's ledger must see each of those 100 events twice (once from
+# itself, once as a variant) and the other 100 once, with nothing corrupt,
+# foreign or lost. (A copy arriving before run 2 sent its seq would claim an
+# event that did not exist yet: foreign, by design.)
 source "$(dirname "$0")/../integration/rabbitmq_lib.bash"
 rmq_start
 RUN="v$SUFFIX"
@@ -25,17 +28,26 @@ JSON
 EX="evt-vex1-$SUFFIX" Q="evt-vq1-$SUFFIX"
 node_helper bind "$AMQP_BASE/%2f" "$EX" direct "$side" "$Q" >/dev/null || fail "helper bind"
 run_rc 0 run "$TMP/v.json" --target "$(target)" --json "$TMP/r1.json"
+planned "$TMP/r1.json" "run 1" "$N"
+eq "run 1 acked" "$(jqv "$TMP/r1.json" .publish.acked)" "$N"
 eq "run 1 lost" "$(jqv "$TMP/r1.json" .deliver.lost)" 0
-node_helper variants "$AMQP_BASE/%2f" "$side" "$q2" "$N" 60 >"$TMP/var.json" || fail "helper variants"
-eq "re-encoded" "$(jq -r .republished "$TMP/var.json")" "$N"
-# Run 2 uses the pre-filled queue (declare-or-use-existing) on its own exchange.
+# Run 2 on its own exchange and queue, paced so the variants go in mid-run.
 node_helper bind "$AMQP_BASE/%2f" "$ex2" direct "$q2" "$q2" >/dev/null || fail "helper bind 2"
 EX="$ex2" Q="$q2"
-run_rc 0 run "$TMP/v.json" --target "$AMQP_BASE/%2f?exchange=$ex2&queue=$q2" --json "$TMP/r2.json"
+V=100
+jq '.publish = {"rate": 25, "duration": "8s", "lanes": 1}' "$TMP/v.json" >"$TMP/v2.json"
+run_bg 120 run "$TMP/v2.json" --target "$AMQP_BASE/%2f?exchange=$ex2&queue=$q2" --json "$TMP/r2.json"
+await_status sent 150 30
+node_helper variants "$AMQP_BASE/%2f" "$side" "$q2" "$V" 60 >"$TMP/var.json" || fail "helper variants"
+eq "re-encoded" "$(jqv "$TMP/var.json" .republished)" "$V"
+during_publish_now=$(since_start)
+wait_bg 0
 f="$TMP/r2.json"
-eq "run 2 received" "$(jqv "$f" .deliver.received)" "$((2 * N))"
+during_publish "variants injected" "$f" "$during_publish_now"
+planned "$f" "run 2" "$N"
+eq "run 2 received" "$(jqv "$f" .deliver.received)" "$((N + V))"
 eq "run 2 delivered" "$(jqv "$f" .deliver.delivered)" "$N"
-eq "run 2 duplicated (the variants)" "$(jqv "$f" .deliver.duplicated)" "$N"
+eq "run 2 duplicated (the variants)" "$(jqv "$f" .deliver.duplicated)" "$V"
 eq "run 2 corrupted" "$(jqv "$f" .deliver.corrupted)" 0
 eq "run 2 foreign" "$(jqv "$f" .deliver.foreign)" 0
 eq "run 2 lost" "$(jqv "$f" .deliver.lost)" 0

@@ -61,7 +61,8 @@ static void test_lanes_interleave(void)
 static void test_ramp(void)
 {
     ev_plan p = base();
-    ev_stage st[] = {{10 * 1000000000LL, 100}, {10 * 1000000000LL, 100}, {5 * 1000000000LL, 0}};
+    ev_stage st[] = {
+        {10 * 1000000000LL, 100, ""}, {10 * 1000000000LL, 100, ""}, {5 * 1000000000LL, 0, ""}};
     p.executor = EV_EXEC_RAMPING;
     p.start_rate = 0;
     p.stages = st;
@@ -133,7 +134,8 @@ static void test_max_throughput(void)
 static void test_intended_matches_next(void)
 {
     ev_plan p = base();
-    ev_stage st[] = {{3 * 1000000000LL, 250}, {2 * 1000000000LL, 250}, {2 * 1000000000LL, 40}};
+    ev_stage st[] = {
+        {3 * 1000000000LL, 250, ""}, {2 * 1000000000LL, 250, ""}, {2 * 1000000000LL, 40, ""}};
     p.executor = EV_EXEC_RAMPING;
     p.start_rate = 10;
     p.stages = st;

@@ -290,7 +290,7 @@ static void test_unknown_keys(void)
              "t.json:2:28: unknown key \"rtae\" in \"publish\"; did you mean \"rate\"?");
     load_err("{\"zzzzzz\": 1}",
              "t.json:1:2: unknown key \"zzzzzz\"; expected one of: name, description, target, "
-             "run_id, event, publish, verify, warmup, thresholds, faults, kafka, sweep");
+             "run_id, event, publish, verify, warmup, streams, thresholds, faults, kafka, sweep");
     load_err("{\"publish.rate\": 5}",
              "t.json:1:2: unknown key \"publish.rate\"; settings nest: write {\"publish\": "
              "{\"rate\": ...}}");
@@ -637,6 +637,104 @@ static void test_settings_print(void)
     free(buf);
 }
 
+/* ---- streams ------------------------------------------------------------ */
+
+static void test_streams(void)
+{
+    /* Inheritance: what a stream does not set comes from the top level;
+     * lanes are numbered across streams; the warm-up goes to every stream. */
+    ev_plan *p =
+        load_ok("{\"target\": \"mock://\", \"warmup\": \"1s\",\n"
+                " \"event\": {\"type\": \"top\", \"data_size\": 512},\n"
+                " \"publish\": {\"rate\": 40, \"duration\": \"2s\"},\n"
+                " \"streams\": [\n"
+                "  {\"name\": \"a\", \"publish\": {\"lanes\": 3}},\n"
+                "  {\"name\": \"b\", \"start_after\": \"5s\", \"event\": {\"type\": \"bt\"},\n"
+                "   \"publish\": {\"executor\": \"ramping-arrival-rate\", \"stages\":\n"
+                "     [{\"duration\": \"4s\", \"target\": 10, \"name\": \"up\"}]}}]}");
+    finish_ok(p);
+    CHECK_INT(p->nstreams, ==, 2);
+    CHECK_INT(p->streams_explicit, ==, 1);
+    const ev_stream *a = ev_plan_stream(p, "a"), *b = ev_plan_stream(p, "b");
+    CHECK(a && b);
+    CHECK_STR(a->plan->event_type, "top");
+    CHECK_INT(a->plan->data_size, ==, 512);
+    CHECK_DBL(a->plan->rate, ==, 40.0);
+    CHECK_INT(a->plan->duration_ns, ==, 2 * NS_S);
+    CHECK_INT(a->plan->warmup_ns, ==, NS_S);
+    CHECK_STR(b->plan->event_type, "bt");
+    CHECK_INT(b->plan->data_size, ==, 512);
+    CHECK_INT(b->start_after_ns, ==, 5 * NS_S);
+    CHECK_STR(b->plan->stages[0].name, "up");
+    CHECK_INT(a->lane0, ==, 0);
+    CHECK_INT(b->lane0, ==, 3);
+    CHECK_INT(ev_plan_lanes(p), ==, 4);
+    CHECK(ev_plan_lane_stream(p, 2) == a);
+    CHECK(ev_plan_lane_stream(p, 3) == b);
+    /* a: 40/s for 2 s; b: 0 → 10/s over 4 s = 20. */
+    CHECK_DBL(ev_plan_expected_events(p), ==, 100.0);
+    /* From the end of the warm-up to b's end: 5 s + 4 s. */
+    CHECK_INT(ev_plan_publish_ns(p), ==, 9 * NS_S);
+    /* --set on the top level reaches a stream that does not set it; on one
+     * stream, only that one. */
+    set_ok(p, "event.data_size=64");
+    set_ok(p, "streams.a.publish.rate=80");
+    finish_ok(p);
+    CHECK_INT(a->plan->data_size, ==, 64);
+    CHECK_DBL(a->plan->rate, ==, 80.0);
+    set_err(p, "streams.c.publish.rate=1",
+            "--set streams.c.publish.rate: no stream named \"c\" in the scenario");
+    set_err(p, "streams.a.verify.groups=2",
+            "--set streams.a.verify.groups: a stream takes start_after, event.* and publish.* "
+            "settings; \"verify.groups\" is none of them");
+    ev_plan_free(p);
+
+    /* Without streams the plan is its own one stream. */
+    p = load_ok("{\"target\": \"mock://\"}");
+    finish_ok(p);
+    CHECK_INT(p->nstreams, ==, 1);
+    CHECK(p->streams[0].plan == p);
+    CHECK_STR(p->streams[0].name, "");
+    ev_plan_free(p);
+
+    /* Errors point into the stream. */
+    load_err("{\"streams\": [{\"name\": \"a\", \"publish\": {\"rat\": 1}}]}",
+             "t.json:1:40: unknown key \"rat\" in \"streams[0].publish\"; did you mean \"rate\"?");
+    load_err("{\"streams\": [{\"name\": \"a\", \"publish\": {\"rate\": 0}}]}",
+             "t.json:1:48: streams[0].publish.rate must be > 0 (got 0)");
+    load_err("{\"streams\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
+             "t.json:1:38: streams[1].name \"a\" names streams[0] already");
+    load_err("{\"streams\": [{\"publish\": {}}]}",
+             "t.json:1:14: streams[0] needs a \"name\" (it tags the stream's metrics, e.g. "
+             "e2e{stream:parser})");
+    load_err("{\"streams\": []}",
+             "t.json:1:13: streams must be an array of 1 to 32 streams, e.g. "
+             "[{\"name\": \"parser\", \"publish\": {\"rate\": 500}}] (got an array)");
+    p = load_ok("{\"target\": \"mock://\", \"streams\": [{\"name\": \"a\", \"publish\": "
+                "{\"executor\": \"max-throughput\"}}]}");
+    finish_err(p,
+               "t.json:1:73: stream \"a\": publish.executor \"max-throughput\" needs publish.count "
+               "(how many events) or publish.duration (how long)");
+    ev_plan_free(p);
+    /* Tagged thresholds name what the plan has. */
+    p = load_ok("{\"target\": \"mock://\", \"streams\": [{\"name\": \"a\"}],\n"
+                " \"thresholds\": {\"e2e{stream:b}\": [\"p(95)<5\"]}}");
+    finish_err(p, "t.json:2:16: thresholds has \"e2e{stream:b}\", but no stream is named so; the "
+                  "streams are a");
+    ev_plan_free(p);
+    p = load_ok(
+        "{\"target\": \"mock://\", \"thresholds\": {\"lost{output:dlq}\": [\"count==0\"]}}");
+    finish_err(p, "t.json:1:37: thresholds has \"lost{output:dlq}\", but the scenario has no "
+                  "verify.outputs");
+    ev_plan_free(p);
+    p = load_ok("{\"target\": \"mock://\", \"publish\": {\"executor\": \"ramping-arrival-rate\", "
+                "\"stages\": [{\"duration\": \"1s\", \"target\": 5, \"name\": \"spike\"}]},"
+                " \"thresholds\": {\"e2e{stage:spike}\": [\"p(95)<5\"], \"ack{stage:drain}\": "
+                "[\"p(95)<5\"]}}");
+    finish_ok(p);
+    ev_plan_free(p);
+}
+
 int main(void)
 {
     /* The program takes pass-through prefixes from its transports; here, Kafka's. */
@@ -658,5 +756,6 @@ int main(void)
     EV_RUN(test_expected_events);
     EV_RUN(test_nearest);
     EV_RUN(test_settings_print);
+    EV_RUN(test_streams);
     EV_DONE();
 }

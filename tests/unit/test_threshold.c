@@ -167,11 +167,53 @@ static void test_metric_known(void)
     CHECK_INT(ev_threshold_metric_known(NULL), ==, 0);
 }
 
+static void test_tags(void)
+{
+    ev_threshold t;
+    ev_err e = {{0}};
+    CHECK_INT(ev_threshold_parse("e2e{stream:parser}", "p(95)<3000", &t, &e), ==, EV_OK);
+    CHECK_STR(t.metric, "e2e{stream:parser}");
+    CHECK_STR(t.base, "e2e");
+    CHECK_INT(t.tag, ==, EV_TAG_STREAM);
+    CHECK_STR(t.tag_value, "parser");
+    CHECK_INT(t.latency, ==, 1);
+    CHECK_INT(ev_threshold_parse("lost{output:dlq}", "count==0", &t, &e), ==, EV_OK);
+    CHECK_INT(t.tag, ==, EV_TAG_OUTPUT);
+    CHECK_INT(ev_threshold_parse("ack{stage:stage 2/3}", "p(99)<5", &t, &e), ==, EV_OK);
+    CHECK_STR(t.tag_value, "stage 2/3");
+    CHECK_INT(ev_threshold_publish_side("ack{stage:x}"), ==, 1);
+    CHECK_INT(ev_threshold_publish_side("lost{stream:x}"), ==, 0);
+    static const struct {
+        const char *metric, *want;
+    } bad[] = {
+        {"e2e{strem:a}", "threshold metric \"e2e{strem:a}\": unknown tag; expected {stream:NAME}, "
+                         "{output:NAME} or {stage:NAME}"},
+        {"e2e{stream:}", "threshold metric \"e2e{stream:}\": expected METRIC{KEY:VALUE} with one "
+                         "tag, e.g. \"e2e{stream:parser}\""},
+        {"e2e{stream:a", "threshold metric \"e2e{stream:a\": expected METRIC{KEY:VALUE} with one "
+                         "tag, e.g. \"e2e{stream:parser}\""},
+        {"foreign{stream:a}", "threshold metric \"foreign{stream:a}\": {stream:…} applies to "
+                              "every metric but queue_wait, processing, foreign and unexpected"},
+        {"lost{stage:spike}",
+         "threshold metric \"lost{stage:spike}\": {stage:…} applies to e2e and ack"},
+        {"ack{output:o}",
+         "threshold metric \"ack{output:o}\": {output:…} applies to the counters, e2e and "
+         "e2e_sched"},
+        {"e3e{stream:a}", "unknown threshold metric \"e3e\"; did you mean \"e2e\"?"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_INT(ev_threshold_parse(bad[i].metric, "count==0", &t, &e), ==, EV_EUSAGE);
+        CHECK_STR(e.msg, bad[i].want);
+        CHECK_INT(ev_threshold_metric_known(bad[i].metric), ==, 0);
+    }
+}
+
 int main(void)
 {
     EV_RUN(test_parse_ok);
     EV_RUN(test_parse_errors);
     EV_RUN(test_holds);
     EV_RUN(test_metric_known);
+    EV_RUN(test_tags);
     EV_DONE();
 }

@@ -156,6 +156,23 @@ static void test_password_chars(void)
     ev_url_free(u);
 }
 
+/* Found by tests/fuzz/fuzz_url.c on the code before the single split: an '@'
+ * in the user name, before the ':', made the redaction (which stopped at the
+ * first '@') find no password and print the URL whole. */
+static void test_at_in_user(void)
+{
+    ev_url *u = NULL;
+    ev_err err;
+    CHECK_INT(parse_hiding("bullmq://u@x:s@cret@127.0.0.1:6379?queue=q", "s@cret", &u, &err), ==,
+              0);
+    CHECK_STR(u->user, "u@x");
+    CHECK_STR(u->password, "s@cret");
+    CHECK_STR(u->redacted, "bullmq://u@x:***@127.0.0.1:6379?queue=q");
+    ev_url_free(u);
+    CHECK_INT(parse_hiding("redis://me@corp:hunter2@h:99999", "hunter2", &u, &err), ==, EV_EUSAGE);
+    CHECK_HAS(err.msg, "redis://me@corp:***@h:99999");
+}
+
 /* '/', '?' or '#' unencoded in the userinfo (or '@' after the authority):
  * ambiguous, refused, and the whole userinfo hidden up to the last '@'. */
 static void test_ambiguous(void)
@@ -302,6 +319,7 @@ int main(void)
     EV_RUN(test_mock_and_multi_host);
     EV_RUN(test_errors);
     EV_RUN(test_password_chars);
+    EV_RUN(test_at_in_user);
     EV_RUN(test_ambiguous);
     EV_RUN(test_errors_hide);
     EV_RUN(test_env);

@@ -23,7 +23,7 @@ redis_start() {
     --save '' --dir "$RDIR" --daemonize yes --pidfile "$RDIR/redis.pid" --logfile "$RDIR/redis.log"
 }
 redis_stop() { redis-cli -p "$RPORT" shutdown >/dev/null 2>&1 || true; }
-trap 'redis_stop; rmq_cleanup' EXIT
+on_exit redis_stop
 redis_start
 for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 eq "private redis up with AOF" "$(redis-cli -p "$RPORT" config get appendonly | tail -1)" yes

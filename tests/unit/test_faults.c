@@ -191,9 +191,10 @@ static void test_grammar_errors(void)
              "(their windows overlap): a proxy has one latency per direction");
 #undef T
     /* Not overlapping: one after the other, or other directions. */
-    ev_plan *p = load_ok("{\"target\": \"mock://\", \"faults\": [{\"at\": \"1s\", \"for\": \"2s\", "
-                         "\"proxy\": \"down:latency=1s\"}, {\"at\": \"3s\", \"proxy\": "
-                         "\"down:latency=2ms\"}, {\"at\": \"1s\", \"proxy\": \"up:latency=2ms\"}]}");
+    ev_plan *p =
+        load_ok("{\"target\": \"mock://\", \"faults\": [{\"at\": \"1s\", \"for\": \"2s\", "
+                "\"proxy\": \"down:latency=1s\"}, {\"at\": \"3s\", \"proxy\": "
+                "\"down:latency=2ms\"}, {\"at\": \"1s\", \"proxy\": \"up:latency=2ms\"}]}");
     ev_plan_free(p);
 }
 
@@ -243,8 +244,9 @@ static void test_targets(void)
             "t.json:1:52: fault proxy-1: proxy needs one host:port; target "
             "redis://a:1,b:2?channel=c has several");
     new_err(px, "redis://127.0.0.1?channel=c", NULL); /* the default port */
-    new_err(px, "unknown+x://h/", "t.json:1:41: fault proxy-1: proxy needs the target's host and "
-                                  "port; unknown+x://h/ gives no port");
+    new_err(px, "unknown+x://h/",
+            "t.json:1:41: fault proxy-1: proxy needs the target's host and "
+            "port; unknown+x://h/ gives no port");
     new_err("[{\"at\": \"1s\", \"exec\": \"true\"}]", "mock://", NULL); /* exec: any target */
     /* No faults: no ev_faults at all. */
     ev_plan *p = load_ok("{\"target\": \"mock://\", \"faults\": []}");
@@ -264,8 +266,9 @@ static void test_recovery(void)
 {
     /* Baseline p99 2 ms: tolerance 2 × 1.5 + 1 = 4 ms. */
     ev_fault_sec s[] = {
-        {0, 1, 100, 2.0, 0},   {1, 2, 100, 500.0, 0}, /* the fault: 1..2.4 */
-        {2, 3, 100, 3.9, 0},                          /* ends after 2.4, within: back */
+        {0, 1, 100, 2.0, 0},
+        {1, 2, 100, 500.0, 0}, /* the fault: 1..2.4 */
+        {2, 3, 100, 3.9, 0},   /* ends after 2.4, within: back */
         {3, 4, 100, 2.0, 0},
     };
     double r = -1;
@@ -369,8 +372,8 @@ static void test_spawn(void)
     /* Exit code, both streams in order, no descriptors of ours inherited. */
     int fd = dup(1); /* a descriptor the child must not see */
     char cmd[128];
-    snprintf(cmd, sizeof cmd, "echo out; echo err >&2; [ -e /proc/self/fd/%d ] && echo LEAK; exit 7",
-             fd);
+    snprintf(cmd, sizeof cmd,
+             "echo out; echo err >&2; [ -e /proc/self/fd/%d ] && echo LEAK; exit 7", fd);
     ev_spawn *s = spawn(cmd, 10 * S);
     wait_done(s, 10 * S);
     close(fd);
@@ -534,7 +537,8 @@ static void test_conns(void)
 
     /* Handshake mode (tcp: connect, close, again): attempts keep coming. */
     lfd = listener(&port);
-    cfg = (ev_conns_cfg){.port = port, .proto = EV_CONNS_TCP, .mode = EV_CONNS_HANDSHAKE, .count = 3};
+    cfg =
+        (ev_conns_cfg){.port = port, .proto = EV_CONNS_TCP, .mode = EV_CONNS_HANDSHAKE, .count = 3};
     snprintf(cfg.host, sizeof cfg.host, "127.0.0.1");
     CHECK_INT(ev_conns_start(&cfg, &c, &e), ==, 0);
     j = wait_for(c, "accepted", 30);

@@ -21,6 +21,9 @@ static const ev_param mock_params[] = {
     {"delay", EV_PT_DURRANGE, "0s", 0, 0, NULL, 0,
      "every delivery becomes visible this long (or uniformly MIN..MAX) after it was enqueued"},
     {"seed", EV_PT_INT, "1", 0, 0, NULL, 0, "seed of the fault decisions (each lane its own)"},
+    {"capacity", EV_PT_NUMBER, "0", 0, 1e9, NULL, 0,
+     "deliveries per second each group's queue can serve; above it a backlog queues and "
+     "drains at this rate (0: unlimited)"},
     {"stream", EV_PT_STRING, NULL, 0, 0, NULL, 0,
      "faults only on this stream's events (a scenario with streams); the others pass intact"},
     {NULL},
@@ -52,9 +55,14 @@ static int mock_setup(const ev_run_info *ri, void **state, ev_err *err)
         .corrupt = ev_param_num(ps, "corrupt"),
         .nack = ev_param_num(ps, "nack"),
         .seed = (uint64_t)ev_param_int(ps, "seed"),
+        .capacity = ev_param_num(ps, "capacity"),
         .stream = ev_param_str(ps, "stream"),
     };
     ev_param_durrange(ps, "delay", &k.delay_min_ns, &k.delay_max_ns);
+    if (k.capacity > 0) {
+        double period = 1e9 / k.capacity;
+        k.service_ns = period < 1 ? 1 : (int64_t)(period + 0.5);
+    }
 
     ev_mock *m = calloc(1, sizeof *m);
     if (!m)
@@ -132,6 +140,17 @@ static void mock_report(void *state, json_t *out)
     truth_json(out, &t);
     json_object_set_new(out, "lanes", lanes);
     json_object_set_new(out, "left_in_queues", json_integer((json_int_t)mock_depth(m)));
+    if (m->k.capacity > 0) {
+        int64_t most = 0;
+        for (uint32_t g = 0; g < m->groups; g++) {
+            pthread_mutex_lock(&m->q[g].mu);
+            if (m->q[g].max_len > most)
+                most = m->q[g].max_len;
+            pthread_mutex_unlock(&m->q[g].mu);
+        }
+        json_object_set_new(out, "capacity", json_real(m->k.capacity));
+        json_object_set_new(out, "max_queue", json_integer((json_int_t)most));
+    }
 }
 
 static void mock_teardown(void *state)
@@ -240,12 +259,20 @@ void ev_mock_enqueue(ev_mock *m, uint32_t g, ev_mock_msg *first, ev_mock_msg *la
 {
     ev_mock_queue *q = &m->q[g];
     pthread_mutex_lock(&q->mu);
+    /* The service schedule runs in virtual time under the queue's lock, so the
+     * order copies are served in is the order they were queued in. */
+    for (ev_mock_msg *x = first; m->k.service_ns > 0 && x; x = x->next) {
+        int64_t start = x->visible_at > q->service_end ? x->visible_at : q->service_end;
+        x->visible_at = q->service_end = start + m->k.service_ns;
+    }
     if (q->tail)
         q->tail->next = first;
     else
         q->head = first;
     q->tail = last;
     q->len += n;
+    if (q->len > q->max_len)
+        q->max_len = q->len;
     if (q->waiters)
         pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);

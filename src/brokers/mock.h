@@ -21,6 +21,13 @@
  *   delay    every message becomes visible `delay` after enqueue (fixed, or
  *            uniform in min..max); the queue stays FIFO, so a short delay
  *            behind a long one waits (head-of-line), as in a real queue.
+ *   capacity N deliveries/s each group's queue can serve, on a virtual-time
+ *            schedule: a copy becomes visible at
+ *            max(its arrival (after delay), the previous copy's service end)
+ *            + 1/N, so above N a backlog builds (the queue's depth) and drains
+ *            at N/s, and the latency grows linearly with the backlog: at 2N/s
+ *            for T seconds the last copy is served at 2T with a latency of T.
+ *            Duplicates are deliveries and take service time too.
  * A message held for reordering when its lane closes is enqueued then, and
  * is not counted as reordered (nothing overtook it). */
 #ifndef EV_BROKERS_MOCK_H
@@ -35,6 +42,8 @@ typedef struct ev_mock_knobs {
     double drop, dup, reorder, corrupt, nack;
     int64_t delay_min_ns, delay_max_ns;
     uint64_t seed;
+    double capacity;    /* deliveries/s per group queue; 0: unlimited */
+    int64_t service_ns; /* 1/capacity in ns (rounded, >= 1); 0: unlimited */
     const char *stream; /* faults only on this stream's lanes; NULL: every lane */
 } ev_mock_knobs;
 
@@ -64,7 +73,8 @@ typedef struct ev_mock_queue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     ev_mock_msg *head, *tail;
-    int64_t len;
+    int64_t len, max_len;
+    int64_t service_end; /* capacity: when the last queued copy's service ends (monotonic ns) */
     int waiters;
 } ev_mock_queue;
 
@@ -85,7 +95,8 @@ ev_mock_msg *ev_mock_msg_clone(const ev_mock_msg *src);
 /* Changes one byte inside the message's data so its checksum no longer
  * matches while the event stays parseable and its identity readable. */
 void ev_mock_msg_corrupt(ev_mock_msg *msg);
-/* Appends a chain of messages (linked through next) to group g's queue. */
+/* Appends a chain of messages (linked through next) to group g's queue,
+ * first giving each its service time when the mock has a capacity. */
 void ev_mock_enqueue(ev_mock *m, uint32_t g, ev_mock_msg *first, ev_mock_msg *last, int64_t n);
 /* Adds lane `lane`'s local truth into the shared one and the lane's share
  * (lane >= lanes: the total only). */

@@ -851,20 +851,6 @@ void ev_faults_free(ev_faults *F)
 /* ======================================================================== */
 /* Measuring                                                                 */
 
-int ev_faults_recovery(const ev_fault_sec *secs, size_t n, double end_s, double baseline_ms,
-                       double *recovery_s)
-{
-    double tol = baseline_ms * EV_FAULT_TOL_FACTOR + (double)EV_FAULT_TOL_NS / 1e6;
-    for (size_t i = 0; i < n; i++) {
-        const ev_fault_sec *s = &secs[i];
-        if (s->t1 <= end_s || !s->count || s->p99_ms > tol || s->gaps_grew)
-            continue;
-        *recovery_s = s->t0 > end_s ? s->t0 - end_s : 0.0;
-        return 1;
-    }
-    return 0;
-}
-
 int ev_faults_seq_range(const struct ev_pacer *p, uint64_t sent, int64_t from_ns, int64_t to_ns,
                         uint64_t *lo, uint64_t *hi)
 {
@@ -1054,7 +1040,7 @@ static json_t *num_or_null(int ok, double v)
 
 /* One fault's entry of results.faults. */
 static json_t *fault_json(const ev_faults *F, const frun *r, const ev_results *R,
-                          const ev_fault_sec *secs, ev_hist *h, ev_hist *base)
+                          const ev_recovery_sec *secs, ev_hist *h, ev_hist *base)
 {
     const ev_fault *d = r->def;
     int ran = r->st == F_DONE || r->st == F_FAILED;
@@ -1082,6 +1068,7 @@ static json_t *fault_json(const ev_faults *F, const frun *r, const ev_results *R
     /* The baseline: up to BASELINE_SECS seconds with deliveries before it,
      * outside every other fault's window. */
     ev_hist_reset(base);
+    ev_recovery_base rb = {.depth = -1};
     size_t used = 0;
     for (size_t i = R->nts; i-- > 0 && used < BASELINE_SECS;) {
         if (secs[i].t1 > s0 || !secs[i].count)
@@ -1098,19 +1085,30 @@ static json_t *fault_json(const ev_faults *F, const frun *r, const ev_results *R
             continue;
         const char *s = R->ts[i].hist_e2e;
         ev_hist_decode(s, strlen(s), base);
+        if (secs[i].depth > rb.depth)
+            rb.depth = secs[i].depth;
         used++;
     }
     int have_base = ev_hist_count(base) > 0;
     double base_ms = have_base ? (double)ev_hist_percentile(base, 99) / 1e6 : 0.0;
+    rb.p99_ms = base_ms;
+    /* The depth tolerance scales with the rate planned after the fault. */
+    double rate = 0;
+    for (size_t i = 0; i < R->nts; i++)
+        if (secs[i].t1 > s1) {
+            rate = R->ts[i].rate_target;
+            break;
+        }
+    ev_recovery_tolerance(&rb, rate);
     double rec = 0;
-    int recovered = have_base && ev_faults_recovery(secs, R->nts, s1, base_ms, &rec);
+    int recovered = have_base && ev_recovery_find(secs, R->nts, s1, &rb, &rec);
 
     json_t *imp = json_object();
     ev_hist_reset(h);
     window_hist(R, s0, s1, 0, h);
     json_object_set_new(imp, "e2e", lat_json(h));
     if (have_base) {
-        double tol = base_ms * EV_FAULT_TOL_FACTOR + (double)EV_FAULT_TOL_NS / 1e6;
+        double tol = rb.tol_ms;
         json_object_set_new(imp, "delayed",
                             json_integer((json_int_t)count_above(h, (int64_t)(tol * 1e6))));
     } else {
@@ -1120,6 +1118,8 @@ static json_t *fault_json(const ev_faults *F, const frun *r, const ev_results *R
     window_hist(R, s0, s1, 1, h);
     json_object_set_new(imp, "ack", lat_json(h));
     json_object_set_new(imp, "baseline_e2e_p99", num_or_null(have_base, base_ms));
+    json_object_set_new(imp, "baseline_depth",
+                        have_base && rb.depth >= 0 ? json_integer(rb.depth) : json_null());
     json_object_set_new(imp, "recovered", json_boolean(recovered));
     json_object_set_new(imp, "recovery_s", num_or_null(recovered, rec));
     if (!have_base)
@@ -1193,20 +1193,15 @@ int ev_faults_report(ev_faults *F, ev_results *R, ev_err *err)
     if (F->px)
         ev_proxy_clear(F->px); /* the transports' teardown goes through it unharmed */
     json_t *arr = json_array();
-    ev_hist *h = ev_hist_new(), *base = ev_hist_new(), *tmp = ev_hist_new();
-    ev_fault_sec *secs = calloc(R->nts ? R->nts : 1, sizeof *secs);
-    int rc = EV_OK;
-    if (!arr || !h || !base || !tmp || !secs) {
+    ev_hist *h = ev_hist_new(), *base = ev_hist_new();
+    ev_recovery_sec *secs = NULL;
+    size_t nsecs = 0;
+    int rc = ev_recovery_secs(R, &secs, &nsecs, err);
+    if (rc)
+        goto out;
+    if (!arr || !h || !base) {
         rc = oom(err);
         goto out;
-    }
-    for (size_t i = 0; i < R->nts; i++) {
-        const ev_tpoint *tp = &R->ts[i];
-        ev_hist_reset(tmp);
-        if (tp->hist_e2e)
-            ev_hist_decode(tp->hist_e2e, strlen(tp->hist_e2e), tmp);
-        secs[i] = (ev_fault_sec){i ? R->ts[i - 1].t : 0.0, tp->t, ev_hist_count(tmp),
-                                 tp->e2e_p99_ms, tp->lost > (i ? R->ts[i - 1].lost : 0)};
     }
     for (size_t i = 0; i < F->n; i++) {
         json_t *o = fault_json(F, &F->r[i], R, secs, h, base);
@@ -1227,7 +1222,6 @@ out:
     json_decref(arr);
     ev_hist_free(h);
     ev_hist_free(base);
-    ev_hist_free(tmp);
     free(secs);
     return rc;
 }

@@ -45,6 +45,7 @@
 #include "ev_ledger.h"
 #include "ev_plan.h"
 #include "ev_proxy.h"
+#include "ev_recovery.h"
 #include "ev_url.h"
 #include "ev_where.h"
 
@@ -140,28 +141,9 @@ void ev_faults_summary(FILE *out, const json_t *faults);
 
 /* ---- measuring (exported for the unit tests) ------------------------------ */
 
-/* Tolerance of the recovery rule: a second is back when its e2e p99 is at
- * most baseline × EV_FAULT_TOL_FACTOR + EV_FAULT_TOL_NS. */
-#define EV_FAULT_TOL_FACTOR 1.5
-#define EV_FAULT_TOL_NS EV_NS_PER_MS
-
-/* One second of the timeseries as the recovery rule reads it. */
-typedef struct ev_fault_sec {
-    double t0, t1;  /* the interval the point covers (previous point's t, its t) */
-    uint64_t count; /* e2e samples in it */
-    double p99_ms;
-    int gaps_grew; /* the provisional loss (timeseries[].lost) grew during it */
-} ev_fault_sec;
-
-/* The recovery after a fault that ended at `end_s`: the first second that
- * ends after end_s, had deliveries (e2e samples) with a p99 within the
- * tolerance of baseline_ms, and no new gaps (a second in which events went
- * missing is not back, however fast the rest arrived: Pub/Sub subscribers
- * reconnecting lose events without slowing the others); *recovery_s =
- * max(0, its start − end_s). 1 when found, 0 when no second qualifies (not
- * recovered by the end of the run). */
-int ev_faults_recovery(const ev_fault_sec *secs, size_t n, double end_s, double baseline_ms,
-                       double *recovery_s);
+/* The recovery after a fault: ev_recovery_find (ev_recovery.h) from the
+ * fault's end, against the baseline before it (e2e p99 and, where the broker
+ * reports it, depth). */
 /* The seqs 1..sent of one lane whose intended offset lies in [from_ns, to_ns]
  * (lane_pacer: that lane's pacer as ev_pacer_init_shard made it): *lo..*hi,
  * by binary search. 0 when some are, -1 when none is or the lane has no

@@ -7,6 +7,7 @@
 #include "ev_clock.h"
 #include "ev_data.h"
 #include "ev_faults.h"
+#include "ev_recovery.h"
 #include "ev_metrics.h"
 
 #include <math.h>
@@ -33,6 +34,7 @@ void ev_results_free(ev_results *r)
     json_decref(r->broker);
     json_decref(r->bp_broker);
     json_decref(r->faults);
+    json_decref(r->recovery);
     json_decref(r->proxy);
     for (size_t i = 0; i < r->nts; i++) {
         json_decref(r->ts[i].broker);
@@ -102,6 +104,8 @@ static double threshold_value(const ev_results *r, ev_hist *const *lat, const ev
  * (their e2e and ack, merged). NAN when that part measured nothing. */
 static double scoped_value(const ev_results *r, const ev_threshold *t)
 {
+    if (t->id == EV_METRIC_recovery)
+        return ev_recovery_value(r, t->tag == EV_TAG_STAGE ? t->tag_value : NULL, (int)t->agg);
     if (t->tag == EV_TAG_NONE)
         return threshold_value(r, r->lat, t);
     ev_results v = *r; /* shallow: the part's counters stand in for the run's */
@@ -154,6 +158,9 @@ int ev_report_evaluate(ev_results *r, ev_err *err)
 {
     size_t n = r->plan->nthresholds;
     r->pass = 1;
+    int rc = ev_recovery_stages(r, err);
+    if (rc)
+        return rc;
     if (!n)
         return EV_OK;
     r->thr_value = calloc(n, sizeof *r->thr_value);
@@ -164,8 +171,9 @@ int ev_report_evaluate(ev_results *r, ev_err *err)
         const ev_threshold *t = &r->plan->thresholds[i];
         double v = scoped_value(r, t);
         r->thr_value[i] = v;
-        /* A latency threshold with nothing measured cannot be said to hold. */
-        r->thr_pass[i] = !isnan(v) && ev_threshold_holds(t, v);
+        /* A latency threshold with nothing measured cannot be said to hold;
+         * a boundary that never recovered fails recovery whatever the bound. */
+        r->thr_pass[i] = !isnan(v) && !isinf(v) && ev_threshold_holds(t, v);
         if (!r->thr_pass[i])
             r->pass = 0;
     }
@@ -496,6 +504,7 @@ void ev_report_summary(FILE *f, const ev_results *r)
         fprintf(f, "  max depth %lld", (long long)r->max_depth);
     fprintf(f, "  publisher blocked %.2f s\n", (double)r->blocked_ns / 1e9);
     ev_faults_summary(f, r->faults);
+    ev_recovery_summary(f, r);
 
     size_t failed = 0;
     int mw = 14;
@@ -509,6 +518,10 @@ void ev_report_summary(FILE *f, const ev_results *r)
             char v[32];
             if (isnan(r->thr_value[i]))
                 snprintf(v, sizeof v, "not measured");
+            else if (isinf(r->thr_value[i]))
+                snprintf(v, sizeof v, "not recovered");
+            else if (t->id == EV_METRIC_recovery)
+                snprintf(v, sizeof v, "%.2f s", r->thr_value[i]);
             else if (t->latency && t->agg != EV_AGG_COUNT)
                 snprintf(v, sizeof v, "%.3f ms", r->thr_value[i]);
             else if (t->agg == EV_AGG_RATE)
@@ -607,7 +620,7 @@ static void counts_json(json_t *o, const ev_ledger_counts *c)
 
 static json_t *num_or_null(double v)
 {
-    return isnan(v) ? json_null() : json_real(v);
+    return isnan(v) || isinf(v) ? json_null() : json_real(v); /* inf: not recovered */
 }
 
 /* streams[]: each stream's plan in brief, publish side, classes, latencies. */
@@ -757,6 +770,8 @@ json_t *ev_report_build(const ev_results *r)
     json_object_set_new(root, "stages", stages);
     if (r->faults)
         json_object_set(root, "faults", r->faults);
+    if (r->recovery)
+        json_object_set(root, "recovery", r->recovery);
     if (r->proxy)
         json_object_set(root, "proxy", r->proxy);
     json_object_set_new(root, "data", results_data(r));

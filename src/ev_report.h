@@ -118,6 +118,8 @@ typedef struct ev_results {
     json_t *broker;    /* owned: {"<name>": {...}} */
     json_t *faults;    /* owned: results.faults (ev_faults.h), NULL without a fault schedule */
     json_t *proxy;     /* owned: results.proxy, the fault proxy's counters; NULL: none ran */
+    json_t *recovery;  /* owned: results.recovery (ev_recovery.h), set by ev_report_evaluate;
+                          NULL: the plan has no stages */
 
     ev_tpoint *ts; /* owned */
     size_t nts;

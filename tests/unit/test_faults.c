@@ -264,26 +264,29 @@ static void test_targets(void)
 
 static void test_recovery(void)
 {
-    /* Baseline p99 2 ms: tolerance 2 × 1.5 + 1 = 4 ms. */
-    ev_fault_sec s[] = {
-        {0, 1, 100, 2.0, 0},
-        {1, 2, 100, 500.0, 0}, /* the fault: 1..2.4 */
-        {2, 3, 100, 3.9, 0},   /* ends after 2.4, within: back */
-        {3, 4, 100, 2.0, 0},
+    /* Baseline p99 2 ms: tolerance 2 × 1.5 + 1 = 4 ms; depth not known. */
+    ev_recovery_base b = {.p99_ms = 2.0, .depth = -1};
+    ev_recovery_tolerance(&b, 100);
+    CHECK_DBL(fabs(b.tol_ms - 4.0), <, 1e-9);
+    ev_recovery_sec s[] = {
+        {0, 1, 100, 2.0, 0, -1},
+        {1, 2, 100, 500.0, 0, -1}, /* the fault: 1..2.4 */
+        {2, 3, 100, 3.9, 0, -1},   /* ends after 2.4, within: back */
+        {3, 4, 100, 2.0, 0, -1},
     };
     double r = -1;
-    CHECK_INT(ev_faults_recovery(s, 4, 2.4, 2.0, &r), ==, 1);
+    CHECK_INT(ev_recovery_find(s, 4, 2.4, &b, &r), ==, 1);
     CHECK_DBL(r, ==, 0.0); /* the second holding the end was already back */
     s[2].p99_ms = 4.1;     /* just outside */
-    CHECK_INT(ev_faults_recovery(s, 4, 2.4, 2.0, &r), ==, 1);
+    CHECK_INT(ev_recovery_find(s, 4, 2.4, &b, &r), ==, 1);
     CHECK_DBL(fabs(r - 0.6), <, 1e-9); /* the next second starts 0.6 s after the end */
     s[3].count = 0;                    /* nothing delivered: not back */
-    CHECK_INT(ev_faults_recovery(s, 4, 2.4, 2.0, &r), ==, 0);
+    CHECK_INT(ev_recovery_find(s, 4, 2.4, &b, &r), ==, 0);
     s[3].count = 100;
     s[3].gaps_grew = 1; /* events went missing in it: not back */
-    CHECK_INT(ev_faults_recovery(s, 4, 2.4, 2.0, &r), ==, 0);
+    CHECK_INT(ev_recovery_find(s, 4, 2.4, &b, &r), ==, 0);
     s[3].gaps_grew = 0;
-    CHECK_INT(ev_faults_recovery(s, 4, 4.0, 2.0, &r), ==, 0); /* nothing after the end */
+    CHECK_INT(ev_recovery_find(s, 4, 4.0, &b, &r), ==, 0); /* nothing after the end */
 }
 
 /* ev_faults_seq_range against a linear scan of the lane's intended times. */

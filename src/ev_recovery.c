@@ -60,8 +60,8 @@ int ev_recovery_secs(const ev_results *R, ev_recovery_sec **out, size_t *n, ev_e
     return EV_OK;
 }
 
-int ev_recovery_find(const ev_recovery_sec *secs, size_t n, double end_s,
-                     const ev_recovery_base *b, double *recovery_s)
+int ev_recovery_find(const ev_recovery_sec *secs, size_t n, double end_s, const ev_recovery_base *b,
+                     double *recovery_s)
 {
     for (size_t i = 0; i < n; i++) {
         const ev_recovery_sec *s = &secs[i];
@@ -153,9 +153,9 @@ static int baseline(const ev_results *R, const ev_recovery_sec *secs, size_t n, 
 }
 
 /* One boundary's entry of results.recovery. */
-static json_t *boundary_json(const ev_results *R, const ev_recovery_sec *secs, size_t n,
-                             ev_hist *h, size_t i, size_t j, double at, int base_k,
-                             double base_from, double base_to)
+static json_t *boundary_json(const ev_results *R, const ev_recovery_sec *secs, size_t n, ev_hist *h,
+                             size_t i, size_t j, double at, int base_k, double base_from,
+                             double base_to)
 {
     const ev_plan *p = R->plan;
     char from[EV_STAGE_NAME_MAX + 32], to[EV_STAGE_NAME_MAX + 32], bn[EV_STAGE_NAME_MAX + 32];
@@ -207,8 +207,9 @@ static json_t *boundary_json(const ev_results *R, const ev_recovery_sec *secs, s
     json_object_set_new(o, "backlog", backlog >= 0 ? json_integer(backlog) : json_null());
     json_object_set_new(o, "drain_s", num_or_null(drained == 1, drain));
     if (drained < 0)
-        json_object_set_new(o, "note", json_string("the broker does not report its depth: no "
-                                                   "drain time, recovery by e2e p99 alone"));
+        json_object_set_new(o, "note",
+                            json_string("the broker does not report its depth: no "
+                                        "drain time, recovery by e2e p99 alone"));
     else if (!drained)
         json_object_set_new(o, "note", json_string("the backlog had not drained by the end"));
     return o;
@@ -286,8 +287,7 @@ double ev_recovery_value(const ev_results *R, const char *stage, int agg)
     size_t k = 0;
     size_t i;
     json_t *o;
-    json_array_foreach(R->recovery, i, o)
-    {
+    json_array_foreach (R->recovery, i, o) {
         if (stage && strcmp(json_string_value(json_object_get(o, "from")), stage))
             continue;
         const json_t *r = json_object_get(o, "recovery_s");
@@ -313,8 +313,7 @@ void ev_recovery_summary(FILE *f, const ev_results *R)
     fprintf(f, "\nrecovery (after each stage boundary where the rate drops; seconds from it)\n");
     size_t i;
     json_t *o;
-    json_array_foreach(R->recovery, i, o)
-    {
+    json_array_foreach (R->recovery, i, o) {
         const char *from = json_string_value(json_object_get(o, "from"));
         const char *to = json_string_value(json_object_get(o, "to"));
         fprintf(f, "  %s → %s at %.2f s (%.0f → %.0f/s): ", from ? from : "?", to ? to : "?",
@@ -335,15 +334,13 @@ void ev_recovery_summary(FILE *f, const ev_results *R)
             fprintf(f, "back after %.2f s", json_number_value(rec));
         else
             fprintf(f, "NOT RECOVERED by the end");
-        fprintf(f, " (e2e p99 ≤ %.1f ms",
-                json_number_value(json_object_get(tol, "e2e_p99_ms")));
+        fprintf(f, " (e2e p99 ≤ %.1f ms", json_number_value(json_object_get(tol, "e2e_p99_ms")));
         if (json_is_number(json_object_get(tol, "depth")))
             fprintf(f, ", depth ≤ %.0f", json_number_value(json_object_get(tol, "depth")));
         fprintf(f, "; baseline %s: p99 %.1f ms", json_string_value(json_object_get(b, "stage")),
                 json_number_value(json_object_get(b, "e2e_p99_ms")));
         if (json_is_integer(json_object_get(b, "depth")))
-            fprintf(f, ", depth %lld",
-                    (long long)json_integer_value(json_object_get(b, "depth")));
+            fprintf(f, ", depth %lld", (long long)json_integer_value(json_object_get(b, "depth")));
         fprintf(f, ")");
         const json_t *bl = json_object_get(o, "backlog"), *dr = json_object_get(o, "drain_s");
         if (json_is_integer(bl))

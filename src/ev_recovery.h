@@ -56,8 +56,8 @@ int ev_recovery_secs(const ev_results *R, ev_recovery_sec **out, size_t *n, ev_e
 /* The first second back after end_s (see above): *recovery_s = max(0, its
  * start − end_s). 1 when found, 0 when none is (not recovered by the end of
  * the run). */
-int ev_recovery_find(const ev_recovery_sec *secs, size_t n, double end_s,
-                     const ev_recovery_base *b, double *recovery_s);
+int ev_recovery_find(const ev_recovery_sec *secs, size_t n, double end_s, const ev_recovery_base *b,
+                     double *recovery_s);
 
 /* The backlog's drain time after end_s: when the depth first came back
  * within b->tol_depth (interpolated); *backlog = the deepest sample from the

@@ -163,6 +163,8 @@ int ev_report_evaluate(ev_results *r, ev_err *err)
         return rc;
     if (!n)
         return EV_OK;
+    free(r->thr_value); /* evaluating again (a re-judged run) starts over */
+    free(r->thr_pass);
     r->thr_value = calloc(n, sizeof *r->thr_value);
     r->thr_pass = calloc(n, sizeof *r->thr_pass);
     if (!r->thr_value || !r->thr_pass)

@@ -33,9 +33,10 @@ static void test_rule_with_depth(void)
     ev_recovery_tolerance(&b, 1000); /* a tenth of a second's worth: 100 */
     CHECK_DBL(fabs(b.tol_depth - 130.0), <, 1e-9);
     ev_recovery_sec s[] = {
-        {9, 10, 100, 900.0, 0, 5000}, {10, 11, 100, 3.0, 0, 400}, /* p99 back, backlog not */
-        {11, 12, 100, 3.0, 0, -1},                                /* depth not said: not back */
-        {12, 13, 100, 3.0, 0, 100},                               /* both back */
+        {9, 10, 100, 900.0, 0, 5000},
+        {10, 11, 100, 3.0, 0, 400}, /* p99 back, backlog not */
+        {11, 12, 100, 3.0, 0, -1},  /* depth not said: not back */
+        {12, 13, 100, 3.0, 0, 100}, /* both back */
     };
     double r = -1, d = -1;
     int64_t backlog = -1;
@@ -99,9 +100,10 @@ static void test_stages(void)
         "\"recovery{stage:after}\": [\"max<1m\"]}}");
     /* Seconds 1..17: base at 2 ms / depth 5, the spike's backlog growing,
      * then draining: p99 back in the second from 11 s, depth 3000 → 0. */
-    static const double ms[17] = {2, 2, 2, 2, 400, 900, 1500, 1300, 900, 400, 2.5, 2, 2, 2, 2, 2, 2};
-    static const int64_t depth[17] = {5,    5,    5,   5,   1500, 3000, 4500, 3500, 2000,
-                                      1000, 50,   5,   5,   5,   5,    5,    5};
+    static const double ms[17] = {2,   2,   2, 2, 400, 900, 1500, 1300, 900,
+                                  400, 2.5, 2, 2, 2,   2,   2,    2};
+    static const int64_t depth[17] = {5,    5,  5, 5, 1500, 3000, 4500, 3500, 2000,
+                                      1000, 50, 5, 5, 5,    5,    5,    5};
     ev_results R;
     memset(&R, 0, sizeof R);
     R.plan = p;
@@ -119,8 +121,8 @@ static void test_stages(void)
     CHECK(!strcmp(json_string_value(json_object_get(b, "stage")), "base"));
     CHECK_INT(json_integer_value(json_object_get(b, "seconds")), ==, 4);
     CHECK_INT(json_integer_value(json_object_get(b, "depth")), ==, 5);
-    CHECK_DBL(fabs(json_number_value(json_object_get(at(&R, 0, "tolerance"), "depth")) - 87.5),
-              <, 1e-9);
+    CHECK_DBL(fabs(json_number_value(json_object_get(at(&R, 0, "tolerance"), "depth")) - 87.5), <,
+              1e-9);
     CHECK(json_is_true(at(&R, 0, "recovered")));
     /* The first second back is the one from 10.002 s to 11.002 s. */
     CHECK_DBL(fabs(json_number_value(at(&R, 0, "recovery_s")) - 3.002), <, 1e-9);

@@ -101,5 +101,19 @@ static ev_http_verdict mgmt_judge(const char *body, size_t len, int *unroutable)
     return EV_HTTP_RETRY; /* a 2xx without the answer the API gives: not a confirmation */
 }
 
+/* RabbitMQ answers a publish to an exchange that does not exist with 400
+ * and the AMQP error "404 NOT_FOUND - no exchange 'X' in vhost 'V'". */
+static const char *mgmt_missing(long status, const char *body, size_t len)
+{
+    static const char tag[] = "NOT_FOUND - no exchange";
+    if (status != 400 && status != 404)
+        return NULL;
+    for (size_t i = 0; i + sizeof tag - 1 <= len; i++)
+        if (!memcmp(body + i, tag, sizeof tag - 1))
+            return "the exchange does not exist in this vhost (check exchange= and the URL's "
+                   "/vhost; evload declares nothing through the management API)";
+    return NULL;
+}
+
 const ev_http_flavor ev_http_flavor_amqp_mgmt = {
-    .name = "amqp+http", .build = mgmt_build, .judge = mgmt_judge};
+    .name = "amqp+http", .build = mgmt_build, .judge = mgmt_judge, .missing = mgmt_missing};

@@ -558,6 +558,16 @@ static int finish(ev_pub *p, req *r, CURLcode rc, ev_outcome_fn fn, void *ud)
             p->fatal = 1;
             return report(p, r, 0, fn, ud);
         }
+        const char *missing = v == EV_HTTP_FAILED && h->fl->missing && !atomic_load(&h->any_ok)
+                                  ? h->fl->missing(status, r->resp.p ? r->resp.p : "", r->resp.len)
+                                  : NULL;
+        if (missing) {
+            if (!p->fatal)
+                snprintf(p->why, sizeof p->why, "target %s: %ld on the first requests: %s",
+                         c->redacted, status, missing);
+            p->fatal = 1;
+            return report(p, r, 0, fn, ud);
+        }
         if (v == EV_HTTP_FAILED && !unroutable)
             note_error(p, status, "(rejected, not retried)");
     } else {

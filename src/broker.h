@@ -172,7 +172,10 @@ typedef struct ev_broker {
     const char *settings_prefix;     /* "kafka": scenario object / --set kafka.X taken verbatim */
     const char *settings_help;       /* help for PREFIX.PROPERTY in `run --help` */
     const char *const *verify_modes; /* verify.mode values, first the default; NULL: none */
-    const ev_subcommand *commands;   /* NULL-terminated by name == NULL, or NULL */
+    /* event.mode when the plan does not set it, given the target's
+     * parameters ("binary"); NULL (or returning NULL): evload's own default. */
+    const char *(*default_mode)(const ev_params *params);
+    const ev_subcommand *commands; /* NULL-terminated by name == NULL, or NULL */
 
     /* ---- the run ---- */
     /* Pure checks of the plan and parameters (see the top). May be NULL. */

@@ -120,7 +120,9 @@ fail:
 int ev_endpoint_configure(const ev_endpoint *ep, const ev_run_info *ri, ev_err *err)
 {
     const ev_broker *br = ep->br;
-    const char *mode = ri->plan->verify_mode;
+    /* verify.mode belongs to where evload verifies: a pipeline's target only
+     * publishes, and its source is configured on its own. */
+    const char *mode = (ri->roles & EV_ROLE_VERIFY) ? ri->plan->verify_mode : NULL;
     if (mode) {
         const char *const *m = br->verify_modes;
         size_t n = 0;

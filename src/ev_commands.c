@@ -1,6 +1,7 @@
 /* The subcommand list (see ev_commands.h). */
 #include "ev_commands.h"
 
+#include "ev_k8s.h"
 #include "ev_merge.h"
 #include "ev_proxy.h"
 
@@ -8,6 +9,7 @@
 
 /* The core's own subcommands. */
 static const ev_subcommand builtins[] = {
+    {"k8s", "Kubernetes manifests of one run split over N pods (`k8s render`)", ev_k8s_main},
     {"merge", "combine the results of one run's instances (--instance I/N) exactly", ev_merge_main},
     {"proxy", "a TCP fault proxy: latency, bandwidth, blackholes, resets (docs/faults.md)",
      ev_proxy_main},

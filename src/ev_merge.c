@@ -467,6 +467,7 @@ int ev_merge(char **paths, size_t n, const char *out_path, int quiet, ev_err *er
     R->broker_name = "";
     R->instance = 0;
     R->instances = m->ninst;
+    R->merged = 1;
     R->publanes = m->pl;
     R->lanes_total = m->ltotal;
     R->lanes_per_instance = m->lanes;

@@ -25,7 +25,14 @@ enum { EV_SIDE_PUBLISH, EV_SIDE_DELIVER };
     X(ack, EV_SIDE_PUBLISH, "broker acknowledgement minus send (monotonic)")                       \
     X(sched_lag, EV_SIDE_PUBLISH, "actual send minus intended send")                               \
     X(queue_wait, EV_SIDE_DELIVER, "time in the queue before a worker took it (BullMQ)")           \
-    X(processing, EV_SIDE_DELIVER, "time a worker spent on it (BullMQ)")
+    X(processing, EV_SIDE_DELIVER, "time a worker spent on it (BullMQ)")                           \
+    X(connect, EV_SIDE_DELIVER,                                                                    \
+      "a subscriber's first connection until subscribed (SSE, WebSocket)")                         \
+    X(reconnect, EV_SIDE_DELIVER,                                                                  \
+      "a subscriber's later connection attempt until subscribed again (SSE, WebSocket)")           \
+    X(first_event, EV_SIDE_DELIVER,                                                                \
+      "a subscriber connection's attempt (or the start of publishing) to its first event")         \
+    X(ping_rtt, EV_SIDE_DELIVER, "WebSocket ping until its pong")
 
 #define EV_COUNTER_METRICS(X)                                                                      \
     X(lost, EV_SIDE_DELIVER, total.lost, "acknowledged, never seen, and nothing says it may come") \

@@ -253,7 +253,7 @@ static void latency_row(FILE *f, const char *name, const ev_hist *h)
 {
     static const double ps[] = {50, 90, 95, 99, 99.9, 99.99};
     char cell[24], cnt[32];
-    fprintf(f, "  %-10s", name);
+    fprintf(f, "  %-11s", name);
     if (!ev_hist_count(h)) {
         fprintf(f, " (none measured)\n");
         return;
@@ -333,6 +333,59 @@ static const char *match_text(const ev_output *d, char *buf, size_t size)
     return buf;
 }
 
+/* An output with more groups than this (SSE or WebSocket subscribers by the
+ * hundred) shows only the groups with an anomaly, at most ANOMALY_ROWS of
+ * them, and the spread of delivered over every group; the results JSON
+ * keeps every group. */
+#define GROUP_ROWS_MAX 16
+#define ANOMALY_ROWS 10
+
+/* Anything but received and delivered (the first two columns). */
+static int group_anomalous(const ev_ledger_counts *c)
+{
+    for (size_t i = 2; i < NCOLS; i++)
+        if (col_value(c, i))
+            return 1;
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void groups_compact(FILE *f, const ev_results *r, const ev_output_result *o, int width,
+                           const int *show)
+{
+    uint32_t anomalous = 0, shown = 0;
+    for (uint32_t g = 0; g < o->ngroups; g++) {
+        const ev_group_result *gr = &r->groups[o->group0 + g];
+        if (!group_anomalous(&gr->c))
+            continue;
+        anomalous++;
+        if (shown < ANOMALY_ROWS) {
+            counts_row(f, width, gr->name, &gr->c, show);
+            shown++;
+        }
+    }
+    char a[32], b[32], c[32], e[32];
+    if (anomalous > shown)
+        fprintf(f, "  ... %s more groups with anomalies (the results JSON lists every group)\n",
+                grouped(anomalous - shown, a, sizeof a));
+    uint64_t *d = malloc(o->ngroups * sizeof *d);
+    if (d) {
+        for (uint32_t g = 0; g < o->ngroups; g++)
+            d[g] = r->groups[o->group0 + g].c.delivered;
+        qsort(d, o->ngroups, sizeof *d, cmp_u64);
+        fprintf(f, "  %s of %u groups clean; delivered per group: min %s  median %s  max %s\n",
+                grouped(o->ngroups - anomalous, a, sizeof a), o->ngroups,
+                grouped(d[0], b, sizeof b), grouped(d[o->ngroups / 2], c, sizeof c),
+                grouped(d[o->ngroups - 1], e, sizeof e));
+        free(d);
+    }
+}
+
 /* One output: where, how, its groups' rows and the headline in words. */
 static void output_block(FILE *f, const ev_results *r, const ev_output_result *o, int width,
                          const int *show, int named)
@@ -343,8 +396,11 @@ static void output_block(FILE *f, const ev_results *r, const ev_output_result *o
                 o->def->name[0] ? " at " : "at ", o->source, expect_text(o->def, e, sizeof e),
                 match_text(o->def, m, sizeof m),
                 o->integrity ? "" : "; integrity not checked: the service transforms events");
-    for (uint32_t g = 0; g < o->ngroups; g++)
-        counts_row(f, width, r->groups[o->group0 + g].name, &r->groups[o->group0 + g].c, show);
+    if (o->ngroups > GROUP_ROWS_MAX)
+        groups_compact(f, r, o, width, show);
+    else
+        for (uint32_t g = 0; g < o->ngroups; g++)
+            counts_row(f, width, r->groups[o->group0 + g].name, &r->groups[o->group0 + g].c, show);
     if (o->ngroups > 1)
         counts_row(f, width, "total", &o->c, show);
     const ev_ledger_counts *c = &o->c;
@@ -465,7 +521,9 @@ void ev_report_summary(FILE *f, const ev_results *r)
     fprintf(f, "target   %s\n", r->target);
     fprintf(f, "started  %.19sZ  duration %.1f s%s\n", when, r->duration_s,
             r->interrupted ? "  (interrupted: stopped early, drained briefly)" : "");
-    if (r->instances > 1)
+    if (r->merged)
+        fprintf(f, "merged   the results of %u instances, judged as one run\n", r->instances);
+    else if (r->instances > 1)
         fprintf(f, "instance %u of %u (its share of the schedule; evload merge judges the run)\n",
                 r->instance, r->instances);
     if (r->start_late_s > 0)
@@ -492,7 +550,7 @@ void ev_report_summary(FILE *f, const ev_results *r)
                 "system still held events, else lost\n",
                 (double)p->drain_timeout_ns / 1e9);
 
-    fprintf(f, "\nlatency ms       p50       p90       p95       p99     p99.9    p99.99       "
+    fprintf(f, "\nlatency ms        p50       p90       p95       p99     p99.9    p99.99       "
                "max      mean       count\n");
     for (int m = 0; m < EV_METRIC_COUNT; m++)
         if (r->lat[m])

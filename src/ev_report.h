@@ -86,6 +86,7 @@ typedef struct ev_results {
     double cpu_s;      /* user + system CPU of the whole process (getrusage) */
     double settle_s;   /* publishing start → drain end (everything seen, or timeout) */
     uint32_t instance, instances;
+    int merged;          /* evload merge's result of every instance, not one instance's */
     int interrupted;     /* Ctrl-C ended the run early */
     double start_late_s; /* ready after --start-at by this much (0: on time or no start) */
     int incomplete;      /* interrupted, or a connection failed for good: never a pass */

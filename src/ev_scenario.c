@@ -763,10 +763,6 @@ static int plan_set(ev_plan *p, const char *assignment, ev_err *err)
         rc = set_stream(p, key, value, err);
         goto out;
     }
-    if (!strncmp(key, "streams.", 8)) {
-        rc = set_stream(p, key, value, err);
-        goto out;
-    }
     const ev_setting *s = ev_setting_find(key);
     if (!s) {
         const char *names[EV_SETTINGS_MAX];
@@ -839,6 +835,30 @@ void ev_plan_origin(const ev_plan *p, const char *key, char *buf, size_t size)
 static int given(ev_plan *p, const char *key)
 {
     return plan_int(p)->origin[setting_index(ev_setting_find(key))].from != EV_FROM_DEFAULT;
+}
+
+int ev_plan_given(const ev_plan *p, const char *key)
+{
+    const ev_setting *s = ev_setting_find(key);
+    return s && ((const ev_plan_int *)p)->origin[setting_index(s)].from != EV_FROM_DEFAULT;
+}
+
+int ev_plan_default(ev_plan *p, const char *key, const char *value, ev_err *err)
+{
+    const ev_setting *s = ev_setting_find(key);
+    if (!s)
+        return ev_err_set(err, EV_EINTERNAL, "no setting \"%s\"", key);
+    if (given(p, key))
+        return EV_OK;
+    ev_where w = {.file = NULL, .pos = NULL, .set_key = key};
+    json_t *v = NULL;
+    int rc = ev_setting_from_text(s, value, &v, &w, err);
+    if (rc == EV_OK)
+        rc = apply_one(p, s, v, &w, err);
+    json_decref(v);
+    /* Still nobody's choice: errors name it "KEY (default)". */
+    plan_int(p)->origin[setting_index(s)] = (ev_origin){EV_FROM_DEFAULT, 0, 0};
+    return rc;
 }
 
 static const char *executor_name(ev_executor e)

@@ -33,6 +33,13 @@ int ev_plan_new_default(ev_plan **out, ev_err *err);
  * ev_plan_new_default (never a caller-made ev_plan): the plan carries, out of
  * sight, where each setting's value came from, for ev_plan_finish's errors. */
 int ev_plan_set(ev_plan *p, const char *assignment, ev_err *err);
+/* 1 when the scenario file or a --set gave `key` a value, 0 when it holds
+ * the default. */
+int ev_plan_given(const ev_plan *p, const char *key);
+/* Gives `key` the value `value` (text, as --set takes it) when neither the
+ * file nor a --set did: a transport's own default (ev_broker.default_mode).
+ * Errors still name the setting as a default. Call before ev_plan_finish. */
+int ev_plan_default(ev_plan *p, const char *key, const char *value, ev_err *err);
 /* Cross-field checks once every source has been applied (e.g. stages only with
  * ramping-arrival-rate, work min ≤ max, a target present). EV_EUSAGE on error. */
 int ev_plan_finish(ev_plan *p, ev_err *err);

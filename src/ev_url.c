@@ -134,6 +134,19 @@ void ev_url_redact_text(const char *text, char *buf, size_t size)
     render(text, &sp, buf, size);
 }
 
+int ev_url_password_span(const char *text, size_t *off, size_t *len)
+{
+    url_split sp;
+    split_url(text, &sp);
+    if (sp.ambiguous)
+        return -1;
+    if (!sp.colon)
+        return 0;
+    *off = (size_t)(sp.colon + 1 - text);
+    *len = (size_t)(sp.at - (sp.colon + 1));
+    return 1;
+}
+
 static char *redact_alloc(const char *text, const url_split *sp)
 {
     int n = render(text, sp, NULL, 0);

@@ -70,4 +70,11 @@ const char *ev_url_shape(const char *s);
  * Writes into buf (truncated to size; the secret is never written). */
 void ev_url_redact_text(const char *text, char *buf, size_t size);
 
+/* Where text, as written, holds its password (by the same split): 1 with
+ * text[*off .. *off + *len) the password as written (percent-encoded,
+ * ${NAME} unexpanded; *len may be 0), 0 when it has none, -1 when the text
+ * is ambiguous (ev_url_parse refuses it). For tools that move a password
+ * elsewhere (`evload k8s render` puts it in a Secret). */
+int ev_url_password_span(const char *text, size_t *off, size_t *len);
+
 #endif

@@ -314,6 +314,20 @@ typedef struct cli {
     int nsets;
 } cli;
 
+/* What the target's transport would have by default where the plan says
+ * nothing (HTTP publishes binary mode, as CloudEvents HTTP senders do). */
+static int transport_defaults(ev_plan *p, ev_err *err)
+{
+    ev_endpoint *ep = NULL;
+    /* A target that does not open is explained later, by the run's own checks. */
+    if (!p->target || ev_endpoint_open(p->target, EV_ROLE_PUBLISH, &ep, NULL))
+        return 0;
+    const char *mode = ep->br->default_mode ? ep->br->default_mode(ep->params) : NULL;
+    int rc = mode ? ev_plan_default(p, "event.mode", mode, err) : 0;
+    ev_endpoint_free(ep);
+    return rc;
+}
+
 /* Loads the file, applies --set (and `extra`, a sweep's KEY=VALUE), finishes
  * the plan, then checks the target and what its transport can do with the
  * plan: everything `run` would reject before connecting. Prints the error
@@ -346,6 +360,8 @@ static int load_plan(const cli *c, const char *extra, ev_plan **out)
             p->target = t;
         }
     }
+    if (!rc)
+        rc = transport_defaults(p, &err);
     if (!rc)
         rc = ev_plan_finish(p, &err);
     if (!rc)

@@ -210,10 +210,16 @@ static void sub_free(ev_sub *s)
     free(s);
 }
 
+/* Every member of this process's group holds an assignment and, when this
+ * process is the whole group, together they hold every partition. With
+ * --instance I/N the group's other members live in other processes, so
+ * only the first half can be known here: the partitions are shared out
+ * among all N processes' members. */
 static int group_stable(ev_sub *s)
 {
-    return atomic_load(&s->gr->assigned_members) == (int)s->k->ri->consumers &&
-           atomic_load(&s->gr->assigned_parts) == s->k->partitions;
+    const ev_run_info *ri = s->k->ri;
+    return atomic_load(&s->gr->assigned_members) == (int)ri->consumers &&
+           (ri->instances > 1 || atomic_load(&s->gr->assigned_parts) == s->k->partitions);
 }
 
 static int kafka_sub_open(void *state, const ev_run_info *ri, uint32_t group, uint32_t consumer,

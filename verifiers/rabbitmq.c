@@ -451,7 +451,14 @@ static void rmq_sub_close(ev_sub *s)
     }
     ev_rmq_close(s->conn, 1);
     drop_envelopes(s, s->head, s->tail);
-    atomic_store(&s->live->unacked, 0);
+    /* What we held unacked goes back to the queue, but the broker may count
+     * it as ready only a moment after our channel closed: keep it in the
+     * group's depth (the evidence that missing copies may remain), at worst
+     * twice for a moment, never not at all (lost is never a guess). The
+     * next depth read asks the broker afresh. */
+    pthread_mutex_lock(&s->m->mgmt_mu);
+    s->m->depth_at = 0;
+    pthread_mutex_unlock(&s->m->mgmt_mu);
     ev_rmq_add_sub(s->m, &s->st);
     free(s->fifo);
     free(s->outs);

@@ -433,6 +433,13 @@ static void http_teardown(void *state)
     free(h);
 }
 
+/* Binary mode, as CloudEvents HTTP senders (the SDKs' emitters, Knative)
+ * default to; a batch is structured by definition. */
+static const char *http_default_mode(const ev_params *params)
+{
+    return ev_param_int(params, "batch") > 1 ? NULL : "binary";
+}
+
 const ev_broker ev_broker_http = {
     .name = "http",
     .schemes = (const char *const[]){"http", "https", NULL},
@@ -441,6 +448,7 @@ const ev_broker ev_broker_http = {
     .doc = "docs/http.md",
     .roles = EV_ROLE_PUBLISH,
     .params = http_params,
+    .default_mode = http_default_mode,
     .configure = http_configure,
     .setup = http_setup,
     .ordered = http_ordered,

@@ -133,6 +133,11 @@ typedef struct ev_http_flavor {
     /* Optional: a 2xx answer's body decides (amqp+http's "routed"). Returns
      * the verdict, FAILED with *unroutable = 1 for {"routed": false}. */
     ev_http_verdict (*judge)(const char *body, size_t len, int *unroutable);
+    /* Optional: whether a final answer says the endpoint itself is missing
+     * (amqp+http: "404 NOT_FOUND - no exchange"), not one event's fault:
+     * returns the explanation, and before anything was acked the run then
+     * ends (exit 3); NULL: the answer is the event's. */
+    const char *(*missing)(long status, const char *body, size_t len);
 } ev_http_flavor;
 
 typedef struct ev_http {

@@ -85,6 +85,50 @@ check_err "http-sink groups" 'one group' -- \
 check_err "http verify" 'http:// cannot be a source' -- \
   scenarios/http-broker-ingress.json --set verify.source=http://127.0.0.1:8090/events
 
+# An http(s) target publishes binary mode unless event.mode says otherwise;
+# a batch is structured.
+SINK=http-sink://127.0.0.1:8090/e
+says() { CHECKS=$((CHECKS+1)); grep -qF -- "$2" "$TMP/out" || fail "$1: \"$2\" not in: $(cat "$TMP/out")"; }
+run_rc 0 check scenarios/smoke.json --target 'http://127.0.0.1:8090/events' --source "$SINK"
+says "http default mode" "binary mode"
+run_rc 0 check scenarios/smoke.json --target 'http://127.0.0.1:8090/events?batch=4' --source "$SINK"
+says "http batch mode" "structured mode"
+run_rc 0 check scenarios/smoke.json --target 'http://127.0.0.1:8090/events' --source "$SINK" --set event.mode=structured
+says "http mode given" "structured mode"
+
+# SSE and WebSocket sources: checked like targets, through --source.
+SSE='sse+http://127.0.0.1:8080/events'
+WS='ws://127.0.0.1:8080/stream'
+check_err sse 'unknown parameter "strom"' '(did you mean "storm"?)' -- \
+  scenarios/redis-pubsub-smoke.json --source "$SSE?strom=10s"
+check_err ws 'unknown parameter "subscribe_akc"' '(did you mean "subscribe_ack"?)' -- \
+  scenarios/redis-pubsub-smoke.json --source "$WS?subscribe_akc=x"
+check_err "sse value" 'storm_fraction="2"' 'probability from 0 to 1' -- \
+  scenarios/redis-pubsub-smoke.json --source "$SSE?storm_fraction=2"
+check_err "ws value" 'ping="often"' 'duration' -- \
+  scenarios/redis-pubsub-smoke.json --source "$WS?ping=often"
+check_err "sse storm" 'storm must be at least 100ms' -- \
+  scenarios/redis-pubsub-smoke.json --source "$SSE?storm=10ms"
+check_err "ws storm fraction" 'storm_fraction must be above 0' -- \
+  scenarios/redis-pubsub-smoke.json --source "$WS?storm=1s&storm_fraction=0"
+check_err "sse consumers" '--set verify.consumers' 'verify.groups=N' -- \
+  scenarios/redis-pubsub-smoke.json --source "$SSE" --set verify.consumers=2
+check_err "ws consumers" '--set verify.consumers' 'verify.groups=N' -- \
+  scenarios/redis-pubsub-smoke.json --source "$WS" --set verify.consumers=2
+check_err "sse version" 'version=2 needs sse+https' -- \
+  scenarios/redis-pubsub-smoke.json --source "$SSE?version=2"
+check_err "ws ack" 'subscribe_ack= confirms a subscribe message' -- \
+  scenarios/redis-pubsub-smoke.json --source "$WS?subscribe_ack=ok"
+check_err "ws userinfo" 'is not sent' -- \
+  scenarios/redis-pubsub-smoke.json --source "ws://u:pw@127.0.0.1:8080/stream"
+check_err "sse header" 'header number 1 is not "Name: value"' 'header=***' -- \
+  scenarios/redis-pubsub-smoke.json --source "$SSE?header=Zq8Xj4Wv9Kp"
+no_leak "sse header" "Zq8Xj4Wv9Kp" "$TMP/err" "$TMP/check.err"
+check_err "sse publish" 'sse+http:// cannot be a target' -- scenarios/smoke.json --target "$SSE"
+run_rc 0 check scenarios/redis-pubsub-smoke.json \
+  --source "$SSE?storm=10s&storm_jitter=500ms&header=Authorization:%20Bearer%20Zq8tok"
+no_leak "sse check" "Zq8tok" "$TMP/out" "$TMP/err"
+
 # From a file, the position of the setting.
 S=$TMP/s.json
 printf '{\n  "target": "redis://127.0.0.1:6379?channel=x",\n  "event": { "mode": "binary" }\n}\n' >"$S"
@@ -95,6 +139,7 @@ run_rc 0 check scenarios/kafka-smoke.json --target 'kafka://embedded/t?partition
 run_rc 0 check scenarios/rabbitmq-smoke.json --target "$AMQP?exchange_type=fanout&queue=y"
 run_rc 0 targets
 for p in drop channel pattern queue bullmq_version exchange confirm_timeout partitions leave_mode \
+  storm storm_jitter subscriber_header subprotocol subscribe_ack \
   header connections version batch retry_after_max throttle delay_p retry_horizon routing_key; do
   CHECKS=$((CHECKS+1)); grep -q "^  $p " "$TMP/out" || fail "evload targets does not list $p"
 done

@@ -1,4 +1,4 @@
-# DESIGN §4: with a 20..40 ms broker delay, e2e p50 lies in 20..40 ms, and the
+# docs/design.md §4: with a 20..40 ms broker delay, e2e p50 lies in 20..40 ms, and the
 # coordinated-omission corrected e2e_sched is never below e2e.
 source "$(dirname "$0")/lib.bash"
 run_rc 0 run scenarios/smoke.json --target 'mock://?delay=20ms..40ms&seed=3' \

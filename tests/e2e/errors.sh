@@ -1,4 +1,4 @@
-# DESIGN §7: bad input gets one clear line naming the place and the fix, and
+# docs/design.md §7: bad input gets one clear line naming the place and the fix, and
 # exit code 2, before anything connects.
 source "$(dirname "$0")/lib.bash"
 S=$TMP/s.json

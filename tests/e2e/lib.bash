@@ -52,6 +52,9 @@ ev_check() {
 [[ ":${UBSAN_OPTIONS:-}:" =~ :exitcode=([0-9]+): ]] || export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}exitcode=87
 [[ ":$ASAN_OPTIONS:" =~ :exitcode=([0-9]+): ]] && EV_RC_ASAN=${BASH_REMATCH[1]}
 [[ ":$UBSAN_OPTIONS:" =~ :exitcode=([0-9]+): ]] && EV_RC_UBSAN=${BASH_REMATCH[1]}
+# TSan (scripts/test --tsan sets 88); only read here, so a TSan report is named.
+EV_RC_TSAN=88
+[[ ":${TSAN_OPTIONS:-}:" =~ :exitcode=([0-9]+): ]] && EV_RC_TSAN=${BASH_REMATCH[1]}
 [ "$EV_RC_ASAN" -gt 5 ] && [ "$EV_RC_UBSAN" -gt 5 ] ||
   fail "ASAN_OPTIONS/UBSAN_OPTIONS exitcode=$EV_RC_ASAN/$EV_RC_UBSAN is one of evload's exit codes (0..5)"
 
@@ -60,6 +63,7 @@ ev_rc_text() {
   case $1 in
     "$EV_RC_ASAN") echo "$1 (a sanitizer report: AddressSanitizer/LeakSanitizer, see stderr)" ;;
     "$EV_RC_UBSAN") echo "$1 (a sanitizer report: UndefinedBehaviorSanitizer, see stderr)" ;;
+    "$EV_RC_TSAN") echo "$1 (a sanitizer report: ThreadSanitizer, see stderr)" ;;
     124) echo "124 (stopped by timeout: it hung)" ;;
     *) if [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 128 ]; then
          echo "$1 (killed by SIG$(kill -l $(($1 - 128)) 2>/dev/null || echo '?'))"

@@ -1,4 +1,4 @@
-# Passwords never show (issue 10): whatever characters a password holds ('@',
+# Passwords never show: whatever characters a password holds ('@',
 # ':', '/', '%40', spaces, non-ASCII), given in the URL (percent-encoded) or
 # through ${VAR} (raw), no 3-byte piece of it appears in anything evload
 # prints: the plan of `evload check` for every scheme, the one-line error of a

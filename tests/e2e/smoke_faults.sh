@@ -1,4 +1,4 @@
-# DESIGN §3 / issue 2 item 2: the smoke scenario on a faulty mock at 2000/s
+# docs/design.md §3: the smoke scenario on a faulty mock at 2000/s
 # fails its zero-loss threshold, and the ledger equals the mock's ground truth.
 source "$(dirname "$0")/lib.bash"
 run_rc 1 run scenarios/smoke.json --target 'mock://?drop=0.01&dup=0.005&reorder=0.01&seed=7' \

@@ -70,7 +70,7 @@ run_rc 1 run "$S" \
 f=$TMP/c.json
 eq "parser delivered" "$(st "$f" parser .deliver.delivered)" 1600
 eq "others unexpected" "$(jqv "$f" .deliver.unexpected)" 2000
-eq "nothing lost or pending" "$(jqv "$f" '.deliver.lost + .deliver.pending')" 0
+eq "nothing lost or pending" "$(jqv "$f" 'sum(.deliver.lost, .deliver.pending)')" 0
 eq "build not owed here" "$(st "$f" build '.deliver.delivered + .deliver.lost')" 0
 eq "drain did not wait for them" "$(jqv "$f" .deliver.drain_timed_out)" false
 eq "lost passes, unexpected fails" "$(jqv "$f" '[.thresholds[] | "\(.metric)=\(.pass)"] | join(",")')" \

@@ -1,4 +1,4 @@
-# Sweeps (issue 4, in the core): one run per value, a scaling table, and
+# Sweeps: one run per value, a scaling table, and
 # throughput that rises with concurrency for sleep-bound work (10 ms an
 # event: long enough that start-up and the drain's checks stay small next to it).
 source "$(dirname "$0")/lib.bash"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# amqp+http:// (issue 12, item 4): build events published through RabbitMQ's
+# amqp+http://: build events published through RabbitMQ's
 # management API (POST /api/exchanges/%2F/EXCHANGE/publish), verified by
 # evload's AMQP consumer on the bound queue, in structured and binary mode:
 # every event seen once. A routing key no queue is bound to: the API answers
@@ -48,4 +48,12 @@ eq "unbound unconfirmed" "$(jqv "$f" .deliver.unconfirmed)" "$att"
 eq "unbound delivered" "$(jqv "$f" .deliver.delivered)" 0
 eq "unbound never retried" "$(jqv "$f" "$A.retries")" 0
 grep -q guest:guest "$TMP/out" "$TMP/err" "$f" && fail "password printed"
+
+# An exchange that does not exist: the management API answers 404 to every
+# publish; the run ends at once with exit 3 and one line naming the target.
+run_rc 3 run "$TMP/s.json" --target "amqp+http://guest:guest@127.0.0.1:15672/%2f?exchange=none-$SUFFIX&routing_key=build" \
+  --quiet
+CHECKS=$((CHECKS + 1))
+grep -q "400 on the first requests: the exchange does not exist" "$TMP/err" || fail "missing exchange: $(cat "$TMP/err")"
+grep -q guest:guest "$TMP/out" "$TMP/err" && fail "password printed"
 done_ok

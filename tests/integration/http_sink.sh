@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# evload's HTTP publisher against evload's own HTTP sink over real sockets
-# (issue 12): binary, structured and batched mode deliver everything once;
+# evload's HTTP publisher against evload's own HTTP sink over real sockets:
+# binary, structured and batched mode deliver everything once;
 # every fault knob of the sink (429, 503, 500, reset, 400, with seeds) is
 # answered by the publisher's status rules, and the two sides' counts agree
 # exactly: what the sink answered is what the publisher counted, rejected

@@ -57,6 +57,9 @@ eq "merged duplicated" "$(jqv "$M" .deliver.duplicated)" 0
 eq "merged foreign" "$(jqv "$M" .deliver.foreign)" 0
 eq "merged verdict" "$(jqv "$M" .verdict)" fail
 eq "merged from" "$(jqv "$M" .run.merged_from)" 3
+CHECKS=$((CHECKS+1))
+grep -q "^merged   the results of 3 instances" "$TMP/mout" || fail "merge summary: $(cat "$TMP/mout")"
+grep -q "^instance " "$TMP/mout" && fail "the merged summary reads as one instance's"
 eq "shards reported" "$(jqv "$M" '.shards|length')" 3
 # Received adds up, and the merged e2e histogram is the union of the shards'.
 eq "received == sum" "$(jqv "$M" .deliver.received)" "$(jq -s 'map(.deliver.received)|add' "$TMP"/s?.json)"

@@ -1,4 +1,4 @@
-# Redis Pub/Sub against a real redis-server (issue 3, item 1): zero loss at a
+# Redis Pub/Sub against a real redis-server: zero loss at a
 # moderate rate with 1 and with 8 groups, PUBLISH's replies agreeing (no
 # shortfall), and the target's errors: unknown parameter (with the nearest
 # name), verify.consumers > 1, binary mode, a refused password (redacted), an

@@ -1,4 +1,4 @@
-# Issue 3, item 2a: subscribers killed (CLIENT KILL TYPE pubsub) in a quiet
+# Subscribers killed (CLIENT KILL TYPE pubsub) in a quiet
 # moment between two bursts, while their output buffers are empty. They come
 # back (reconnect_delay) during the second burst; what was published while they
 # were away is lost for their groups, and PUBLISH's replies account for every

@@ -1,4 +1,4 @@
-# Issue 3, item 2b: a slow subscriber (verify.work) overrun by a lowered
+# A slow subscriber (verify.work) overrun by a lowered
 # `client-output-buffer-limit pubsub` (restored on exit). Redis cuts it off;
 # evload reports the disconnect with its cause (output_buffer_limit), loses
 # at least what PUBLISH's replies say (the killed buffer is lost on top:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real passwords on real brokers (issue 10): a Redis ACL user and a RabbitMQ
+# Real passwords on real brokers: a Redis ACL user and a RabbitMQ
 # user whose passwords hold '@', ':', '/', '%40', '#', '?', a space and a
 # non-ASCII letter. evload logs in with the password given in the URL
 # (percent-encoded) and through ${VAR} (raw) on redis://, bullmq:// and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bad input for the HTTP transports (issue 12, item 5): an unreachable URL, a
+# Bad input for the HTTP transports: an unreachable URL, a
 # refused connection, a TLS failure (https:// to a plain HTTP server) and a
 # 401 on the first requests (node:http answering 401) each end with exit 3
 # and one line naming the target, its secrets hidden (a header value from

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Interop (issue 12, item 1): evload publishes over HTTP into a third-party
+# Interop: evload publishes over HTTP into a third-party
 # CloudEvents receiver (node:http with the npm cloudevents 10.0.0 SDK, which
 # parses and validates every request) that answers 429 with Retry-After: 1 to
 # exactly N requests and 400 to exactly M others, and forwards what it

@@ -70,7 +70,7 @@ static void finish_err(ev_plan *p, const char *want)
 
 /* ---- valid scenarios --------------------------------------------------- */
 
-/* The example of DESIGN.md §7, field by field. */
+/* The example scenario of docs/design.md §7, field by field. */
 static void test_full_scenario(void)
 {
     ev_plan *p = NULL;

@@ -61,7 +61,8 @@ static void test_parse_errors(void)
          "unknown threshold metric \"publish_error\"; did you mean \"publish_errors\"?"},
         {"zzzzzzzz", "count==0",
          "unknown threshold metric \"zzzzzzzz\"; expected a latency (e2e, e2e_sched, ack, "
-         "sched_lag, queue_wait, processing), a counter (lost, pending, late, unexpected, "
+         "sched_lag, queue_wait, processing, connect, reconnect, first_event, ping_rtt), a "
+         "counter (lost, pending, late, unexpected, "
          "duplicated, redelivered, unconfirmed, recovered, reordered, corrupted, foreign, "
          "delivered, received, publish_errors) or a time in seconds (recovery)"},
         {"e2e", "p95<3000",
@@ -149,10 +150,10 @@ static void test_holds(void)
 static void test_metric_known(void)
 {
     static const char *const known[] = {
-        "e2e",        "e2e_sched",   "ack",         "sched_lag", "queue_wait",
-        "processing", "lost",        "pending",     "late",      "unexpected",
-        "duplicated", "redelivered", "unconfirmed", "recovered", "reordered",
-        "corrupted",  "foreign",     "delivered",   "received",  "publish_errors"};
+        "e2e",       "e2e_sched",  "ack",         "sched_lag",   "queue_wait",  "processing",
+        "connect",   "reconnect",  "first_event", "ping_rtt",    "lost",        "pending",
+        "late",      "unexpected", "duplicated",  "redelivered", "unconfirmed", "recovered",
+        "reordered", "corrupted",  "foreign",     "delivered",   "received",    "publish_errors"};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         CHECK_INT(ev_threshold_metric_known(known[i]), ==, 1);
     CHECK_INT(ev_threshold_metric_known("E2E"), ==, 0);

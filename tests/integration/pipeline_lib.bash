@@ -1,0 +1,218 @@
+# Shared by tests/integration/pipeline_*.sh (sourced, not a test itself: the
+# CTest glob takes *.sh only). A pipeline test publishes into one broker,
+# runs tests/interop/relay.js (a separate Node program, as the user's own
+# service would be) that carries the events into another broker, and
+# verifies them there with --source or verify.outputs. The relay chooses its
+# faults deterministically and counts them itself; pipe_exact holds evload's
+# classes to those counts.
+# shellcheck source=../e2e/lib.bash
+source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.bash"
+
+INTEROP="$(cd "$(dirname "${BASH_SOURCE[0]}")/../interop" && pwd)"
+RELAY_JS="$INTEROP/relay.js"
+REDIS_PORT=${EVLOAD_REDIS_PORT:-6379}
+AMQP_BASE=${EVLOAD_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672}
+SFX=$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+BG_PIDS=()
+AMQP_CLEANUP=()   # "QUEUE EXCHANGE" pairs (either may be -)
+BULL_QUEUES=()
+MOCK_PID=
+
+pipe_cleanup() {
+  local pid item q x
+  for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "$MOCK_PID" ] && { kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; }
+  for item in "${AMQP_CLEANUP[@]}"; do
+    read -r q x <<<"$item"
+    (cd "$INTEROP" && timeout 30 node rabbitmq_helper.js delete "$AMQP_BASE/%2f" "$q" ${x:+"$x"}) >/dev/null 2>&1 || true
+  done
+  for q in "${BULL_QUEUES[@]}"; do
+    timeout 20 redis-cli -p "$REDIS_PORT" EVAL \
+      "local n=0 for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n=n+1 end return n" \
+      0 "bull:$q:*" >/dev/null 2>&1 || true
+  done
+  # PIPE_KEEP=1 keeps the run's files (results, relay logs) for a look.
+  if [ -n "${PIPE_KEEP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+}
+trap pipe_cleanup EXIT
+
+node_check() {
+  command -v node >/dev/null || fail "node is not installed (scripts/install-deps)"
+  local m
+  for m in amqplib kafkajs ioredis bullmq cloudevents; do
+    [ -d "$INTEROP/node_modules/$m" ] || fail "tests/interop/node_modules lacks $m: run npm ci in tests/interop"
+  done
+}
+node_check
+
+need_redis() { ./scripts/brokers start redis || fail "redis-server could not be started (./scripts/brokers start redis)"; }
+need_rabbitmq() {
+  ./scripts/brokers start rabbitmq || fail "cannot start rabbitmq-server (scripts/brokers start rabbitmq)"
+  timeout 60 rabbitmqctl -q await_startup >/dev/null 2>&1 || fail "rabbitmq-server is not ready"
+}
+# need_kafka: an `evload kafka-mock` cluster with the given topics; sets servers.
+need_kafka() {
+  local args=(--brokers 3 --partitions 4) t
+  for t in "$@"; do args+=(--topic "$t"); done
+  kmock_start "${args[@]}"
+}
+
+# relay_start NAME ARGS...: starts the relay (node, from tests/interop so its
+# modules resolve) with --counts $TMP/NAME.counts; waits up to 60 s for its
+# ready line. RELAY_PID is node itself, so SIGTERM reaches it.
+relay_start() {
+  local name=$1; shift
+  (cd "$INTEROP" && exec node "$RELAY_JS" "$@" --counts "$TMP/$name.counts") \
+    >"$TMP/$name.out" 2>"$TMP/$name.err" &
+  RELAY_PID=$!
+  BG_PIDS+=("$RELAY_PID")
+  for _ in $(seq 600); do
+    grep -q '"ready":true' "$TMP/$name.out" 2>/dev/null && return 0
+    kill -0 "$RELAY_PID" 2>/dev/null || fail "relay $name exited before it was ready: $(cat "$TMP/$name.err")"
+    sleep 0.1
+  done
+  fail "relay $name not ready within 60 s: $(cat "$TMP/$name.err")"
+}
+# relay_stop NAME: SIGTERM, waits; the relay must exit 0 having written its counts.
+relay_stop() {
+  local name=$1 rc=0
+  kill -TERM "$RELAY_PID" 2>/dev/null || fail "relay $name is gone before the end: $(tail -5 "$TMP/$name.err")"
+  wait "$RELAY_PID" || rc=$?
+  [ "$rc" = 0 ] || fail "relay $name exited $rc: $(tail -5 "$TMP/$name.err")"
+  [ -s "$TMP/$name.counts" ] || fail "relay $name wrote no counts"
+  eq "relay $name errors" "$(rcount "$name" .errors)" 0
+  eq "relay $name held nothing at the end" "$(rcount "$name" .held)" 0
+}
+# rcount NAME EXPR: one value of the relay's counts (never empty or null).
+rcount() {
+  local v
+  v=$(jq -r "$2" "$TMP/$1.counts")
+  if [ -z "$v" ] || [ "$v" = null ]; then fail "relay $1 counts: $2 is '${v}'"; fi
+  echo "$v"
+}
+
+# evrun RC NAME ARGS...: runs evload (stdout/stderr kept in $TMP/NAME.*),
+# results in $TMP/NAME.json, --missing in $TMP/NAME.missing.
+evrun() {
+  local want=$1 name=$2; shift 2
+  local rc=0
+  "$EVLOAD" "$@" --json "$TMP/$name.json" --missing "$TMP/$name.missing" \
+    >"$TMP/$name.stdout" 2>"$TMP/$name.stderr" || rc=$?
+  CHECKS=$((CHECKS + 1))
+  if [ "$rc" != "$want" ]; then
+    echo "--- stdout"; cat "$TMP/$name.stdout"; echo "--- stderr"; tail -20 "$TMP/$name.stderr"
+    fail "evload $* exited $rc, expected $want"
+  fi
+}
+
+# missing_ids FILE [GROUP]: the ids a --missing file lists, one a line, sorted
+# (every group, or only GROUP).
+missing_ids() {
+  awk -v g="${2:-}" '!/^#/ && (g == "" || $1 == g) {
+      n = split($3, a, "-"); split($4, b, "-")
+      pre = a[1] "-" a[2] "-" a[3]
+      for (s = a[4]; s <= b[4]; s++) print pre "-" s
+    }' "$1" | sort
+}
+
+# num NAME VALUE: VALUE must be a number (never empty or null).
+num() {
+  CHECKS=$((CHECKS + 1))
+  [[ "$2" =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] || fail "$1 is not a number: '$2'"
+}
+
+# pipe_exact RESULTS RELAY CTX: evload's classes on every output of RESULTS
+# against the relay's own counts, for a relay feeding every output (each
+# output sees what the relay published, once per group):
+#   attempted == acked == relay.received; failed == 0
+#   per group: lost == relay.dropped, duplicated == relay.duplicated,
+#              delivered == attempted - dropped, reordered == relay.reordered,
+#              pending == late == corrupted == foreign == unexpected == 0,
+#              and --missing lists exactly the relay's dropped ids
+#   per output: delivered + late + pending + lost + unconfirmed + recovered
+#              == attempted x copies x groups
+#   e2e measured for every delivery (from evload's own record of what it
+#   sent, whatever the service kept), none without a latency
+pipe_exact() {
+  local f=$1 relay=$2 ctx=$3
+  local att dropped dup reord ngroups g name o nouts copies gs
+  att=$(jqv "$f" .publish.attempted)
+  num "$ctx attempted" "$att"
+  nonzero "$ctx attempted" "$att"
+  eq "$ctx acked==attempted" "$(jqv "$f" .publish.acked)" "$att"
+  eq "$ctx failed" "$(jqv "$f" .publish.failed)" 0
+  eq "$ctx expected==attempted" "$(jqv "$f" .publish.expected)" "$att"
+  eq "$ctx relay received every event" "$(rcount "$relay" .received)" "$att"
+  dropped=$(rcount "$relay" .dropped)
+  dup=$(rcount "$relay" .duplicated)
+  reord=$(rcount "$relay" .reordered)
+  eq "$ctx relay forwarded" "$(rcount "$relay" .forwarded)" "$((att - dropped - $(rcount "$relay" .rejected)))"
+  eq "$ctx relay published" "$(rcount "$relay" .published)" "$((att - dropped - $(rcount "$relay" .rejected) + dup))"
+  jq -r '.dropped_ids[]' "$TMP/$relay.counts" | sort >"$TMP/$relay.dropped"
+  eq "$ctx relay logged every dropped id" "$(wc -l <"$TMP/$relay.dropped")" "$dropped"
+  ngroups=$(jqv "$f" '.deliver.groups | length')
+  nonzero "$ctx groups" "$ngroups"
+  for g in $(seq 0 $((ngroups - 1))); do
+    name=$(jqv "$f" ".deliver.groups[$g].name")
+    local G=".deliver.groups[$g]"
+    eq "$ctx $name lost==relay.dropped" "$(jqv "$f" "$G.lost")" "$dropped"
+    eq "$ctx $name duplicated==relay.duplicated" "$(jqv "$f" "$G.duplicated")" "$dup"
+    eq "$ctx $name delivered" "$(jqv "$f" "$G.delivered")" "$((att - dropped))"
+    eq "$ctx $name reordered==relay.reordered" "$(jqv "$f" "$G.reordered")" "$reord"
+    eq "$ctx $name received" "$(jqv "$f" "$G.received")" "$((att - dropped + dup))"
+    local k
+    for k in pending late corrupted foreign unexpected unconfirmed recovered; do
+      eq "$ctx $name $k" "$(jqv "$f" "$G.$k")" 0
+    done
+    missing_ids "$TMP/$(basename "$f" .json).missing" "$name" >"$TMP/missing.$g"
+    CHECKS=$((CHECKS + 1))
+    cmp -s "$TMP/missing.$g" "$TMP/$relay.dropped" ||
+      fail "$ctx $name: --missing lists $(tr '\n' ' ' <"$TMP/missing.$g") but the relay dropped $(tr '\n' ' ' <"$TMP/$relay.dropped")"
+  done
+  nouts=$(jqv "$f" '.deliver.outputs | length')
+  nonzero "$ctx outputs" "$nouts"
+  for o in $(seq 0 $((nouts - 1))); do
+    copies=$(jqv "$f" ".deliver.outputs[$o].copies")
+    gs=$(jqv "$f" ". as \$r | [.deliver.groups[] | select(.output == \$r.deliver.outputs[$o].name)] | length")
+    nonzero "$ctx output $o groups" "$gs"
+    eq "$ctx output $o classes add up" \
+      "$(jqv "$f" ".deliver.outputs[$o] | sum(.delivered, .late, .pending, .lost, .unconfirmed, .recovered)")" \
+      "$((att * copies * gs))"
+  done
+  eq "$ctx e2e measured for every delivery" "$(jqv "$f" .latency.e2e.count)" "$(jqv "$f" .deliver.delivered)"
+  eq "$ctx no delivery without a latency" "$(jqv "$f" .deliver.no_latency)" 0
+  eq "$ctx lost total" "$(jqv "$f" .deliver.lost)" "$((dropped * ngroups))"
+  eq "$ctx duplicated total" "$(jqv "$f" .deliver.duplicated)" "$((dup * ngroups))"
+}
+
+# pipe_latency RESULTS CTX LO HI: e2e p50 within [LO, HI] ms, and measured for
+# every delivered event.
+pipe_latency() {
+  local f=$1 ctx=$2 p50
+  p50=$(jqv "$f" .latency.e2e.p50)
+  num "$ctx e2e p50" "$p50"
+  echo "$ctx: e2e p50 $p50 ms, $(jqv "$f" '"p99 \(.latency.e2e.p99) ms, max \(.latency.e2e.max) ms"')"
+  ge "$ctx e2e p50 >= $3 ms" "$p50" "$3"
+  le "$ctx e2e p50 <= $4 ms" "$p50" "$4"
+  # Each group measures its own first sighting of each event.
+  eq "$ctx e2e measured for every delivery" "$(jqv "$f" .latency.e2e.count)" "$(jqv "$f" .deliver.delivered)"
+}
+
+# pscen FILE TARGET VERIFY_JSON [PUBLISH_JSON]: a pipeline scenario: 2 lanes
+# at 200 events/s for 4 s (800 events) unless PUBLISH_JSON says otherwise.
+pscen() {
+  local pub=${4:-'{ "lanes": 2, "rate": 200, "duration": "4s", "max_in_flight": 400 }'}
+  cat >"$1" <<JSON
+{ "name": "$(basename "$1" .json)", "target": "$2",
+  "event": { "type": "dev.evload.pipeline", "source": "/evload/pipeline", "data_size": 256 },
+  "publish": $pub,
+  "verify": $3 }
+JSON
+}
+
+# exact_thresholds DROPPED DUP GROUPS: --set thresholds that hold exactly
+# when the ledger agrees with the relay (so the exit code is checked too).
+exact_thresholds() {
+  echo "thresholds={\"lost\": [\"count==$(($1 * $3))\"], \"duplicated\": [\"count==$(($2 * $3))\"], \"pending\": [\"count==0\"]}"
+}

@@ -36,20 +36,24 @@ latency_window() {
   eq "$ctx $n recovered" "$(fv "$f" "$n" .impact.recovered)" true
   rec=$(fv "$f" "$n" .impact.recovery_s)
   le "$ctx $n recovery" "$rec" 5
+  # (the recovered second starts at end; points fall a few ms off whole
+  # seconds, so its own t - 1 may be a little before end)
   end=$(fv "$f" "$n" '.ended_s + .impact.recovery_s')
   eq "$ctx $n seconds after the recovery are below 200 ms" \
-     "$(jq --argjson e "$end" '[.timeseries[] | select(.t - 1 >= $e and .phase != "end") | .e2e_p50 < 200] | all' "$f")" true
+     "$(jq --argjson e "$end" '[.timeseries[] | select(.t - 1 >= $e - 0.05 and .phase != "end") | .e2e_p50 < 200] | all' "$f")" true
   ge "$ctx $n seconds after the recovery exist" \
-     "$(jq --argjson e "$end" '[.timeseries[] | select(.t - 1 >= $e and .phase != "end")] | length' "$f")" 1
+     "$(jq --argjson e "$end" '[.timeseries[] | select(.t - 1 >= $e - 0.05 and .phase != "end")] | length' "$f")" 1
   eq "$ctx $n events missing" "$(fv "$f" "$n" .impact.events.missing)" 0
   nonzero "$ctx $n events in its window" "$(fv "$f" "$n" .impact.events.sent)"
   nonzero "$ctx $n delayed" "$(fv "$f" "$n" .impact.delayed)"
   nonzero "$ctx $n bytes held downstream" "$(fv "$f" "$n" .proxy.traffic.downstream.bytes_delayed)"
   eq "$ctx $n nothing held upstream" "$(fv "$f" "$n" .proxy.traffic.upstream.bytes_delayed)" 0
-  # The proxy's own record agrees with the fault's times (same clock).
+  # The proxy's own record agrees with the fault's times (same clock; within
+  # 50 ms: on a loaded 2-core machine the schedule's thread was seen 20 ms
+  # between noting the start and the proxy taking the toxic).
   eq "$ctx proxy history" "$(jqv "$f" '[.proxy.history[] | .action] | join(",")')" "add,remove,clear"
-  le "$ctx add at the start" "$(jq --arg n "$n" '(.proxy.history[0].t - (.faults[] | select(.name == $n) | .started_s)) | fabs' "$f")" 0.01
-  le "$ctx remove at the end" "$(jq --arg n "$n" '(.proxy.history[1].t - (.faults[] | select(.name == $n) | .ended_s)) | fabs' "$f")" 0.01
+  le "$ctx add at the start" "$(jq --arg n "$n" '(.proxy.history[0].t - (.faults[] | select(.name == $n) | .started_s)) | fabs' "$f")" 0.05
+  le "$ctx remove at the end" "$(jq --arg n "$n" '(.proxy.history[1].t - (.faults[] | select(.name == $n) | .ended_s)) | fabs' "$f")" 0.05
 }
 
 # exact_run FILE CTX: the run's own accounting: every planned event

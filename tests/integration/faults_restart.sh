@@ -1,6 +1,8 @@
 # Issue 16, item 3: a broker restarted by the scenario's own `exec` fault
 # mid-run, with exact accounting and a reported recovery time.
 #  - RabbitMQ: `rabbitmqctl stop_app; sleep 2; rabbitmqctl start_app` at 3 s
+#    of 20 s of publishing (each rabbitmqctl starts an Erlang VM: the command
+#    took 11 s at load average 10 on 2 cores, and must end while publishing)
 #    (durable queues, persistent messages, confirms, manual acks): nothing
 #    lost or failed, every event delivered to every group, every duplicate
 #    flagged as a redelivery; the command's exit code, duration and output.
@@ -29,7 +31,7 @@ for _ in $(seq 50); do redis-cli -p "$RPORT" ping >/dev/null 2>&1 && break; slee
 eq "private redis up with AOF" "$(redis-cli -p "$RPORT" config get appendonly | tail -1)" yes
 
 f=$TMP/rmq.json
-run_rc 0 run scenarios/rabbitmq-smoke.json --target "$(target)" --set publish.duration=14s \
+run_rc 0 run scenarios/rabbitmq-smoke.json --target "$(target)" --set publish.duration=20s \
   --set verify.groups=2 --set verify.consumers=1 --set verify.drain_timeout=90s \
   --set 'faults=[{"name": "restart", "at": "3s", "timeout": "90s",
                   "exec": "rabbitmqctl -q stop_app && echo stopped && sleep 2 && rabbitmqctl -q start_app && echo started"}]' \
@@ -42,7 +44,7 @@ eq "restart: exit 0" "$(fv "$f" restart .exec.exit)" 0
 eq "restart: not timed out" "$(fv "$f" restart .exec.timed_out)" false
 eq "restart: its output" "$(fv "$f" restart .exec.output_tail)" "$(printf 'stopped\nstarted\n')"
 ge "restart: took at least the sleep" "$(fv "$f" restart .exec.duration_s)" 2
-le "restart: ended before publishing did" "$(fv "$f" restart .ended_s)" 14
+le "restart: ended before publishing did" "$(fv "$f" restart .ended_s)" 20
 ge "publisher reconnected" "$(jqv "$f" .broker.rabbitmq.publisher_reconnects)" 1
 ge "consumer reconnected" "$(jqv "$f" .broker.rabbitmq.consumer_reconnects)" 1
 eq "restart: recovered" "$(fv "$f" restart .impact.recovered)" true

@@ -67,8 +67,8 @@ int ev_recovery_find(const ev_recovery_sec *secs, size_t n, double end_s, const 
         const ev_recovery_sec *s = &secs[i];
         if (s->t1 <= end_s || !s->count || s->p99_ms > b->tol_ms || s->gaps_grew)
             continue;
-        if (b->depth >= 0 && (s->depth < 0 || (double)s->depth > b->tol_depth))
-            continue; /* the backlog is not gone yet, or the broker does not say */
+        if (b->depth >= 0 && s->depth >= 0 && (double)s->depth > b->tol_depth)
+            continue; /* the backlog is not gone yet */
         *recovery_s = s->t0 > end_s ? s->t0 - end_s : 0.0;
         return 1;
     }

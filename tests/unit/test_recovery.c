@@ -35,11 +35,14 @@ static void test_rule_with_depth(void)
     ev_recovery_sec s[] = {
         {9, 10, 100, 900.0, 0, 5000},
         {10, 11, 100, 3.0, 0, 400}, /* p99 back, backlog not */
-        {11, 12, 100, 3.0, 0, -1},  /* depth not said: not back */
+        {11, 12, 100, 3.0, 0, -1},  /* depth not said: p99 alone, back */
         {12, 13, 100, 3.0, 0, 100}, /* both back */
     };
     double r = -1, d = -1;
     int64_t backlog = -1;
+    CHECK_INT(ev_recovery_find(s, 4, 10.0, &b, &r), ==, 1);
+    CHECK_DBL(fabs(r - 1.0), <, 1e-9);
+    s[2].p99_ms = 5.0; /* now only the 12..13 s second is back */
     CHECK_INT(ev_recovery_find(s, 4, 10.0, &b, &r), ==, 1);
     CHECK_DBL(fabs(r - 2.0), <, 1e-9);
     /* Depth 400 at 11 s, 100 at 13 s (12 s unknown): 130 crossed at

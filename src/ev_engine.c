@@ -37,6 +37,7 @@
 #include "ev_clock.h"
 #include "ev_codec.h"
 #include "ev_drift.h"
+#include "ev_faults.h"
 #include "ev_hist.h"
 #include "ev_ledger.h"
 #include "ev_match.h"
@@ -222,6 +223,7 @@ struct engine {
     status_ctx st;
     ev_pacer *shapes; /* [nstreams]: each stream's schedule, for the target rate at t */
     int64_t started_wall, started_mono, next_tick, pub_end;
+    ev_faults *faults; /* faults: the fault schedule (ev_faults.h), NULL without one */
 };
 
 /* Ctrl-C/SIGTERM seen so far (main's handler counts them; 0 without one). */
@@ -1359,6 +1361,8 @@ static int engine_resolve(engine *e, ev_err *err)
                           e->tgt.ri.url->redacted, e->tgt.ri.url->scheme);
     if ((rc = ev_endpoint_configure(e->tgt.ep, &e->tgt.ri, err)))
         return rc;
+    if ((rc = ev_faults_new(plan, e->tgt.ri.url, e->inst, &e->faults, err))) /* faults */
+        return rc;
     for (uint32_t i = 0; i < e->nouts; i++)
         if (e->outs[i].at == &e->outs[i].own &&
             (rc = ev_endpoint_configure(e->outs[i].own.ep, &e->outs[i].own.ri, err)))
@@ -1418,7 +1422,9 @@ static int endpoint_setup(endpoint *ep, ev_err *err)
  * is published), then the lanes. */
 static int engine_setup(engine *e, ev_err *err)
 {
-    int rc = endpoint_setup(&e->tgt, err);
+    int rc = ev_faults_route(e->faults, e->tgt.ep->url, err); /* faults: the proxy, if any */
+    if (!rc)
+        rc = endpoint_setup(&e->tgt, err);
     for (uint32_t i = 0; !rc && i < e->nhops; i++)
         rc = endpoint_setup(&e->hops[i], err);
     for (uint32_t i = 0; !rc && i < e->nouts; i++) {
@@ -1543,6 +1549,7 @@ static int engine_publish(engine *e, ev_err *err)
                 return oom(err);
             e->next_tick += EV_NS_PER_S;
         }
+        ev_faults_tick(e->faults, now - e->t0, e->S.group, e->ngroups, e->S.pl); /* faults */
         int64_t nap = now + 20 * EV_NS_PER_MS;
         ev_sleep_until(nap < e->next_tick ? nap : e->next_tick, NULL);
     }
@@ -1658,6 +1665,7 @@ static int engine_drain(engine *e, ev_err *err)
         int rc = drain_tick(e, now, "drain", e->pub_end, drain_ns, err);
         if (rc)
             return rc;
+        ev_faults_tick(e->faults, now - e->t0, e->S.group, e->ngroups, e->S.pl); /* faults */
         ev_sleep_until(now + 10 * EV_NS_PER_MS, NULL);
     }
     e->R.settle_s = (double)(ev_mono_ns() - e->t0) / 1e9;
@@ -1700,6 +1708,7 @@ static int engine_sweep(engine *e, ev_err *err)
         int rc = drain_tick(e, now, "sweep", from, end - from, err);
         if (rc)
             return rc;
+        ev_faults_tick(e->faults, now - e->t0, e->S.group, e->ngroups, e->S.pl); /* faults */
         ev_sleep_until(now + 10 * EV_NS_PER_MS, NULL);
     }
     e->R.sweep_s = (double)(ev_mono_ns() - from) / 1e9;
@@ -2104,6 +2113,7 @@ static void engine_free(engine *e)
     free(e->hops);
     if (e->tgt.setup_done)
         e->br->teardown(e->tgt.state);
+    ev_faults_free(e->faults); /* faults: after the teardown, which may go through the proxy */
     snap_free(&e->S, e->ltotal, e->ngroups);
     ev_results_free(&e->R);
     for (uint32_t i = 0; e->lanes && i < e->nlanes; i++) {
@@ -2179,6 +2189,8 @@ int ev_run(const ev_plan *plan, const ev_run_opts *o, ev_err *err)
          * early. */
         int thread_rc = first_thread_error(e, err);
         rc = engine_reconcile(e, err);
+        if (!rc)
+            rc = ev_faults_report(e->faults, &e->R, err); /* faults */
         if (!rc)
             rc = engine_report(e, thread_rc, err);
     }

@@ -7,6 +7,8 @@
  *   X(NAME, SIDE, HELP)
  * Counters (events; `rate` divides by events attempted):
  *   X(NAME, SIDE, FIELD, HELP)   FIELD: the ev_results member it reads
+ * Durations after an event of the run (seconds in thresholds and reports):
+ *   X(NAME, SIDE, HELP)
  * SIDE says where it is measured: EV_SIDE_PUBLISH metrics mean something in
  * a publish-only run (verify.groups 0), EV_SIDE_DELIVER ones need a verifier. */
 #ifndef EV_METRICS_H
@@ -50,16 +52,22 @@ enum { EV_SIDE_PUBLISH, EV_SIDE_DELIVER };
     X(received, EV_SIDE_DELIVER, total.received, "every message the verifiers took")               \
     X(publish_errors, EV_SIDE_PUBLISH, failed, "publishes nacked, failed or never confirmed")
 
+#define EV_SECONDS_METRICS(X)                                                                      \
+    X(recovery, EV_SIDE_DELIVER,                                                                   \
+      "seconds after a stage boundary where the rate drops until e2e p99 and depth are back "      \
+      "(ev_recovery.h)")
+
 typedef enum {
 #define EV_X_(name, ...) EV_METRIC_##name,
-    EV_LATENCY_METRICS(EV_X_) EV_COUNTER_METRICS(EV_X_)
+    EV_LATENCY_METRICS(EV_X_) EV_COUNTER_METRICS(EV_X_) EV_SECONDS_METRICS(EV_X_)
 #undef EV_X_
         EV_METRIC_COUNT
 } ev_metric_id;
 
 typedef struct ev_metric_def {
     const char *name;
-    int latency; /* 1: a latency (ms), 0: a counter */
+    int latency; /* 1: a latency (ms), 0: a counter or seconds */
+    int seconds; /* 1: a duration in seconds (EV_SECONDS_METRICS), not a counter */
     int side;    /* EV_SIDE_* */
     const char *help;
 } ev_metric_def;
@@ -69,8 +77,8 @@ extern const ev_metric_def ev_metrics[EV_METRIC_COUNT];
 
 /* The id of the metric with this exact name, or -1. */
 int ev_metric_find(const char *name);
-/* Writes "a, b, c" of every latency (latency = 1) or counter (0) name into
- * buf, for error messages. */
+/* Writes "a, b, c" of every latency (latency = 1), counter (0) or seconds
+ * metric (2) name into buf, for error messages. */
 void ev_metric_names(int latency, char *buf, size_t size);
 
 #endif

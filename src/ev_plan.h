@@ -120,6 +120,9 @@ struct ev_plan {
     ev_threshold *thresholds;
     size_t nthresholds;
 
+    struct ev_fault *faults; /* the fault schedule (ev_faults.h), in the order given */
+    size_t nfaults;
+
     ev_kv *extra; /* pass-through broker settings ("kafka.*") in the order given */
     size_t nextra;
 

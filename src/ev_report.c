@@ -6,6 +6,8 @@
 
 #include "ev_clock.h"
 #include "ev_data.h"
+#include "ev_faults.h"
+#include "ev_recovery.h"
 #include "ev_metrics.h"
 #include "ev_text.h"
 
@@ -33,6 +35,9 @@ void ev_results_free(ev_results *r)
         ev_hist_free(r->lat[m]);
     json_decref(r->broker);
     json_decref(r->bp_broker);
+    json_decref(r->faults);
+    json_decref(r->recovery);
+    json_decref(r->proxy);
     for (size_t i = 0; i < r->nts; i++) {
         json_decref(r->ts[i].broker);
         free(r->ts[i].hist_e2e);
@@ -105,6 +110,8 @@ static double scoped_value(const ev_results *r, const ev_threshold *t)
 {
     if (t->drift)
         return ev_drift_value(&r->drift, t->drift - 1);
+    if (t->id == EV_METRIC_recovery)
+        return ev_recovery_value(r, t->tag == EV_TAG_STAGE ? t->tag_value : NULL, (int)t->agg);
     if (t->tag == EV_TAG_NONE)
         return threshold_value(r, r->lat, t);
     ev_results v = *r; /* shallow: the part's counters stand in for the run's */
@@ -188,8 +195,13 @@ int ev_report_evaluate(ev_results *r, ev_err *err)
     r->pass = 1;
     if (drift_compute(r))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    int rc = ev_recovery_stages(r, err);
+    if (rc)
+        return rc;
     if (!n)
         return EV_OK;
+    free(r->thr_value); /* evaluating again (a re-judged run) starts over */
+    free(r->thr_pass);
     r->thr_value = calloc(n, sizeof *r->thr_value);
     r->thr_pass = calloc(n, sizeof *r->thr_pass);
     if (!r->thr_value || !r->thr_pass)
@@ -198,8 +210,9 @@ int ev_report_evaluate(ev_results *r, ev_err *err)
         const ev_threshold *t = &r->plan->thresholds[i];
         double v = scoped_value(r, t);
         r->thr_value[i] = v;
-        /* A latency threshold with nothing measured cannot be said to hold. */
-        r->thr_pass[i] = !isnan(v) && ev_threshold_holds(t, v);
+        /* A latency threshold with nothing measured cannot be said to hold;
+         * a boundary that never recovered fails recovery whatever the bound. */
+        r->thr_pass[i] = !isnan(v) && !isinf(v) && ev_threshold_holds(t, v);
         if (!r->thr_pass[i])
             r->pass = 0;
     }
@@ -652,6 +665,8 @@ void ev_report_summary(FILE *f, const ev_results *r)
     if (r->max_depth >= 0)
         fprintf(f, "  max depth %lld", (long long)r->max_depth);
     fprintf(f, "  publisher blocked %.2f s\n", (double)r->blocked_ns / 1e9);
+    ev_faults_summary(f, r->faults);
+    ev_recovery_summary(f, r);
 
     drift_section(f, r);
 
@@ -669,6 +684,10 @@ void ev_report_summary(FILE *f, const ev_results *r)
                 snprintf(v, sizeof v, "not measured");
             else if (t->drift)
                 snprintf(v, sizeof v, "%.3g %%/h", r->thr_value[i]);
+            else if (isinf(r->thr_value[i]))
+                snprintf(v, sizeof v, "not recovered");
+            else if (t->id == EV_METRIC_recovery)
+                snprintf(v, sizeof v, "%.2f s", r->thr_value[i]);
             else if (t->latency && t->agg != EV_AGG_COUNT)
                 snprintf(v, sizeof v, "%.3f ms", r->thr_value[i]);
             else if (t->agg == EV_AGG_RATE)
@@ -767,7 +786,7 @@ static void counts_json(json_t *o, const ev_ledger_counts *c)
 
 static json_t *num_or_null(double v)
 {
-    return isnan(v) ? json_null() : json_real(v);
+    return isnan(v) || isinf(v) ? json_null() : json_real(v); /* inf: not recovered */
 }
 
 /* streams[]: each stream's plan in brief, publish side, classes, latencies. */
@@ -943,6 +962,12 @@ json_t *ev_report_build(const ev_results *r)
         json_array_append_new(stages, o);
     }
     json_object_set_new(root, "stages", stages);
+    if (r->faults)
+        json_object_set(root, "faults", r->faults);
+    if (r->recovery)
+        json_object_set(root, "recovery", r->recovery);
+    if (r->proxy)
+        json_object_set(root, "proxy", r->proxy);
     json_object_set_new(root, "data", results_data(r));
     json_object_set_new(root, "environment", ev_data_environment());
     json_t *thr = json_array();

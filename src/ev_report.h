@@ -123,6 +123,10 @@ typedef struct ev_results {
     int64_t max_in_flight, max_depth, blocked_ns;
     json_t *bp_broker; /* owned: maximum of each broker figure over the timeseries */
     json_t *broker;    /* owned: {"<name>": {...}} */
+    json_t *faults;    /* owned: results.faults (ev_faults.h), NULL without a fault schedule */
+    json_t *proxy;     /* owned: results.proxy, the fault proxy's counters; NULL: none ran */
+    json_t *recovery;  /* owned: results.recovery (ev_recovery.h), set by ev_report_evaluate;
+                          NULL: the plan has no stages */
 
     ev_tpoint *ts; /* owned */
     size_t nts;

@@ -20,6 +20,7 @@
  *   file and --set were applied never matters. */
 #include "ev_scenario.h"
 
+#include "ev_faults.h"
 #include "ev_outputs.h"
 #include "ev_settings.h"
 #include "ev_text.h"
@@ -108,6 +109,7 @@ void ev_plan_free(ev_plan *p)
         free(p->observe[i]);
     free(p->observe);
     free(p->thresholds);
+    ev_faults_plan_free(p->faults, p->nfaults);
     free(p->sweep_key);
     for (size_t i = 0; i < p->nsweep; i++)
         free(p->sweep_values[i]);
@@ -1105,6 +1107,8 @@ int ev_plan_finish(ev_plan *p, ev_err *err)
         return origin_fail(p, "verify.source", err,
                            "and verify.outputs are alternatives: with outputs, each names its "
                            "own source");
+    if ((rc = ev_faults_finish(p, err)))
+        return rc;
     if ((rc = ev_outputs_finish(p, err)))
         return rc;
     return finish_tags(p, err);

@@ -21,6 +21,7 @@
  *   "did you mean" of every unknown name) and the settings printout. */
 #include "ev_settings.h"
 
+#include "ev_faults.h"
 #include "ev_outputs.h"
 #include "ev_text.h"
 #include "ev_url.h"
@@ -169,6 +170,10 @@ const ev_setting ev_settings[] = {
     {"thresholds", EV_ST_THRESHOLDS, "", 0, 0, 0, NULL, NULL,
      "Pass/fail: {\"lost\": [\"count==0\"], \"e2e\": [\"p(95)<3000\"]}", OFF(thresholds), NULL,
      NULL},
+    {"faults", EV_ST_FAULTS, "", 0, 0, 0, NULL, NULL,
+     "Fault schedule: [{\"at\": \"10s\", \"for\": \"5s\", \"proxy\": TOXIC | \"exec\": COMMAND | "
+     "\"connections\": {\"count\": N}}] (docs/faults.md)",
+     OFF(faults), NULL, NULL},
 };
 
 const size_t ev_nsettings = sizeof ev_settings / sizeof ev_settings[0];
@@ -681,6 +686,8 @@ int ev_setting_apply(const ev_setting *s, ev_plan *p, json_t *v, const ev_where 
         return ev_outputs_apply(p, v, w, err);
     case EV_ST_URLS:
         return apply_urls(s, p, v, w, err);
+    case EV_ST_FAULTS:
+        return ev_faults_apply(p, v, w, err);
     case EV_ST_STREAMS:
         break; /* ev_scenario applies streams: each is walked like a scenario */
     }
@@ -740,6 +747,8 @@ static const char *json_example(const ev_setting *s)
         return "'{\"out\": {\"source\": \"mock://\"}}'";
     case EV_ST_URLS:
         return "'[\"amqp://127.0.0.1/%2f?queue=q\"]'";
+    case EV_ST_FAULTS:
+        return "'[{\"at\": \"5s\", \"exec\": \"true\"}]'";
     case EV_ST_STREAMS:
         return "'[{\"name\": \"a\", \"publish\": {\"rate\": 50}}]'";
     case EV_ST_WORK:
@@ -787,6 +796,7 @@ int ev_setting_from_text(const ev_setting *s, const char *text, json_t **out, co
     case EV_ST_THRESHOLDS:
     case EV_ST_OUTPUTS:
     case EV_ST_URLS:
+    case EV_ST_FAULTS:
     case EV_ST_STREAMS: {
         json_error_t je;
         v = json_loads(text, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
@@ -832,6 +842,7 @@ static const char *type_name(const ev_setting *s)
         return "object";
     case EV_ST_STAGES:
     case EV_ST_URLS:
+    case EV_ST_FAULTS:
     case EV_ST_STREAMS:
         return "array";
     case EV_ST_WORK:

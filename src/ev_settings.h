@@ -28,6 +28,7 @@ typedef enum {
     EV_ST_THRESHOLDS, /* ev_plan.thresholds/nthresholds */
     EV_ST_OUTPUTS,    /* ev_plan.outputs/noutputs (ev_outputs.c) */
     EV_ST_URLS,       /* char **, a count beside: an array of URLs */
+    EV_ST_FAULTS,     /* ev_plan.faults/nfaults (ev_faults.c) */
     EV_ST_STREAMS     /* ev_plan.streams: applied by ev_scenario (ev_setting_apply refuses it) */
 } ev_stype;
 

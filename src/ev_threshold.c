@@ -73,11 +73,12 @@ static int tag_applies(ev_tag t, int id)
         return 1;
     case EV_TAG_STREAM:
         return id != EV_METRIC_queue_wait && id != EV_METRIC_processing &&
-               id != EV_METRIC_foreign && id != EV_METRIC_unexpected;
+               id != EV_METRIC_foreign && id != EV_METRIC_unexpected && !ev_metrics[id].seconds;
     case EV_TAG_OUTPUT:
-        return id == EV_METRIC_e2e || id == EV_METRIC_e2e_sched || !ev_metrics[id].latency;
+        return id == EV_METRIC_e2e || id == EV_METRIC_e2e_sched ||
+               (!ev_metrics[id].latency && !ev_metrics[id].seconds);
     case EV_TAG_STAGE:
-        return id == EV_METRIC_e2e || id == EV_METRIC_ack;
+        return id == EV_METRIC_e2e || id == EV_METRIC_ack || id == EV_METRIC_recovery;
     }
     return 0;
 }
@@ -101,8 +102,8 @@ static int drift_metric(const char *name)
     return m < 0 ? -1 : m + 1;
 }
 
-/* Returns 1 for a latency metric, 0 for a counter, -1 if unknown (the base
- * name, or a malformed or misapplied tag). */
+/* Returns 1 for a latency metric, 0 for a counter, 2 for seconds (recovery),
+ * -1 if unknown (the base name, or a malformed or misapplied tag). */
 static int metric_kind(const char *name)
 {
     char base[32], val[EV_TAG_VALUE_MAX + 1];
@@ -110,7 +111,7 @@ static int metric_kind(const char *name)
     if (split_tag(name, base, sizeof base, &t, val, sizeof val))
         return -1;
     int id = ev_metric_find(base);
-    return id < 0 || !tag_applies(t, id) ? -1 : ev_metrics[id].latency;
+    return id < 0 || !tag_applies(t, id) ? -1 : ev_metrics[id].seconds ? 2 : ev_metrics[id].latency;
 }
 
 int ev_threshold_metric_known(const char *name)
@@ -149,8 +150,8 @@ static int bad_tag(const char *metric, ev_err *err)
                           "e.g. \"e2e{stream:parser}\"",
                           shown);
     static const char *const which[] = {
-        "", "every metric but queue_wait, processing, foreign and unexpected",
-        "the counters, e2e and e2e_sched", "e2e and ack"};
+        "", "every metric but queue_wait, processing, foreign, unexpected and recovery",
+        "the counters, e2e and e2e_sched", "e2e, ack and recovery"};
     return ev_err_set(err, EV_EUSAGE, "threshold metric \"%s\": {%s:…} applies to %s", shown,
                       ev_tag_name(t), which[t]);
 }
@@ -167,12 +168,14 @@ static int unknown_metric(const char *metric, ev_err *err)
     if (near)
         return ev_err_set(err, EV_EUSAGE, "unknown threshold metric \"%s\"; did you mean \"%s\"?",
                           metric, near);
-    char lat[256], cnt[512];
+    char lat[256], cnt[512], sec[128];
     ev_metric_names(1, lat, sizeof lat);
     ev_metric_names(0, cnt, sizeof cnt);
+    ev_metric_names(2, sec, sizeof sec);
     return ev_err_set(err, EV_EUSAGE,
-                      "unknown threshold metric \"%s\"; expected a latency (%s) or a counter (%s)",
-                      metric, lat, cnt);
+                      "unknown threshold metric \"%s\"; expected a latency (%s), a counter (%s) "
+                      "or a time in seconds (%s)",
+                      metric, lat, cnt, sec);
 }
 
 /* The "expected …" half of every expression error, by metric kind. */
@@ -182,6 +185,12 @@ static int bad_expr(const char *metric, int latency, const char *expr, const cha
     char shown[EV_SHOW_SIZE(60)];
     ev_show(expr, 60, shown, sizeof shown);
     const char *open = detail ? " (" : "", *close = detail ? ")" : "";
+    if (latency == 2)
+        return ev_err_set(err, EV_EUSAGE,
+                          "bad threshold \"%s\" for %s%s%s%s; expected AGG OP DURATION with AGG "
+                          "one of max, min, avg (over the stage boundaries where the rate drops) "
+                          "and DURATION in s (the default), ms or m, e.g. \"max<300s\"",
+                          shown, metric, open, detail ? detail : "", close);
     if (latency)
         return ev_err_set(err, EV_EUSAGE,
                           "bad threshold \"%s\" for %s%s%s%s; expected AGG OP NUMBER with AGG one "
@@ -304,7 +313,7 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
     t.tag = tag;
     snprintf(t.tag_value, sizeof t.tag_value, "%s", val);
     memcpy(t.expr, expr, strlen(expr) + 1);
-    t.latency = kind;
+    t.latency = kind == 1;
 
     const char *s = skip_spaces(expr);
     size_t w = 0;
@@ -339,6 +348,8 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
         t.agg = aggs[i].agg;
         s += w;
     }
+    if (kind == 2 && t.agg != EV_AGG_MAX && t.agg != EV_AGG_MIN && t.agg != EV_AGG_AVG)
+        return bad_expr(metric, kind, expr, "only max, min and avg apply to recovery", err);
     if (kind == 1 && t.agg == EV_AGG_RATE)
         return bad_expr(metric, kind, expr, "rate does not apply to a latency", err);
     if (kind == 0 && t.agg != EV_AGG_COUNT && t.agg != EV_AGG_RATE)
@@ -363,8 +374,18 @@ int ev_threshold_parse(const char *metric, const char *expr, ev_threshold *out, 
         return bad_expr(metric, kind, expr, "unknown operator", err);
 
     const char *end = parse_number(skip_spaces(s), &t.bound);
+    if (end && kind == 2) { /* seconds, or a unit: "300s", "500ms", "5m" */
+        if (end[0] == 'm' && end[1] == 's')
+            t.bound /= 1000.0, end += 2;
+        else if (end[0] == 's')
+            end += 1;
+        else if (end[0] == 'm')
+            t.bound *= 60.0, end += 1;
+    }
     if (!end || *skip_spaces(end) != '\0')
-        return bad_expr(metric, kind, expr, "the bound is not a number", err);
+        return bad_expr(metric, kind, expr,
+                        kind == 2 ? "the bound is not a duration" : "the bound is not a number",
+                        err);
 
     *out = t;
     return EV_OK;

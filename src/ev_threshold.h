@@ -6,7 +6,11 @@
  * An expression is AGG OP NUMBER with AGG one of p(N) (0 < N ≤ 100), avg, min,
  * med, max, count, rate and OP one of < <= > >= == !=. The metrics are those
  * of ev_metrics.h: latencies take p(N)/avg/min/med/max in milliseconds, and
- * count; counters take count, and rate = count / events attempted. */
+ * count; counters take count, and rate = count / events attempted; recovery
+ * (ev_recovery.h: seconds after each stage boundary where the rate drops
+ * until the run is back at its level before it) takes max, min and avg over
+ * those boundaries with a bound in s (the default), ms or m: "max<300s". A
+ * boundary that never recovered fails it. */
 #ifndef EV_THRESHOLD_H
 #define EV_THRESHOLD_H
 
@@ -29,7 +33,8 @@ typedef enum { EV_OP_LT, EV_OP_LE, EV_OP_GT, EV_OP_GE, EV_OP_EQ, EV_OP_NE } ev_o
  *                          queue_wait, processing, foreign and unexpected)
  *   "lost{output:dlq}"    one output's classes and e2e latencies
  *   "e2e{stage:spike}"    a phase of the run (e2e and ack only): a named
- *                          stage, "warmup", "stage 2/3", "publish", "drain"
+ *                          stage, "warmup", "stage 2/3", "publish", "drain";
+ *   "recovery{stage:spike}" the boundary at the end of that stage
  * Whether the tagged part exists is the plan's check (ev_plan_finish).
  *
  * A soak's trend (ev_drift.h) is its own metric with its own tag and
@@ -47,7 +52,7 @@ typedef struct ev_threshold {
     ev_tag tag;
     char tag_value[EV_TAG_VALUE_MAX + 1];
     char expr[96]; /* as written, for the report */
-    int latency;   /* metric is a latency (ms) rather than a counter */
+    int latency;   /* metric is a latency (ms) rather than a counter (or recovery) */
     ev_agg agg;
     double pct; /* for EV_AGG_P */
     ev_op op;

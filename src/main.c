@@ -6,6 +6,7 @@
 #include "ev_commands.h"
 #include "ev_engine.h"
 #include "ev_load.h"
+#include "ev_faults.h"
 #include "ev_pacer.h"
 #include "ev_prom.h"
 #include "ev_render.h"
@@ -249,6 +250,7 @@ static void print_plan(const ev_plan *p)
         printf("          work %s..%s per event\n", a, b);
     }
     print_outputs(p);
+    ev_faults_print_plan(stdout, p);
     for (size_t i = 0; i < p->nthresholds; i++)
         printf("%s %s %s\n", i ? "         " : "threshold", p->thresholds[i].metric,
                p->thresholds[i].expr);

@@ -290,7 +290,8 @@ static void test_unknown_keys(void)
              "t.json:2:28: unknown key \"rtae\" in \"publish\"; did you mean \"rate\"?");
     load_err("{\"zzzzzz\": 1}",
              "t.json:1:2: unknown key \"zzzzzz\"; expected one of: name, description, target, "
-             "run_id, event, publish, verify, warmup, drift, streams, thresholds, kafka, sweep");
+             "run_id, event, publish, verify, warmup, drift, streams, thresholds, faults, kafka, "
+             "sweep");
     load_err("{\"publish.rate\": 5}",
              "t.json:1:2: unknown key \"publish.rate\"; settings nest: write {\"publish\": "
              "{\"rate\": ...}}");

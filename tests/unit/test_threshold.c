@@ -61,10 +61,10 @@ static void test_parse_errors(void)
          "unknown threshold metric \"publish_error\"; did you mean \"publish_errors\"?"},
         {"zzzzzzzz", "count==0",
          "unknown threshold metric \"zzzzzzzz\"; expected a latency (e2e, e2e_sched, ack, "
-         "sched_lag, queue_wait, processing, connect, reconnect, first_event, ping_rtt) or a "
+         "sched_lag, queue_wait, processing, connect, reconnect, first_event, ping_rtt), a "
          "counter (lost, pending, late, unexpected, "
          "duplicated, redelivered, unconfirmed, recovered, reordered, corrupted, foreign, "
-         "delivered, received, publish_errors)"},
+         "delivered, received, publish_errors) or a time in seconds (recovery)"},
         {"e2e", "p95<3000",
          "bad threshold \"p95<3000\" for e2e (p needs a percentile, as in p(95)); " LAT_EXPECTED},
         {"e2e", "p(95<3000",
@@ -194,9 +194,10 @@ static void test_tags(void)
         {"e2e{stream:a", "threshold metric \"e2e{stream:a\": expected METRIC{KEY:VALUE} with one "
                          "tag, e.g. \"e2e{stream:parser}\""},
         {"foreign{stream:a}", "threshold metric \"foreign{stream:a}\": {stream:…} applies to "
-                              "every metric but queue_wait, processing, foreign and unexpected"},
+                              "every metric but queue_wait, processing, foreign, unexpected and "
+                              "recovery"},
         {"lost{stage:spike}",
-         "threshold metric \"lost{stage:spike}\": {stage:…} applies to e2e and ack"},
+         "threshold metric \"lost{stage:spike}\": {stage:…} applies to e2e, ack and recovery"},
         {"ack{output:o}",
          "threshold metric \"ack{output:o}\": {output:…} applies to the counters, e2e and "
          "e2e_sched"},

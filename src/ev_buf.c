@@ -54,6 +54,20 @@ int ev_buf_puts(ev_buf *b, const char *s)
     return ev_buf_append(b, s, strlen(s));
 }
 
+int ev_buf_put_pct(ev_buf *b, const char *s, const char *keep)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    (c && strchr(keep, c));
+        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+        if (plain ? ev_buf_append(b, s, 1) : ev_buf_append(b, e, 3))
+            return -1;
+    }
+    return 0;
+}
+
 /* "00" "01" … "99": two digits per lookup halves the divisions. */
 static const char digits2[201] = "00010203040506070809"
                                  "10111213141516171819"

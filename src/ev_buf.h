@@ -25,6 +25,12 @@ typedef struct ev_buf {
 int ev_buf_reserve(ev_buf *b, size_t extra);
 int ev_buf_append(ev_buf *b, const void *data, size_t n);
 int ev_buf_puts(ev_buf *b, const char *s);
+/* Appends s with every byte that is not an ASCII letter or digit and not in
+ * `keep` written as %XX (RFC 3986): keep EV_PCT_PATH for a URL path,
+ * EV_PCT_UNRESERVED for one path segment. */
+#define EV_PCT_UNRESERVED "-._~"
+#define EV_PCT_PATH "-._~/!$&'()*+,;=:@"
+int ev_buf_put_pct(ev_buf *b, const char *s, const char *keep);
 int ev_buf_putu64(ev_buf *b, uint64_t v); /* decimal */
 int ev_buf_puti64(ev_buf *b, int64_t v);  /* decimal */
 /* Appends s as a JSON string literal (with quotes), escaping as RFC 8259 requires:

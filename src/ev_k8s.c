@@ -33,6 +33,7 @@
 #include "ev_engine.h"
 #include "ev_env.h"
 #include "ev_err.h"
+#include "ev_load.h"
 #include "ev_plan.h"
 #include "ev_scenario.h"
 #include "ev_text.h"
@@ -300,43 +301,24 @@ static int read_file(k8s *k, ev_err *err)
     return EV_OK;
 }
 
-/* The plan exactly as `evload check` builds it (main.c's load_plan): the
- * file, each --set, --source, --target, the cross-field checks, then the
- * target's and sources' transports. */
+/* The plan exactly as `evload check` builds it (ev_load_plan): the file,
+ * each --set, run_id when given, --source, --target, the checks; a sweep
+ * cannot be one Job. */
 static int load_plan(k8s *k, ev_err *err)
 {
-    ev_plan *p = NULL;
-    int rc = ev_plan_load(k->path, &p, err);
-    for (size_t i = 0; !rc && i < k->nsets; i++)
-        rc = ev_plan_set(p, k->sets[i], err);
-    if (!rc && k->run_opt) {
-        char set[64];
+    char set[64];
+    const char *extra[1] = {set};
+    if (k->run_opt)
         snprintf(set, sizeof set, "run_id=%.40s", k->run_opt);
-        rc = ev_plan_set(p, set, err);
-    }
-    if (!rc && k->source) {
-        char *set = malloc(strlen(k->source) + 16);
-        if (!set)
-            rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
-        else {
-            sprintf(set, "verify.source=%s", k->source);
-            rc = ev_plan_set(p, set, err);
-            free(set);
-        }
-    }
-    if (!rc && k->target) {
-        char *t = strdup(k->target);
-        if (!t)
-            rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
-        else {
-            free(p->target);
-            p->target = t;
-        }
-    }
-    if (!rc)
-        rc = ev_plan_finish(p, err);
-    if (!rc)
-        rc = ev_check(p, err);
+    ev_load_args a = {.path = k->path,
+                      .target = k->target,
+                      .source = k->source,
+                      .sets = k->sets,
+                      .nsets = k->nsets,
+                      .extra = extra,
+                      .nextra = k->run_opt ? 1 : 0};
+    ev_plan *p = NULL;
+    int rc = ev_load_plan(&a, &p, err);
     if (!rc && p->nsweep)
         rc = ev_err_set(err, EV_EUSAGE,
                         "%s: a sweep is several runs, one Job is one: render one per value "

@@ -54,21 +54,6 @@ static int amqp_http_configure(const ev_run_info *ri, ev_err *err)
     return EV_OK;
 }
 
-/* Appends s percent-encoded as one path segment ("/" too). */
-static int put_segment(ev_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '.' || c == '_' || c == '~';
-        char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-        if (plain ? ev_buf_append(b, s, 1) : ev_buf_append(b, e, 3))
-            return -1;
-    }
-    return 0;
-}
-
 static int amqp_http_setup(const ev_run_info *ri, void **state, ev_err *err)
 {
     const ev_url *u = ri->url;
@@ -81,8 +66,10 @@ static int amqp_http_setup(const ev_run_info *ri, void **state, ev_err *err)
     ev_buf url = EV_BUF_INIT;
     int rc = EV_OK;
     if (ev_buf_puts(&url, "http://") || ev_buf_puts(&url, u->hosts) ||
-        ev_buf_puts(&url, "/api/exchanges/") || put_segment(&url, u->path[0] ? u->path : "/") ||
-        ev_buf_puts(&url, "/") || put_segment(&url, ex && ex[0] ? ex : "amq.default") ||
+        ev_buf_puts(&url, "/api/exchanges/") ||
+        ev_buf_put_pct(&url, u->path[0] ? u->path : "/", EV_PCT_UNRESERVED) ||
+        ev_buf_puts(&url, "/") ||
+        ev_buf_put_pct(&url, ex && ex[0] ? ex : "amq.default", EV_PCT_UNRESERVED) ||
         ev_buf_puts(&url, "/publish") ||
         !(h->routing_key = strdup(ev_param_str(ps, "routing_key")))) {
         rc = ev_err_set(err, EV_EINTERNAL, "out of memory");

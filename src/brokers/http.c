@@ -21,7 +21,6 @@
 #include "ev_clock.h"
 #include "ev_text.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,39 +68,6 @@ static const ev_param http_params[] = {
 
 /* ---- configuration -------------------------------------------------------- */
 
-/* Appends s percent-encoded where a URL path may not hold it as is. */
-static int put_path(ev_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || strchr("-._~/!$&'()*+,;=:@", c)) {
-            if (ev_buf_append(b, s, 1))
-                return -1;
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            if (ev_buf_append(b, e, 3))
-                return -1;
-        }
-    }
-    return 0;
-}
-
-/* "Name: value" with a token name. */
-static int header_ok(const char *h)
-{
-    const char *colon = strchr(h, ':');
-    if (!colon || colon == h)
-        return 0;
-    for (const char *p = h; p < colon; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
-            return 0;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            return 0;
-    return 1;
-}
-
 int ev_http_init(ev_http *h, const ev_run_info *ri, const char *url, ev_err *err)
 {
     const ev_url *u = ri->url;
@@ -132,7 +98,7 @@ int ev_http_init(ev_http *h, const ev_run_info *ri, const char *url, ev_err *err
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     for (size_t i = 0; i < ev_param_count(ps, "header"); i++) {
         const char *v = ev_param_at(ps, "header", i);
-        if (!header_ok(v))
+        if (!ev_http_header_ok(v))
             return ev_err_set(err, EV_EUSAGE,
                               "target %s: header number %zu is not \"Name: value\" (a token, a "
                               "colon, a value without line breaks)",
@@ -376,7 +342,7 @@ static int http_setup(const ev_run_info *ri, void **state, ev_err *err)
     const char *q = ev_param_str(ps, "query");
     int rc = EV_OK;
     if (ev_buf_puts(&b, u->scheme) || ev_buf_puts(&b, "://") || ev_buf_puts(&b, u->hosts) ||
-        ev_buf_puts(&b, "/") || put_path(&b, u->path) ||
+        ev_buf_puts(&b, "/") || ev_buf_put_pct(&b, u->path, EV_PCT_PATH) ||
         (q && q[0] && (ev_buf_puts(&b, "?") || ev_buf_puts(&b, q))))
         rc = ev_err_set(err, EV_EINTERNAL, "out of memory");
     else

@@ -60,6 +60,12 @@ int64_t ev_http_retry_after_ns(long seconds, int64_t dflt, int64_t cap);
  * base·2^(attempt−1) capped at max, then a uniform jitter in [d/2, d]. *rng is
  * an xorshift state (non-zero), advanced. */
 int64_t ev_http_backoff_ns(int attempt, int64_t base, int64_t max, uint64_t *rng);
+/* 1 when s is an HTTP token (RFC 9110: letters, digits, !#$%&'*+-.^_`|~),
+ * the characters in `also` allowed too (", " for a list of tokens). */
+int ev_http_token_ok(const char *s, size_t n, const char *also);
+/* 1 for "Name: value" with a token name and no line break in the value (a
+ * header= parameter). */
+int ev_http_header_ok(const char *h);
 /* Percent-encodes a CloudEvents attribute value for a `ce-` header
  * (docs/cloudevents.md §5.4): space, `"`, `%` and every byte outside
  * U+0021–U+007E become %XY (uppercase). Writes at most size−1 bytes and a

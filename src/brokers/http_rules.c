@@ -6,6 +6,25 @@
 
 #include <string.h>
 
+int ev_http_token_ok(const char *s, size_t n, const char *also)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && (!c || !strchr("!#$%&'*+-.^_`|~", c)) && (!also || !c || !strchr(also, c)))
+            return 0;
+    }
+    return 1;
+}
+
+int ev_http_header_ok(const char *h)
+{
+    const char *colon = strchr(h, ':');
+    if (!colon || colon == h || !ev_http_token_ok(h, (size_t)(colon - h), NULL))
+        return 0;
+    return !strpbrk(colon + 1, "\r\n");
+}
+
 ev_http_verdict ev_http_verdict_of(long status, int written)
 {
     if (status >= 200 && status <= 299)

@@ -18,11 +18,11 @@
  *   depth() is -1 and missing events are lost, never pending. */
 #include "brokers/sse.h"
 
+#include "brokers/http.h"
 #include "ev_buf.h"
 #include "ev_clock.h"
 #include "ev_metrics.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -64,29 +64,6 @@ static const ev_param sse_params[] = {
     {NULL},
 };
 
-/* "Name: value" with a token name and no line break. */
-static int header_ok(const char *h)
-{
-    const char *colon = strchr(h, ':');
-    if (!colon || colon == h)
-        return 0;
-    for (const char *p = h; p < colon; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
-            return 0;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            return 0;
-    return 1;
-}
-
-static int token_ok(const char *s)
-{
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
-            return 0;
-    return 1;
-}
-
 static int sse_configure(const ev_run_info *ri, ev_err *err)
 {
     const ev_url *u = ri->url;
@@ -98,13 +75,13 @@ static int sse_configure(const ev_run_info *ri, ev_err *err)
                           "sse+http://127.0.0.1:8080/events",
                           u->redacted, u->scheme);
     for (size_t i = 0; i < ev_param_count(ps, "header"); i++)
-        if (!header_ok(ev_param_at(ps, "header", i)))
+        if (!ev_http_header_ok(ev_param_at(ps, "header", i)))
             return ev_err_set(err, EV_EUSAGE,
                               "source %s: header number %zu is not \"Name: value\" (a token, a "
                               "colon, a value without line breaks)",
                               u->redacted, i + 1);
     const char *sh = ev_param_str(ps, "subscriber_header");
-    if (sh && !token_ok(sh))
+    if (sh && !ev_http_token_ok(sh, strlen(sh), NULL))
         return ev_err_set(err, EV_EUSAGE,
                           "source %s: subscriber_header must be a header name (a token such as "
                           "X-Subscriber)",
@@ -138,24 +115,6 @@ static int sse_configure(const ev_run_info *ri, ev_err *err)
                           where, ri->consumers);
     }
     return EV_OK;
-}
-
-/* Appends s percent-encoded where a URL path may not hold it as is. */
-static int put_path(ev_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || strchr("-._~/!$&'()*+,;=:@", c)) {
-            if (ev_buf_append(b, s, 1))
-                return -1;
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            if (ev_buf_append(b, e, 3))
-                return -1;
-        }
-    }
-    return 0;
 }
 
 static void sse_free(ev_sse_src *s)
@@ -240,7 +199,7 @@ static int sse_setup(const ev_run_info *ri, void **state, ev_err *err)
     const char *q = ev_param_str(ps, "query");
     /* sse+http → http, sse+https → https */
     if (ev_buf_puts(&b, u->scheme + 4) || ev_buf_puts(&b, "://") || ev_buf_puts(&b, u->hosts) ||
-        ev_buf_puts(&b, "/") || put_path(&b, u->path) ||
+        ev_buf_puts(&b, "/") || ev_buf_put_pct(&b, u->path, EV_PCT_PATH) ||
         (q && q[0] && (ev_buf_puts(&b, "?") || ev_buf_puts(&b, q)))) {
         ev_buf_free(&b);
         goto oom;

@@ -14,11 +14,11 @@
  * - Nothing is durable (as for SSE): depth() is -1, missing events are lost. */
 #include "brokers/ws.h"
 
+#include "brokers/http.h"
 #include "ev_buf.h"
 #include "ev_clock.h"
 #include "ev_metrics.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -70,28 +70,6 @@ static const ev_param ws_params[] = {
     {NULL},
 };
 
-static int header_ok(const char *h)
-{
-    const char *colon = strchr(h, ':');
-    if (!colon || colon == h)
-        return 0;
-    for (const char *p = h; p < colon; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p))
-            return 0;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            return 0;
-    return 1;
-}
-
-static int token_ok(const char *s)
-{
-    for (; *s; s++)
-        if (!isalnum((unsigned char)*s) && !strchr("!#$%&'*+-.^_`|~", *s))
-            return 0;
-    return 1;
-}
-
 static int ws_configure(const ev_run_info *ri, ev_err *err)
 {
     const ev_url *u = ri->url;
@@ -108,13 +86,13 @@ static int ws_configure(const ev_run_info *ri, ev_err *err)
                           "header=Authorization:%%20Basic%%20... (or a token header)",
                           u->redacted, u->scheme);
     for (size_t i = 0; i < ev_param_count(ps, "header"); i++)
-        if (!header_ok(ev_param_at(ps, "header", i)))
+        if (!ev_http_header_ok(ev_param_at(ps, "header", i)))
             return ev_err_set(err, EV_EUSAGE,
                               "source %s: header number %zu is not \"Name: value\" (a token, a "
                               "colon, a value without line breaks)",
                               u->redacted, i + 1);
     const char *sh = ev_param_str(ps, "subscriber_header");
-    if (sh && !token_ok(sh))
+    if (sh && !ev_http_token_ok(sh, strlen(sh), NULL))
         return ev_err_set(err, EV_EUSAGE,
                           "source %s: subscriber_header must be a header name (a token such as "
                           "X-Subscriber)",
@@ -131,12 +109,11 @@ static int ws_configure(const ev_run_info *ri, ev_err *err)
                           "subscribe= or subscribe_file= too",
                           u->redacted);
     const char *proto = ev_param_str(ps, "subprotocol");
-    for (const char *p = proto; p && *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~, ", *p))
-            return ev_err_set(err, EV_EUSAGE,
-                              "source %s: subprotocol is a comma-separated list of tokens, "
-                              "e.g. cloudevents.json",
-                              u->redacted);
+    if (proto && !ev_http_token_ok(proto, strlen(proto), ", "))
+        return ev_err_set(err, EV_EUSAGE,
+                          "source %s: subprotocol is a comma-separated list of tokens, "
+                          "e.g. cloudevents.json",
+                          u->redacted);
     int64_t storm = ev_param_dur(ps, "storm");
     if (storm && storm < 100 * EV_NS_PER_MS)
         return ev_err_set(err, EV_EUSAGE,
@@ -165,24 +142,6 @@ static int ws_configure(const ev_run_info *ri, ev_err *err)
                           where, ri->consumers);
     }
     return EV_OK;
-}
-
-/* Appends s percent-encoded where a URL path may not hold it as is. */
-static int put_path(ev_buf *b, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (isalnum(c) || strchr("-._~/!$&'()*+,;=:@", c)) {
-            if (ev_buf_append(b, s, 1))
-                return -1;
-        } else {
-            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            if (ev_buf_append(b, e, 3))
-                return -1;
-        }
-    }
-    return 0;
 }
 
 static void ws_free(ev_ws_src *s)
@@ -329,7 +288,7 @@ static int ws_setup(const ev_run_info *ri, void **state, ev_err *err)
     }
     ev_buf b = EV_BUF_INIT;
     const char *q = ev_param_str(ps, "query");
-    if (ev_buf_puts(&b, "/") || put_path(&b, u->path) ||
+    if (ev_buf_puts(&b, "/") || ev_buf_put_pct(&b, u->path, EV_PCT_PATH) ||
         (q && q[0] && (ev_buf_puts(&b, "?") || ev_buf_puts(&b, q)))) {
         ev_buf_free(&b);
         goto oom;

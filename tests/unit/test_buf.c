@@ -151,9 +151,26 @@ static void test_json_string(void)
     check_escape(big, sizeof big, NULL);
 }
 
+/* Percent-encoding for URLs: a path keeps its '/' and sub-delims, a segment
+ * keeps only the unreserved marks; every other byte is %XX, uppercase. */
+static void test_pct(void)
+{
+    ev_buf b = EV_BUF_INIT;
+    CHECK_INT(ev_buf_put_pct(&b, "/ns/a b%/é~", EV_PCT_PATH), ==, 0);
+    CHECK_STR(b.p, "/ns/a%20b%25/%C3%A9~");
+    ev_buf_reset(&b);
+    CHECK_INT(ev_buf_put_pct(&b, "/", EV_PCT_UNRESERVED), ==, 0);
+    CHECK_STR(b.p, "%2F");
+    ev_buf_reset(&b);
+    CHECK_INT(ev_buf_put_pct(&b, "cloud-events_1.x~Z", EV_PCT_UNRESERVED), ==, 0);
+    CHECK_STR(b.p, "cloud-events_1.x~Z");
+    ev_buf_free(&b);
+}
+
 int main(void)
 {
     EV_RUN(test_append_and_reset);
+    EV_RUN(test_pct);
     EV_RUN(test_integers);
     EV_RUN(test_json_string);
     EV_DONE();

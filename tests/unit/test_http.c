@@ -126,9 +126,24 @@ static void test_attempt_extension(void)
     ev_ce_template_free(t);
 }
 
+/* Tokens and header= values (RFC 9110). */
+static void test_tokens(void)
+{
+    CHECK_INT(ev_http_token_ok("X-Api_Key", 9, NULL), ==, 1);
+    CHECK_INT(ev_http_token_ok("a b", 3, NULL), ==, 0);
+    CHECK_INT(ev_http_token_ok("cloudevents.json, v2", 20, ", "), ==, 1);
+    CHECK_INT(ev_http_token_ok("a:b", 3, ", "), ==, 0);
+    CHECK_INT(ev_http_header_ok("Authorization: Bearer x"), ==, 1);
+    CHECK_INT(ev_http_header_ok("Bad Name: x"), ==, 0);
+    CHECK_INT(ev_http_header_ok(": x"), ==, 0);
+    CHECK_INT(ev_http_header_ok("X-A: b\r\nX-B: c"), ==, 0);
+    CHECK_INT(ev_http_header_ok("no colon"), ==, 0);
+}
+
 int main(void)
 {
     EV_RUN(test_verdicts);
+    EV_RUN(test_tokens);
     EV_RUN(test_retry_after);
     EV_RUN(test_backoff);
     EV_RUN(test_pct);

@@ -769,6 +769,23 @@ static int snap_take(snapshot *s, engine *e, int hists)
         ev_hist_reset(s->e2e);
         ev_hist_reset(s->e2e_sched);
     }
+    /* The consumers before the lanes: an event is counted sent before it can
+     * be seen, so a live snapshot never shows more received than sent. */
+    for (uint32_t g = 0; g < e->ngroups; g++)
+        ev_ledger_reset(s->group[g]);
+    for (uint32_t i = 0; i < e->ncons; i++) {
+        cons *c = &e->cons[i];
+        pthread_mutex_lock(&c->mu);
+        for (uint32_t k = 0; k < c->ngr; k++)
+            rc |= ev_ledger_merge(s->group[c->gg + k], c->leds[k]);
+        if (hists) {
+            ev_hist_merge(s->e2e, c->e2e);
+            ev_hist_merge(s->e2e_sched, c->e2e_sched);
+        }
+        s->processed += c->processed;
+        s->no_latency += c->no_latency;
+        pthread_mutex_unlock(&c->mu);
+    }
     for (uint32_t i = 0; i < e->ltotal; i++)
         s->pl[i].unknown = i / e->nlanes != e->inst; /* another instance's lane */
     for (uint32_t i = 0; i < e->nlanes; i++) {
@@ -790,21 +807,6 @@ static int snap_take(snapshot *s, engine *e, int hists)
             ev_hist_merge(s->sched_lag, l->sched_lag);
         }
         pthread_mutex_unlock(&l->mu);
-    }
-    for (uint32_t g = 0; g < e->ngroups; g++)
-        ev_ledger_reset(s->group[g]);
-    for (uint32_t i = 0; i < e->ncons; i++) {
-        cons *c = &e->cons[i];
-        pthread_mutex_lock(&c->mu);
-        for (uint32_t k = 0; k < c->ngr; k++)
-            rc |= ev_ledger_merge(s->group[c->gg + k], c->leds[k]);
-        if (hists) {
-            ev_hist_merge(s->e2e, c->e2e);
-            ev_hist_merge(s->e2e_sched, c->e2e_sched);
-        }
-        s->processed += c->processed;
-        s->no_latency += c->no_latency;
-        pthread_mutex_unlock(&c->mu);
     }
     for (uint32_t g = 0; g < e->ngroups; g++)
         s->received += ev_ledger_received(s->group[g]);

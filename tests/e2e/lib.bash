@@ -240,7 +240,7 @@ await_status() {
   local field=$1 min=$2 secs=$3 line t v prev=unseen end
   end=$(($(ev_now_us) + secs * 1000000))
   while :; do
-    line=$(grep -aE '^(warmup|publish|stage) ' "$TMP/err" | tail -n 1 || true)
+    line=$(grep -aE '^[^ ]+ .* [0-9]+\.[0-9]s  rate ' "$TMP/err" | tail -n 1 || true)
     t= v=
     if [[ $line =~ \ ([0-9]+)\.([0-9])s\ \ rate\ .*\ $field\ ([0-9,]+) ]]; then
       t=$((10#${BASH_REMATCH[1]} * 1000000 + 10#${BASH_REMATCH[2]} * 100000))

@@ -352,7 +352,18 @@ static int sweep_loader(void *ud, const char *assignment, ev_plan **out)
     return load_plan(ud, assignment, out);
 }
 
-static int cmd_run(int argc, char **argv, int check)
+/* What `run` and `check` were asked: the plan's options (cli), the run's
+ * own (ev_run_opts) and where results go besides. */
+typedef struct run_args {
+    cli c;
+    ev_run_opts ro;
+    const char *out_dir, *history, *metrics;
+    int64_t linger_ns;
+} run_args;
+
+/* Parses argv into a (a->c.sets must hold argc entries). Returns 0, 1 when
+ * --help was printed (nothing to run), or EV_EUSAGE with the error printed. */
+static int parse_run_args(int argc, char **argv, int check, run_args *a)
 {
     static const struct option opts[] = {{"target", required_argument, NULL, 't'},
                                          {"source", required_argument, NULL, 'S'},
@@ -370,44 +381,36 @@ static int cmd_run(int argc, char **argv, int check)
                                          {"metrics-linger", required_argument, NULL, 'L'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *out_dir = NULL, *history = NULL, *metrics = NULL;
-    int64_t linger_ns = INT64_C(5000000000);
-    json_t *doc = NULL;
-    ev_prom *prom = NULL;
-    cli c = {.sets = calloc((size_t)argc, sizeof *c.sets)};
-    int rc = 0, ch;
-    ev_run_opts ro = {.interrupt = &g_interrupts};
-    if (!c.sets)
-        return EV_EINTERNAL;
+    int ch;
     optind = 1;
-    if (instance_from_env(&ro.instance, &ro.instances)) {
+    if (instance_from_env(&a->ro.instance, &a->ro.instances)) {
         fprintf(stderr, "evload: JOB_COMPLETION_INDEX / EVLOAD_INSTANCES do not make an instance "
                         "I of N (0 <= I < N <= 1024)\n");
-        free(c.sets);
         return EV_EUSAGE;
     }
     while ((ch = getopt_long(argc, argv, "t:S:m:I:A:B:s:j:o:qph", opts, NULL)) != -1) {
+        /* Options that only a run takes. */
+        if (check && strchr("mjoHML", ch))
+            goto usage;
         switch (ch) {
         case 't':
-            c.target = optarg;
+            a->c.target = optarg;
             break;
         case 'S':
-            c.source = optarg;
+            a->c.source = optarg;
             break;
         case 'm':
-            if (check)
-                goto usage;
-            ro.missing_path = optarg;
+            a->ro.missing_path = optarg;
             break;
         case 'A':
-            if (parse_start_at(optarg, &ro.start_at_wall))
+            if (parse_start_at(optarg, &a->ro.start_at_wall))
                 goto usage;
             break;
         case 'B':
-            ro.barrier_dir = optarg;
+            a->ro.barrier_dir = optarg;
             break;
         case 'I':
-            if (parse_instance(optarg, &ro.instance, &ro.instances)) {
+            if (parse_instance(optarg, &a->ro.instance, &a->ro.instances)) {
                 fprintf(stderr,
                         "evload: --instance %s: expected I/N with 0 <= I < N <= 1024, e.g. "
                         "--instance 2/4\n",
@@ -416,37 +419,33 @@ static int cmd_run(int argc, char **argv, int check)
             }
             break;
         case 's':
-            c.sets[c.nsets++] = optarg;
+            a->c.sets[a->c.nsets++] = optarg;
             break;
         case 'j':
-            if (check)
-                goto usage;
-            ro.json_path = optarg;
+            a->ro.json_path = optarg;
             break;
         case 'o':
         case 'H':
         case 'M':
-            if (check)
-                goto usage;
-            *(ch == 'o' ? &out_dir : ch == 'H' ? &history : &metrics) = optarg;
+            *(ch == 'o' ? &a->out_dir : ch == 'H' ? &a->history : &a->metrics) = optarg;
             break;
         case 'L': {
             ev_err lerr = {{0}};
-            if (check || ev_parse_duration(optarg, &linger_ns, &lerr)) {
+            if (ev_parse_duration(optarg, &a->linger_ns, &lerr)) {
                 fprintf(stderr, "evload: --metrics-linger: %s\n", lerr.msg);
                 goto usage;
             }
             break;
         }
         case 'q':
-            ro.quiet = 1;
+            a->ro.quiet = 1;
             break;
         case 'p':
-            ro.progress = 1;
+            a->ro.progress = 1;
             break;
         case 'h':
             usage_run(stdout, check);
-            goto out;
+            return 1;
         default:
             goto usage;
         }
@@ -458,40 +457,38 @@ static int cmd_run(int argc, char **argv, int check)
                 check ? "check" : "run", check ? "check" : "run");
         goto usage;
     }
-    c.path = argv[optind];
-    if (check && ev_suite_is_suite(c.path)) { /* a suite file: every member checked */
-        rc = ev_suite_check(c.path, c.target, c.sets, c.nsets);
-        goto out;
-    }
-    ev_plan *p = NULL;
-    if ((rc = load_plan(&c, NULL, &p)))
-        goto out;
-    if (check) {
-        print_plan(p);
-        printf("ok: %s is valid\n", c.path);
-        ev_plan_free(p);
-        goto out;
-    }
+    a->c.path = argv[optind];
+    return 0;
+usage:
+    fprintf(stderr, "evload: see `evload %s --help`\n", check ? "check" : "run");
+    return EV_EUSAGE;
+}
+
+/* Runs plan p as a asks (one run or a sweep), then writes --out/--history and
+ * serves the final --metrics figures a while. Returns the exit code. */
+static int execute(run_args *a, const ev_plan *p)
+{
     ev_err err = {{0}};
-    if (metrics && (rc = ev_prom_start(metrics, &prom, &err))) {
+    json_t *doc = NULL;
+    ev_prom *prom = NULL;
+    int rc;
+    if (a->metrics && (rc = ev_prom_start(a->metrics, &prom, &err))) {
         fprintf(stderr, "evload: %s\n", err.msg);
-        ev_plan_free(p);
-        goto out;
+        return rc;
     }
-    ro.prom = prom;
-    if (out_dir || history || prom)
-        ro.results = &doc;
+    a->ro.prom = prom;
+    if (a->out_dir || a->history || prom)
+        a->ro.results = &doc;
     install_signals();
     if (p->nsweep) {
-        rc = ev_sweep_run(p, sweep_loader, &c, &ro, stdout);
+        rc = ev_sweep_run(p, sweep_loader, &a->c, &a->ro, stdout);
     } else {
-        rc = ev_run(p, &ro, &err);
+        rc = ev_run(p, &a->ro, &err);
         if (rc >= EV_EUSAGE && rc <= EV_EINTERNAL)
             fprintf(stderr, "evload: %s\n", err.msg);
     }
-    ev_plan_free(p);
-    if (doc && (out_dir || history)) {
-        int wrc = ev_render_out(doc, out_dir, history, &err);
+    if (doc && (a->out_dir || a->history)) {
+        int wrc = ev_render_out(doc, a->out_dir, a->history, &err);
         if (wrc) {
             fprintf(stderr, "evload: %s\n", err.msg);
             if (!(rc >= EV_EUSAGE && rc <= EV_EINTERNAL))
@@ -502,18 +499,38 @@ static int cmd_run(int argc, char **argv, int check)
         /* The final figures, then a while for a last scrape (Ctrl-C ends it). */
         ev_prom_finish(prom, doc);
         int seen = atomic_load(&g_interrupts);
-        for (int64_t waited = 0; waited < linger_ns && atomic_load(&g_interrupts) == seen;
+        for (int64_t waited = 0; waited < a->linger_ns && atomic_load(&g_interrupts) == seen;
              waited += 50000000)
             nanosleep(&(struct timespec){0, 50000000}, NULL);
     }
-    goto out;
-usage:
-    fprintf(stderr, "evload: see `evload %s --help`\n", check ? "check" : "run");
-    rc = EV_EUSAGE;
-out:
     ev_prom_stop(prom);
     json_decref(doc);
-    free(c.sets);
+    return rc;
+}
+
+static int cmd_run(int argc, char **argv, int check)
+{
+    run_args a = {.c = {.sets = calloc((size_t)argc, sizeof(char *))},
+                  .ro = {.interrupt = &g_interrupts},
+                  .linger_ns = INT64_C(5000000000)};
+    if (!a.c.sets)
+        return EV_EINTERNAL;
+    ev_plan *p = NULL;
+    int rc = parse_run_args(argc, argv, check, &a);
+    if (rc == 1)
+        rc = 0;
+    else if (!rc && check && ev_suite_is_suite(a.c.path)) /* a suite: every member checked */
+        rc = ev_suite_check(a.c.path, a.c.target, a.c.sets, a.c.nsets);
+    else if (!rc && !(rc = load_plan(&a.c, NULL, &p))) {
+        if (check) {
+            print_plan(p);
+            printf("ok: %s is valid\n", a.c.path);
+        } else {
+            rc = execute(&a, p);
+        }
+    }
+    ev_plan_free(p);
+    free(a.c.sets);
     return rc;
 }
 

@@ -666,6 +666,72 @@ int ev_suite_check(const char *path, const char *target, char *const *sets, int 
     return rc;
 }
 
+/* Runs member i into OUT/NN-name/ as `evload run --out` would (a sweep
+ * member: results.json only) and records its exit code, duration, verdict
+ * and failing thresholds in s->m[i]. Sets *interrupted when Ctrl-C came.
+ * Returns 0, or the status of a results directory that cannot be made. */
+static int run_member(suite *s, size_t i, const char *out, const ev_where *w, const ev_run_opts *ro,
+                      int *interrupted, ev_err *err)
+{
+    member *m = &s->m[i];
+    char dirname[96];
+    snprintf(dirname, sizeof dirname, "%02zu-%s", i + 1, m->name);
+    snprintf(m->dir, sizeof m->dir, "%s/%s", out, dirname);
+    int rc = mkdir_p(m->dir, err);
+    if (rc)
+        return rc;
+    char results[1100];
+    snprintf(results, sizeof results, "%s/results.json", m->dir);
+    printf("\n== suite %s: member %zu/%zu: %s (%s) ==\n", s->name, i + 1, s->n, m->name,
+           m->scenario);
+    fflush(stdout);
+    int64_t t0 = ev_mono_ns();
+    json_t *doc = NULL;
+    ev_plan *p = NULL;
+    int mrc = member_plan(s, i, w, NULL, &p, err);
+    if (mrc) {
+        snprintf(m->note, sizeof m->note, "%s", err->msg);
+    } else if (p->nsweep) {
+        ev_run_opts o = *ro;
+        o.json_path = results;
+        sweep_ud u = {s, i, w};
+        mrc = ev_sweep_run(p, sweep_load, &u, &o, stdout);
+        json_error_t je;
+        doc = json_load_file(results, 0, &je);
+    } else {
+        /* As `evload run --out DIR`: results.json, report.html,
+         * timeseries.csv and junit.xml in the member's directory. */
+        ev_run_opts o = *ro;
+        o.results = &doc;
+        mrc = ev_run(p, &o, err);
+        if (mrc >= EV_EUSAGE && mrc <= EV_EINTERNAL) {
+            fprintf(stderr, "evload: %s\n", err->msg);
+            snprintf(m->note, sizeof m->note, "%s", err->msg);
+        }
+        ev_err rerr = {{0}};
+        if (doc && ev_render_out(doc, m->dir, NULL, &rerr)) {
+            fprintf(stderr, "evload: %s\n", rerr.msg);
+            if (!(mrc >= EV_EUSAGE && mrc <= EV_EINTERNAL)) {
+                mrc = EV_EUSAGE;
+                snprintf(m->note, sizeof m->note, "%s", rerr.msg);
+            }
+        }
+    }
+    ev_plan_free(p);
+    m->rc = mrc;
+    m->duration_s = (double)(ev_mono_ns() - t0) / 1e9;
+    if (doc)
+        failing_thresholds(m, doc);
+    json_decref(doc);
+    if (atomic_load(&g_suite_interrupts) > 0) {
+        *interrupted = 1;
+        if (mrc == 0 || mrc == 1)
+            mrc = m->rc = EV_EINCOMPLETE; /* stopped by the signal: never a pass */
+    }
+    m->v = mrc == 0 ? V_PASS : mrc == 1 ? V_FAIL : mrc == EV_EINCOMPLETE ? V_INCOMPLETE : V_ERROR;
+    return 0;
+}
+
 int ev_suite_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"target", required_argument, NULL, 't'},
@@ -766,65 +832,10 @@ int ev_suite_main(int argc, char **argv)
                                  : "stop_on_fail: an earlier member did not pass");
             continue;
         }
-        char dirname[96];
-        snprintf(dirname, sizeof dirname, "%02zu-%s", i + 1, m->name);
-        snprintf(m->dir, sizeof m->dir, "%s/%s", out, dirname);
-        if ((rc = mkdir_p(m->dir, &err))) {
+        if ((rc = run_member(&s, i, out, &w, &ro, &interrupted, &err))) {
             fprintf(stderr, "evload: --out %s\n", err.msg);
             goto done;
         }
-        char results[1100];
-        snprintf(results, sizeof results, "%s/results.json", m->dir);
-        printf("\n== suite %s: member %zu/%zu: %s (%s) ==\n", s.name, i + 1, s.n, m->name,
-               m->scenario);
-        fflush(stdout);
-        int64_t t0 = ev_mono_ns();
-        json_t *doc = NULL;
-        ev_plan *p = NULL;
-        int mrc = member_plan(&s, i, &w, NULL, &p, &err);
-        if (mrc) {
-            snprintf(m->note, sizeof m->note, "%s", err.msg);
-        } else if (p->nsweep) {
-            ev_run_opts o = ro;
-            o.json_path = results;
-            sweep_ud u = {&s, i, &w};
-            mrc = ev_sweep_run(p, sweep_load, &u, &o, stdout);
-            json_error_t je;
-            doc = json_load_file(results, 0, &je);
-        } else {
-            /* As `evload run --out DIR`: results.json, report.html,
-             * timeseries.csv and junit.xml in the member's directory. */
-            ev_run_opts o = ro;
-            o.results = &doc;
-            mrc = ev_run(p, &o, &err);
-            if (mrc >= EV_EUSAGE && mrc <= EV_EINTERNAL) {
-                fprintf(stderr, "evload: %s\n", err.msg);
-                snprintf(m->note, sizeof m->note, "%s", err.msg);
-            }
-            ev_err rerr = {{0}};
-            if (doc && ev_render_out(doc, m->dir, NULL, &rerr)) {
-                fprintf(stderr, "evload: %s\n", rerr.msg);
-                if (!(mrc >= EV_EUSAGE && mrc <= EV_EINTERNAL)) {
-                    mrc = EV_EUSAGE;
-                    snprintf(m->note, sizeof m->note, "%s", rerr.msg);
-                }
-            }
-        }
-        ev_plan_free(p);
-        m->rc = mrc;
-        m->duration_s = (double)(ev_mono_ns() - t0) / 1e9;
-        if (doc)
-            failing_thresholds(m, doc);
-        json_decref(doc);
-        if (atomic_load(&g_suite_interrupts) > 0) {
-            interrupted = 1;
-            if (mrc == 0 || mrc == 1)
-                mrc = m->rc = EV_EINCOMPLETE; /* stopped by the signal: never a pass */
-        }
-        m->v = mrc == 0                ? V_PASS
-               : mrc == 1              ? V_FAIL
-               : mrc == EV_EINCOMPLETE ? V_INCOMPLETE
-                                       : V_ERROR;
         if (m->v == V_INCOMPLETE && !m->note[0])
             snprintf(m->note, sizeof m->note, "%s",
                      interrupted ? "interrupted (Ctrl-C)" : "ended incomplete");

@@ -527,24 +527,7 @@ static double second_value(const ev_threshold *t, const json_t *tp, const json_t
         ev_hist_reset(h);
         if (ev_jhist(tp, path, h))
             return NAN;
-        if (t->agg == EV_AGG_COUNT)
-            return (double)ev_hist_count(h);
-        if (!ev_hist_count(h))
-            return NAN;
-        switch (t->agg) {
-        case EV_AGG_P:
-            return (double)ev_hist_percentile(h, t->pct) / 1e6;
-        case EV_AGG_MED:
-            return (double)ev_hist_percentile(h, 50) / 1e6;
-        case EV_AGG_AVG:
-            return ev_hist_mean(h) / 1e6;
-        case EV_AGG_MIN:
-            return (double)ev_hist_min(h) / 1e6;
-        case EV_AGG_MAX:
-            return (double)ev_hist_max(h) / 1e6;
-        default:
-            return NAN;
-        }
+        return ev_threshold_hist_value(t, h);
     }
     (void)prev;
     const char *key = !strcmp(m, "lost") ? "lost" : !strcmp(m, "publish_errors") ? "failed" : NULL;

@@ -115,12 +115,13 @@ static int build_plan(merge *m, ev_err *err)
     }
     char *text = json_dumps(thr, JSON_COMPACT);
     json_decref(thr);
-    char *set = text ? malloc(strlen(text) + 16) : NULL;
+    size_t n = text ? strlen(text) + 16 : 0;
+    char *set = text ? malloc(n) : NULL;
     if (!set) {
         free(text);
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
-    sprintf(set, "thresholds=%s", text);
+    snprintf(set, n, "thresholds=%s", text);
     rc = ev_plan_set(m->plan, set, err);
     free(set);
     free(text);

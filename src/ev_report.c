@@ -74,29 +74,8 @@ static double counter_value(const ev_results *r, int m)
 /* t's value over r's counters and the latencies lat (r's own, or a part's). */
 static double threshold_value(const ev_results *r, ev_hist *const *lat, const ev_threshold *t)
 {
-    if (t->latency) {
-        const ev_hist *h = lat[t->id];
-        if (!h) /* e.g. queue_wait/processing: not measured by this broker */
-            return NAN;
-        if (t->agg == EV_AGG_COUNT)
-            return (double)ev_hist_count(h);
-        if (!ev_hist_count(h))
-            return NAN;
-        switch (t->agg) {
-        case EV_AGG_P:
-            return (double)ev_hist_percentile(h, t->pct) / 1e6;
-        case EV_AGG_MED:
-            return (double)ev_hist_percentile(h, 50.0) / 1e6;
-        case EV_AGG_AVG:
-            return ev_hist_mean(h) / 1e6;
-        case EV_AGG_MIN:
-            return (double)ev_hist_min(h) / 1e6;
-        case EV_AGG_MAX:
-            return (double)ev_hist_max(h) / 1e6;
-        default:
-            return NAN;
-        }
-    }
+    if (t->latency) /* NULL, e.g. queue_wait/processing: not measured by this broker */
+        return ev_threshold_hist_value(t, lat[t->id]);
     double v = counter_value(r, t->id);
     if (t->agg == EV_AGG_RATE)
         return r->attempted ? v / (double)r->attempted : 0.0;

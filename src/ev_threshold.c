@@ -15,6 +15,7 @@
 #include "ev_threshold.h"
 
 #include "ev_drift.h"
+#include "ev_hist.h"
 #include "ev_metrics.h"
 #include "ev_text.h"
 
@@ -408,4 +409,28 @@ int ev_threshold_holds(const ev_threshold *t, double value)
         return value != t->bound;
     }
     return 0;
+}
+
+double ev_threshold_hist_value(const ev_threshold *t, const ev_hist *h)
+{
+    if (!h)
+        return NAN;
+    if (t->agg == EV_AGG_COUNT)
+        return (double)ev_hist_count(h);
+    if (!ev_hist_count(h))
+        return NAN;
+    switch (t->agg) {
+    case EV_AGG_P:
+        return (double)ev_hist_percentile(h, t->pct) / 1e6;
+    case EV_AGG_MED:
+        return (double)ev_hist_percentile(h, 50.0) / 1e6;
+    case EV_AGG_AVG:
+        return ev_hist_mean(h) / 1e6;
+    case EV_AGG_MIN:
+        return (double)ev_hist_min(h) / 1e6;
+    case EV_AGG_MAX:
+        return (double)ev_hist_max(h) / 1e6;
+    default:
+        return NAN;
+    }
 }

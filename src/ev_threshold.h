@@ -74,4 +74,9 @@ const char *ev_tag_name(ev_tag t);
  * publish_errors), so it means something in a publish-only run. */
 int ev_threshold_publish_side(const char *name);
 
+struct ev_hist;
+/* A latency threshold's aggregate of h: count, or p(N)/med/avg/min/max in
+ * milliseconds; NAN when h is NULL or (for all but count) empty. */
+double ev_threshold_hist_value(const ev_threshold *t, const struct ev_hist *h);
+
 #endif

@@ -39,10 +39,13 @@ latency_window "$f" slow rabbitmq
 # BullMQ: a worker on Redis lists and scripts through the proxy. Each job
 # takes several round trips (fetch, lock, finish), each delayed, so the 4
 # workers fall behind during the window: e2e rises past 800 ms, and the
-# recovery is the time the backlog takes to clear.
+# recovery is the time the backlog takes to clear (up to the 5 s the check
+# allows, seen at 2 s): 13 s of publishing, so that at least one whole second
+# of publishing follows a recovery at 7 + 5 s (with 10 s, a 2 s recovery left
+# none, and the check that such seconds exist failed).
 f=$TMP/bullmq.json
 run_rc 0 run scenarios/bullmq-smoke.json --target "bullmq://127.0.0.1:6379?queue=evload-it-flat-$SUFFIX" \
-  "${common[@]}" --json "$f"
+  "${common[@]}" --set publish.duration=13s --json "$f"
 exact_run "$f" bullmq
 on_time "$f" slow
 latency_window "$f" slow bullmq unbounded

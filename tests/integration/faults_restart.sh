@@ -9,7 +9,8 @@
 #  - Redis with AOF (a private redis-server on its own port, appendonly yes,
 #    appendfsync always; the shared one on 6379 is left alone): shut down
 #    and started again by the command; Pub/Sub keeps nothing for absent
-#    subscribers, so the loss equals PUBLISH's shortfall exactly.
+#    subscribers, so the loss (none, when the subscribers are back before
+#    the publisher) equals PUBLISH's shortfall exactly.
 # (Kafka: faults_kafka.sh.)
 source "$(dirname "$0")/rabbitmq_lib.bash"
 source "$(dirname "$0")/faults_lib.bash"
@@ -63,8 +64,12 @@ run_rc 0 run scenarios/redis-pubsub-smoke.json \
   --set publish.duration=7s \
   --set "faults=[{\"name\": \"restart\", \"at\": \"2s\", \"timeout\": \"30s\", \"exec\": $(jq -Rn --arg c "$CMD" '$c')}]" \
   --set 'thresholds={}' --json "$f" --quiet
+# What is lost depends on who reconnects first: events PUBLISHed after the
+# publisher is back but before a subscriber has resubscribed reach nobody in
+# that group (seen: 0 to a few hundred). Whatever it is, PUBLISH's replies
+# account for it exactly, and every connection went through the restart.
 lost=$(jqv "$f" .deliver.lost)
-nonzero "redis: lost (nobody subscribed while it was down)" "$lost"
+ge "redis: the publisher reconnected" "$(jqv "$f" .broker.redis.publisher_reconnects)" 1
 eq "redis: lost == publish_shortfall" "$lost" "$(jqv "$f" .broker.redis.publish_shortfall)"
 eq "redis: pending" "$(jqv "$f" .deliver.pending)" 0
 eq "redis: duplicated" "$(jqv "$f" .deliver.duplicated)" 0

@@ -20,6 +20,7 @@
 
 #include "ev_clock.h"
 #include "ev_codec.h"
+#include "ev_param.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -690,6 +691,31 @@ void ev_fleet_report(ev_fleet *f, json_t *out, ev_fleet_name_fn name_fn, ev_flee
     json_object_set_new(out, "storm", storm);
     json_object_set_new(out, "subscribers", subs);
     pthread_mutex_unlock(&f->mu);
+}
+
+int ev_fleet_setup(const ev_params *ps, uint32_t subscribers, uint32_t lanes, const char *run_id,
+                   uint32_t instance, const char *what, ev_fleet **out, long *nofile, ev_err *err)
+{
+    ev_fleet_conf fc = {
+        .subscribers = subscribers,
+        .lanes = lanes ? lanes : 1,
+        .run_id = run_id,
+        .instance = instance,
+        .storm_ns = ev_param_dur(ps, "storm"),
+        .storm_fraction = ev_param_num(ps, "storm_fraction"),
+        .storm_jitter_ns = ev_param_dur(ps, "storm_jitter"),
+        .seed = (uint64_t)ev_mono_ns(),
+    };
+    *out = NULL;
+    /* 256 for the rest of the process; refused below 64 spare. */
+    long lim = ev_fleet_nofile((uint64_t)subscribers + 256);
+    *nofile = lim;
+    if (lim >= 0 && lim < (long)subscribers + 64)
+        return ev_err_set(err, EV_ECONNECT,
+                          "%s: %u subscribers need as many open files, but the limit is %ld "
+                          "and cannot be raised (ulimit -n)",
+                          what, subscribers, lim);
+    return ev_fleet_new(&fc, out, err);
 }
 
 long ev_fleet_nofile(uint64_t need)

@@ -149,6 +149,17 @@ void ev_fleet_report(ev_fleet *f, json_t *out, ev_fleet_name_fn name_fn, ev_flee
  * the rest of the process uses. Returns the soft limit now (-1: unknown);
  * a limit that cannot be raised far enough is for the caller to report. */
 long ev_fleet_nofile(uint64_t need);
+/* The setup an edge transport (SSE, WebSocket) shares: a fleet of
+ * `subscribers` for the run (storms from the source's parameters `storm`,
+ * `storm_fraction` and `storm_jitter`), and the open-files limit raised for
+ * one connection per subscriber. what names the source in errors ("sse
+ * http://…", redacted). *out (caller owns) and *nofile (the soft limit, -1:
+ * unknown) are set on success; EV_ECONNECT when the limit is too low and
+ * cannot be raised, EV_EINTERNAL when out of memory. */
+struct ev_params;
+int ev_fleet_setup(const struct ev_params *ps, uint32_t subscribers, uint32_t lanes,
+                   const char *run_id, uint32_t instance, const char *what, ev_fleet **out,
+                   long *nofile, ev_err *err);
 /* Histogram summary as the report writes it (ms), for a transport's own. */
 json_t *ev_fleet_hist_json(const ev_hist *h);
 

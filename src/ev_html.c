@@ -1,6 +1,6 @@
 /* ev_html — see ev_html.h. The page is written straight to the FILE; charts
  * are SVG with fixed geometry (viewBox 880×240) scaled by CSS. Every number
- * goes through fnum()/fcoord() (fixed formats), every text through esc(). */
+ * goes through fnum()/fcoord() (fixed formats), every text through ev_fput_markup(). */
 #include "ev_html.h"
 
 #include "ev_data.h"
@@ -22,28 +22,6 @@ typedef struct page {
 } page;
 
 /* ---- text ------------------------------------------------------------- */
-
-static void esc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            fputc(*s, f);
-        }
-    }
-}
 
 /* A figure for people: whole numbers as such, others with 3–4 significant
  * digits; "–" for NAN. */
@@ -86,7 +64,7 @@ static void cell(FILE *f, const json_t *v)
 {
     char b[48];
     if (json_is_string(v))
-        esc(f, json_string_value(v));
+        ev_fput_markup(f, json_string_value(v));
     else if (json_is_integer(v) && json_integer_value(v) >= 0)
         fputs(fint((uint64_t)json_integer_value(v), b, sizeof b), f);
     else if (json_is_number(v))
@@ -285,7 +263,7 @@ static void axes(FILE *f, const chart *c)
         for (size_t i = 0; i < c->ncats; i++) {
             fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", px(c, (double)i),
                     bottom + 14);
-            esc(f, c->cats[i]);
+            ev_fput_markup(f, c->cats[i]);
             fputs("</text>\n", f);
         }
     } else if (c->xnines) {
@@ -309,9 +287,9 @@ static void axes(FILE *f, const chart *c)
             "<line class=\"ax\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
             left, bottom, right, bottom, left, top, left, bottom);
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", right, CH - 2);
-    esc(f, c->xunit);
+    ev_fput_markup(f, c->xunit);
     fprintf(f, "</text><text x=\"4\" y=\"%.1f\">", top - 4);
-    esc(f, c->yunit);
+    ev_fput_markup(f, c->yunit);
     fputs("</text>\n", f);
 }
 
@@ -322,13 +300,13 @@ static void draw(page *p, chart *c)
     fputs("<div class=\"chart\">", f);
     if (c->title) {
         fputs("<h3>", f);
-        esc(f, c->title);
+        ev_fput_markup(f, c->title);
         fputs("</h3>", f);
     }
     fputs("<div class=\"legend\">", f);
     for (int k = 0; k < c->ns; k++) {
         fprintf(f, "<span class=\"k c%d\"></span>", c->s[k].color);
-        esc(f, c->s[k].name);
+        ev_fput_markup(f, c->s[k].name);
     }
     fputs("</div>\n", f);
     fprintf(f, "<svg id=\"%s\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n", c->id, CW, CH);
@@ -338,9 +316,9 @@ static void draw(page *p, chart *c)
                 "<rect class=\"band b%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">"
                 "<title>",
                 c->b[i].kind, a, MT, fmax(0, z - a), CH - MB - MT);
-        esc(f, c->b[i].label);
+        ev_fput_markup(f, c->b[i].label);
         fprintf(f, "</title></rect><text x=\"%.1f\" y=\"%.1f\">", a + 3, MT + 11);
-        esc(f, c->b[i].label);
+        ev_fput_markup(f, c->b[i].label);
         fputs("</text>\n", f);
     }
     axes(f, c);
@@ -378,7 +356,7 @@ static void draw(page *p, chart *c)
                 "<line class=\"knee\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
                 "<text x=\"%.1f\" y=\"%.1f\">",
                 x, MT, x, CH - MB, x + 4, MT + 24);
-        esc(f, c->mark_label);
+        ev_fput_markup(f, c->mark_label);
         fputs("</text>\n", f);
     }
     fputs("</svg></div>\n", f);
@@ -485,9 +463,9 @@ static void sec_head(page *p, const json_t *run, int level)
     const char *verdict = ev_jstr(run, "verdict");
     upper(verdict, v, sizeof v);
     fprintf(f, "<h%d>", level);
-    esc(f, ev_jstr(run, "run.scenario"));
+    ev_fput_markup(f, ev_jstr(run, "run.scenario"));
     fputs(" <span class=\"muted\">run ", f);
-    esc(f, ev_jstr(run, "run.id"));
+    ev_fput_markup(f, ev_jstr(run, "run.id"));
     if (ev_jint(run, "run.instances") > 1) {
         fprintf(f, " · instance %llu of %llu", (unsigned long long)ev_jint(run, "run.instance"),
                 (unsigned long long)ev_jint(run, "run.instances"));
@@ -497,13 +475,13 @@ static void sec_head(page *p, const json_t *run, int level)
                 (unsigned long long)ev_jint(run, "run.merged_from"));
     fprintf(f, "</span></h%d>\n", level);
     fprintf(f, "<p><span class=\"verdict %s\">%s</span> &nbsp;", verdict_class(verdict), v);
-    esc(f, ev_jstr(run, "run.target"));
+    ev_fput_markup(f, ev_jstr(run, "run.target"));
     fputs(" · started ", f);
-    esc(f, ev_jstr(run, "run.started"));
+    ev_fput_markup(f, ev_jstr(run, "run.started"));
     fprintf(f, " · %s s</p>\n", fnum(ev_jnum(run, "run.duration_s"), b, sizeof b));
     if (*ev_jstr(run, "run.end_reason")) {
         fputs("<p class=\"bad\"><b>Ended early:</b> ", f);
-        esc(f, ev_jstr(run, "run.end_reason"));
+        ev_fput_markup(f, ev_jstr(run, "run.end_reason"));
         fputs("</p>\n", f);
     }
 }
@@ -561,9 +539,9 @@ static void sec_thresholds(page *p, const json_t *run, const char *pfx)
     json_array_foreach (thr, i, t) {
         int ok = json_is_true(ev_jget(t, "pass"));
         fputs("<tr><td class=\"l\">", f);
-        esc(f, ev_jstr(t, "metric"));
+        ev_fput_markup(f, ev_jstr(t, "metric"));
         fputs("</td><td class=\"l\"><code>", f);
-        esc(f, ev_jstr(t, "expr"));
+        ev_fput_markup(f, ev_jstr(t, "expr"));
         fputs("</code></td><td>", f);
         cell(f, ev_jget(t, "value"));
         fprintf(f, "</td><td class=\"l %s\">%s</td></tr>\n", ok ? "ok" : "bad",
@@ -597,9 +575,9 @@ static void sec_thresholds(page *p, const json_t *run, const char *pfx)
         int parsed = ev_threshold_parse(ev_jstr(t, "metric"), ev_jstr(t, "expr"), &th, NULL) == 0;
         double y = top + rowh * (double)i;
         fprintf(f, "<text x=\"4\" y=\"%.1f\">", y + 12);
-        esc(f, ev_jstr(t, "metric"));
+        ev_fput_markup(f, ev_jstr(t, "metric"));
         fputs(" ", f);
-        esc(f, ev_jstr(t, "expr"));
+        ev_fput_markup(f, ev_jstr(t, "expr"));
         fputs("</text>\n", f);
         double prev_t = 0;
         for (size_t k = 0; k < nts; k++) {
@@ -628,11 +606,11 @@ static void sec_thresholds(page *p, const json_t *run, const char *pfx)
 static void figure(FILE *f, const char *name, const json_t *v, const char *unit)
 {
     fputs("<tr><th class=\"l\">", f);
-    esc(f, name);
+    ev_fput_markup(f, name);
     fputs("</th><td>", f);
     cell(f, v);
     fputs(unit ? " " : "", f);
-    esc(f, unit);
+    ev_fput_markup(f, unit);
     fputs("</td></tr>\n", f);
 }
 
@@ -667,7 +645,7 @@ static void rate_tip(FILE *f, const void *ud, size_t i)
     const tcols *c = ud;
     char a[48], b[48], t[48];
     fprintf(f, "t=%s s ", fnum(c->t[i], t, sizeof t));
-    esc(f, ev_jstr(json_array_get(c->ts, i), "phase"));
+    ev_fput_markup(f, ev_jstr(json_array_get(c->ts, i), "phase"));
     fprintf(f, ": achieved %s/s, target %s/s", fnum(c->rate_a[i], a, sizeof a),
             fnum(c->rate_t[i], b, sizeof b));
 }
@@ -773,7 +751,7 @@ static void sec_spectrum(page *p, const json_t *run, const char *pfx)
         static const char *const cols[] = {"count", "p50",   "p90", "p95",  "p99",
                                            "p999",  "p9999", "max", "mean", "out_of_range"};
         fputs("<tr><td class=\"l\">", p->f);
-        esc(p->f, key);
+        ev_fput_markup(p->f, key);
         fputs("</td>", p->f);
         for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
             fputs("<td>", p->f);
@@ -804,7 +782,7 @@ static void sec_stages(page *p, const json_t *run)
                                            "received", "rate_achieved", "e2e.p50",
                                            "e2e.p99",  "e2e.max",       "ack.p99"};
         fputs("<tr><td class=\"l\">", f);
-        esc(f, ev_jstr(s, "name"));
+        ev_fput_markup(f, ev_jstr(s, "name"));
         fputs("</td>", f);
         for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
             fputs("<td>", f);
@@ -905,9 +883,9 @@ static void sec_streams(page *p, const json_t *run)
                                            "rate_achieved",   "latency.e2e.p50", "latency.e2e.p99",
                                            "latency.e2e.max", "latency.ack.p99"};
         fputs("<tr class=\"stream\"><td class=\"l\">", f);
-        esc(f, ev_jstr(s, "name"));
+        ev_fput_markup(f, ev_jstr(s, "name"));
         fputs("</td><td class=\"l\">", f);
-        esc(f, ev_jstr(s, "event_type"));
+        ev_fput_markup(f, ev_jstr(s, "event_type"));
         fputs("</td>", f);
         for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
             fputs("<td>", f);
@@ -922,7 +900,7 @@ static void sec_streams(page *p, const json_t *run)
     fputs("</tr>\n", f);
     json_array_foreach (st, i, s) {
         fputs("<tr><td class=\"l\">", f);
-        esc(f, ev_jstr(s, "name"));
+        ev_fput_markup(f, ev_jstr(s, "name"));
         fputs("</td>", f);
         class_row(f, ev_jget(s, "deliver"));
         fputs("</tr>\n", f);
@@ -951,7 +929,7 @@ static void sec_delivery(page *p, const json_t *run)
     const json_t *outs = ev_jget(run, "deliver.outputs");
     json_array_foreach (outs, i, o) {
         fputs("<tr><td class=\"l\">", f);
-        esc(f, *ev_jstr(o, "name") ? ev_jstr(o, "name") : "(target)");
+        ev_fput_markup(f, *ev_jstr(o, "name") ? ev_jstr(o, "name") : "(target)");
         fputs("</td>", f);
         class_row(f, o);
         fputs("</tr>\n", f);
@@ -963,19 +941,19 @@ static void sec_delivery(page *p, const json_t *run)
         char miss[512];
         const char *name = ev_jstr(o, "name");
         fputs("<p><b>", f);
-        esc(f, *name ? name : "(target)");
+        ev_fput_markup(f, *name ? name : "(target)");
         fputs("</b> at <code>", f);
-        esc(f, ev_jstr(o, "source"));
+        ev_fput_markup(f, ev_jstr(o, "source"));
         fputs("</code> · ", f);
-        esc(f, ev_jstr(o, "expect"));
+        ev_fput_markup(f, ev_jstr(o, "expect"));
         fputs(" · match ", f);
-        esc(f, ev_jstr(o, "match"));
+        ev_fput_markup(f, ev_jstr(o, "match"));
         if (json_is_true(ev_jget(o, "integrity_checked")))
             fputs(" · checksums checked", f);
         missing_first(p, run, name, miss, sizeof miss);
         if (miss[0]) {
             fputs("<br>first missing ids (lost or pending): <code>", f);
-            esc(f, miss);
+            ev_fput_markup(f, miss);
             fputs("</code>", f);
         }
         fputs("</p>\n", f);
@@ -988,7 +966,7 @@ static void sec_delivery(page *p, const json_t *run)
         fputs("</tr>\n", f);
         json_array_foreach (groups, i, o) {
             fputs("<tr><td class=\"l\">", f);
-            esc(f, ev_jstr(o, "name"));
+            ev_fput_markup(f, ev_jstr(o, "name"));
             fputs("</td>", f);
             class_row(f, o);
             fputs("</tr>\n", f);
@@ -1077,15 +1055,15 @@ static void sec_broker(page *p, const json_t *run, const char *pfx)
         const char *k;
         const json_t *v;
         fputs("<h3>", f);
-        esc(f, name);
+        ev_fput_markup(f, name);
         fputs("</h3><table>", f);
         json_object_foreach ((json_t *)(uintptr_t)o, k, v) {
             fputs("<tr><th class=\"l\">", f);
-            esc(f, k);
+            ev_fput_markup(f, k);
             fputs("</th><td>", f);
             if (json_is_object(v) || json_is_array(v)) {
                 char *s = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
-                esc(f, s ? s : "");
+                ev_fput_markup(f, s ? s : "");
                 free(s);
             } else {
                 cell(f, v);
@@ -1102,7 +1080,7 @@ static void sec_broker(page *p, const json_t *run, const char *pfx)
         fputs("<h3>Highest over the run</h3><table>", f);
         json_object_foreach ((json_t *)(uintptr_t)bpb, k, v) {
             fputs("<tr><th class=\"l\">", f);
-            esc(f, k);
+            ev_fput_markup(f, k);
             fputs("</th><td>", f);
             cell(f, v);
             fputs("</td></tr>\n", f);
@@ -1150,9 +1128,9 @@ static void hist_tip(FILE *f, const void *ud, size_t i)
 {
     const json_t *e = json_array_get((const json_t *)ud, i);
     char a[48], b[48];
-    esc(f, ev_jstr(e, "run_id"));
+    ev_fput_markup(f, ev_jstr(e, "run_id"));
     fputs(" ", f);
-    esc(f, ev_jstr(e, "started"));
+    ev_fput_markup(f, ev_jstr(e, "started"));
     fprintf(f, ": e2e p99 %s ms, throughput %s/s, lost ", fnum(ev_jnum(e, "e2e_p99"), a, sizeof a),
             fnum(ev_jnum(e, "throughput"), b, sizeof b));
     cell(f, ev_jget(e, "lost"));
@@ -1215,11 +1193,11 @@ static void sec_history(page *p, const json_t *hist, const char *pfx)
         static const char *const cols[] = {"rate_achieved", "throughput", "e2e_p50", "e2e_p99",
                                            "lost"};
         fputs("<tr><td class=\"l\">", f);
-        esc(f, ev_jstr(e, "run_id"));
+        ev_fput_markup(f, ev_jstr(e, "run_id"));
         fputs("</td><td class=\"l\">", f);
-        esc(f, ev_jstr(e, "started"));
+        ev_fput_markup(f, ev_jstr(e, "started"));
         fputs("</td><td class=\"l\">", f);
-        esc(f, ev_jstr(e, "verdict"));
+        ev_fput_markup(f, ev_jstr(e, "verdict"));
         fputs("</td>", f);
         for (size_t k = 0; k < sizeof cols / sizeof cols[0]; k++) {
             fputs("<td>", f);
@@ -1245,7 +1223,7 @@ static void kv_table(FILE *f, const json_t *o, const char *const *skip)
         if (s || json_is_object(v) || json_is_array(v))
             continue;
         fputs("<tr><th class=\"l\">", f);
-        esc(f, k);
+        ev_fput_markup(f, k);
         fputs("</th><td class=\"l\">", f);
         cell(f, v);
         fputs("</td></tr>\n", f);
@@ -1278,7 +1256,7 @@ static void sec_scenario(page *p, const json_t *run)
     fputs("</table>\n<h3>Environment</h3>\n", f);
     kv_table(f, ev_jget(run, "environment"), NULL);
     fputs("<p class=\"muted\">evload ", f);
-    esc(f, ev_jstr(run, "evload.version"));
+    ev_fput_markup(f, ev_jstr(run, "evload.version"));
     fputs(" · results schema ", f);
     cell(f, ev_jget(run, "schema"));
     fputs("</p>\n", f);
@@ -1318,15 +1296,15 @@ static void sweep_sections(page *p, const json_t *doc)
     char v[32], id[64];
     upper(worst, v, sizeof v);
     fputs("<h1>Sweep over ", f);
-    esc(f, key);
+    ev_fput_markup(f, key);
     fputs(" <span class=\"muted\">", f);
-    esc(f, ev_jstr(json_array_get(runs, 0), "run.scenario"));
+    ev_fput_markup(f, ev_jstr(json_array_get(runs, 0), "run.scenario"));
     fprintf(f, "</span></h1>\n<p><span class=\"verdict %s\">%s</span> &nbsp;%zu runs · knee: ",
             verdict_class(worst), v, json_array_size(runs));
     if (*knee) {
-        esc(f, key);
+        ev_fput_markup(f, key);
         fputs("=", f);
-        esc(f, knee);
+        ev_fput_markup(f, knee);
     } else {
         fputs("not reached", f);
     }
@@ -1373,7 +1351,7 @@ static void sweep_sections(page *p, const json_t *doc)
     l.s[l.ns++] = (ser){"e2e p95", 3, 0, x, p95, n, NULL, NULL};
     draw(p, &l);
     fputs("<table><tr><th class=\"l\">", f);
-    esc(f, key);
+    ev_fput_markup(f, key);
     fputs("</th><th>throughput/s</th><th>e2e p95 ms</th><th>lost</th><th>efficiency</th>"
           "<th class=\"l\">verdict</th><th class=\"l\">run</th></tr>\n",
           f);
@@ -1388,7 +1366,7 @@ static void sweep_sections(page *p, const json_t *doc)
             fputs("</td>", f);
         }
         fputs("<td class=\"l\">", f);
-        esc(f, ev_jstr(r, "verdict"));
+        ev_fput_markup(f, ev_jstr(r, "verdict"));
         fprintf(f, "</td><td class=\"l\"><a href=\"#run%zu\">run %zu</a></td></tr>\n", i, i + 1);
     }
     fputs("</table><p class=\"muted\">efficiency: throughput gained against linear scaling "
@@ -1399,7 +1377,7 @@ static void sweep_sections(page *p, const json_t *doc)
         snprintf(pfx, sizeof pfx, "run%zu-", i);
         snprintf(id, sizeof id, "run%zu", i);
         fprintf(f, "<section class=\"run\" id=\"%s\"><h2>Run %zu: ", id, i + 1);
-        esc(f, key);
+        ev_fput_markup(f, key);
         fputs("=", f);
         cell(f, ev_jget(json_array_get(rows, i), "value"));
         fputs("</h2>\n", f);
@@ -1423,11 +1401,11 @@ int ev_html_write(FILE *f, const json_t *doc, const json_t *history, ev_err *err
           f);
     if (sweep) {
         fputs("sweep over ", f);
-        esc(f, ev_jstr(doc, "sweep.key"));
+        ev_fput_markup(f, ev_jstr(doc, "sweep.key"));
     } else {
-        esc(f, ev_jstr(doc, "run.scenario"));
+        ev_fput_markup(f, ev_jstr(doc, "run.scenario"));
         fputs(" · ", f);
-        esc(f, ev_jstr(doc, "verdict"));
+        ev_fput_markup(f, ev_jstr(doc, "verdict"));
     }
     fprintf(f, "</title>\n<style>\n%s</style></head><body>\n", CSS);
     if (sweep)

@@ -2,37 +2,10 @@
 #include "ev_junit.h"
 
 #include "ev_json.h"
+#include "ev_text.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* XML attribute or text: & < > " ' escaped; control bytes other than tab
- * and newline (not allowed in XML 1.0) become '?'. */
-static void xesc(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&apos;", f);
-            break;
-        default:
-            fputc(c < 0x20 && c != '\t' && c != '\n' ? '?' : c, f);
-        }
-    }
-}
 
 static void jval(char *b, size_t size, const json_t *v)
 {
@@ -73,8 +46,8 @@ static void suite(FILE *f, const json_t *run, const char *suffix)
     count(run, &t);
     const char *scen = ev_jstr(run, "run.scenario");
     fputs("  <testsuite name=\"evload.", f);
-    xesc(f, scen);
-    xesc(f, suffix);
+    ev_fput_markup(f, scen);
+    ev_fput_markup(f, suffix);
     fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" time=\"%.3f\"",
             t.tests, t.failures, t.errors, ev_jnum(run, "run.duration_s"));
     const char *started = ev_jstr(run, "run.started");
@@ -82,7 +55,8 @@ static void suite(FILE *f, const json_t *run, const char *suffix)
         fprintf(f, " timestamp=\"%.19s\"", started);
     }
     fputs(" hostname=\"", f);
-    xesc(f, *ev_jstr(run, "environment.host") ? ev_jstr(run, "environment.host") : "localhost");
+    ev_fput_markup(f, *ev_jstr(run, "environment.host") ? ev_jstr(run, "environment.host")
+                                                        : "localhost");
     fputs("\">\n    <properties>\n", f);
     static const char *const props[] = {"run.id",       "run.target",    "run.started",
                                         "run.instance", "run.instances", "verdict"};
@@ -91,10 +65,10 @@ static void suite(FILE *f, const json_t *run, const char *suffix)
         const json_t *v = ev_jget(run, props[k]);
         fprintf(f, "      <property name=\"evload.%s\" value=\"", props[k]);
         if (json_is_string(v))
-            xesc(f, json_string_value(v));
+            ev_fput_markup(f, json_string_value(v));
         else {
             jval(b, sizeof b, v);
-            xesc(f, b);
+            ev_fput_markup(f, b);
         }
         fputs("\"/>\n", f);
     }
@@ -105,19 +79,19 @@ static void suite(FILE *f, const json_t *run, const char *suffix)
         char v[64];
         jval(v, sizeof v, ev_jget(x, "value"));
         fputs("    <testcase classname=\"evload.", f);
-        xesc(f, scen);
+        ev_fput_markup(f, scen);
         fputs(".thresholds\" name=\"", f);
-        xesc(f, ev_jstr(x, "metric"));
+        ev_fput_markup(f, ev_jstr(x, "metric"));
         fputs(" ", f);
-        xesc(f, ev_jstr(x, "expr"));
+        ev_fput_markup(f, ev_jstr(x, "expr"));
         fputs("\" time=\"0\">", f);
         if (!json_is_true(ev_jget(x, "pass"))) {
             fputs("\n      <failure type=\"threshold\" message=\"", f);
-            xesc(f, ev_jstr(x, "metric"));
+            ev_fput_markup(f, ev_jstr(x, "metric"));
             fputs(" = ", f);
-            xesc(f, v);
+            ev_fput_markup(f, v);
             fputs(", which does not satisfy ", f);
-            xesc(f, ev_jstr(x, "expr"));
+            ev_fput_markup(f, ev_jstr(x, "expr"));
             fputs("\"/>\n    ", f);
         }
         fputs("</testcase>\n", f);
@@ -126,9 +100,9 @@ static void suite(FILE *f, const json_t *run, const char *suffix)
         json_array_foreach (ev_jget(run, "deliver.outputs"), i, x) {
             const char *name = ev_jstr(x, "name");
             fputs("    <testcase classname=\"evload.", f);
-            xesc(f, scen);
+            ev_fput_markup(f, scen);
             fputs(".delivery\" name=\"", f);
-            xesc(f, *name ? name : "target");
+            ev_fput_markup(f, *name ? name : "target");
             fprintf(f, ": no loss\" time=\"%.3f\">", ev_jnum(run, "deliver.settle_s"));
             if (ev_jint(x, "lost")) {
                 fprintf(f,
@@ -143,11 +117,11 @@ static void suite(FILE *f, const json_t *run, const char *suffix)
         }
     if (json_is_false(ev_jget(run, "run.completed"))) {
         fputs("    <testcase classname=\"evload.", f);
-        xesc(f, scen);
+        ev_fput_markup(f, scen);
         fputs(".run\" name=\"run completed\" time=\"0\">\n      <error type=\"incomplete\" "
               "message=\"",
               f);
-        xesc(f, ev_jstr(run, "run.end_reason"));
+        ev_fput_markup(f, ev_jstr(run, "run.end_reason"));
         fputs("\"/>\n    </testcase>\n", f);
     }
     fputs("  </testsuite>\n", f);

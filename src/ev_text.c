@@ -347,3 +347,29 @@ int ev_valid_name(const char *s, size_t max)
             return 0;
     return 1;
 }
+
+void ev_fput_markup(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        switch (c) {
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        case '\'':
+            fputs("&#39;", f);
+            break;
+        default:
+            fputc(c < 0x20 && c != '\t' && c != '\n' ? '?' : c, f);
+        }
+    }
+}

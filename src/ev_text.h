@@ -40,6 +40,11 @@ void ev_fmt_num(double d, char *buf, size_t size);
 void ev_text_put(char *buf, size_t size, size_t *n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Writes s (NULL: nothing) to f as XML/HTML text or attribute value: & < >
+ * " ' escaped; control bytes other than tab and newline (not allowed in XML
+ * 1.0) become '?'. */
+void ev_fput_markup(FILE *f, const char *s);
+
 /* One row of a help table: cells[0..3] at columns col[0..3], a cell that runs
  * into the next column pushes the rest to a new line; cells[4] (the help) is
  * wrapped at word breaks within 100 columns. */

@@ -301,26 +301,11 @@ static int ws_setup(const ev_run_info *ri, void **state, ev_err *err)
         snprintf(hh, sizeof hh, "%s", u->host);
     if (!(s->hosthdr = strdup(hh)))
         goto oom;
-    ev_fleet_conf fc = {
-        .subscribers = s->groups,
-        .lanes = ri->plan->lanes > 0 ? (uint32_t)ri->plan->lanes : 1,
-        .run_id = ri->run_id,
-        .instance = ri->instance,
-        .storm_ns = ev_param_dur(ps, "storm"),
-        .storm_fraction = ev_param_num(ps, "storm_fraction"),
-        .storm_jitter_ns = ev_param_dur(ps, "storm_jitter"),
-        .seed = (uint64_t)ev_mono_ns(),
-    };
-    if ((rc = ev_fleet_new(&fc, &s->fleet, err)))
+    char what[300];
+    snprintf(what, sizeof what, "ws %s", s->redacted);
+    if ((rc = ev_fleet_setup(ps, s->groups, ri->plan->lanes > 0 ? (uint32_t)ri->plan->lanes : 1,
+                             ri->run_id, ri->instance, what, &s->fleet, &s->nofile, err)))
         goto fail;
-    s->nofile = ev_fleet_nofile((uint64_t)s->groups + 256);
-    if (s->nofile >= 0 && s->nofile < (long)s->groups + 64) {
-        rc = ev_err_set(err, EV_ECONNECT,
-                        "ws %s: %u subscribers need as many open files, but the limit is %ld "
-                        "and cannot be raised (ulimit -n)",
-                        s->redacted, s->groups, s->nofile);
-        goto fail;
-    }
     if ((rc = probe(s, err)))
         goto fail;
     *state = s;

@@ -9,6 +9,7 @@
 #include "ev_engine.h"
 #include "ev_load.h"
 #include "ev_report.h"
+#include "ev_signal.h"
 #include "ev_scenario.h"
 #include "ev_search.h"
 #include "ev_sweep.h"
@@ -17,22 +18,14 @@
 
 #include <getopt.h>
 #include <math.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* SIGINT/SIGTERM seen, for the engine (ev_run_opts.interrupt): the first ends
- * the current step early and still reports it; the search then stops. */
-static atomic_int search_interrupts;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (atomic_load(&search_interrupts) < 2)
-        atomic_fetch_add(&search_interrupts, 1);
-}
+/* The process's Ctrl-C counter (ev_signal): the first ends the current
+ * step early and still reports it; the search then stops. */
+static atomic_int *search_interrupts;
 
 typedef struct search_cli {
     const char *path, *target, *source, *json_path;
@@ -205,7 +198,7 @@ static int run_step(const search_cli *c, const ev_search *s, int64_t step_ns, do
     if (rc)
         return rc;
     json_t *doc = NULL;
-    ev_run_opts o = {.interrupt = &search_interrupts,
+    ev_run_opts o = {.interrupt = search_interrupts,
                      .results = &doc,
                      .silent = 1,
                      .quiet = c->quiet,
@@ -589,12 +582,7 @@ int ev_search_main(int argc, char **argv)
         rc = EV_EINTERNAL;
         goto out;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    search_interrupts = ev_signal_install();
 
     char dur[32], red[512], pct[32], start[32];
     ev_format_duration(c.step_ns, dur, sizeof dur);
@@ -633,7 +621,7 @@ int ev_search_main(int argc, char **argv)
             fflush(stdout);
         }
         n++;
-        if (atomic_load(&search_interrupts) && s.outcome == EV_SEARCH_RUNNING) {
+        if (atomic_load(search_interrupts) && s.outcome == EV_SEARCH_RUNNING) {
             interrupted = 1; /* between steps: the last one counted */
             break;
         }

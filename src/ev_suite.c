@@ -16,6 +16,7 @@
  * - The index (OUT/suite.json) is rewritten after every member, so a suite
  *   cut short (Ctrl-C, a crash) still says what ran. */
 #include "ev_suite.h"
+#include "ev_signal.h"
 
 #include "ev_clock.h"
 #include "ev_engine.h"
@@ -32,7 +33,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,15 +447,6 @@ out:
 
 /* ---- running ------------------------------------------------------------- */
 
-static atomic_int g_suite_interrupts;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (atomic_load(&g_suite_interrupts) < 2)
-        atomic_fetch_add(&g_suite_interrupts, 1);
-}
-
 static int mkdir_p(const char *dir, ev_err *err)
 {
     char buf[1024];
@@ -723,7 +714,7 @@ static int run_member(suite *s, size_t i, const char *out, const ev_where *w, co
     if (doc)
         failing_thresholds(m, doc);
     json_decref(doc);
-    if (atomic_load(&g_suite_interrupts) > 0) {
+    if (atomic_load(ro->interrupt) > 0) {
         *interrupted = 1;
         if (mrc == 0 || mrc == 1)
             mrc = m->rc = EV_EINCOMPLETE; /* stopped by the signal: never a pass */
@@ -743,7 +734,7 @@ int ev_suite_main(int argc, char **argv)
                                          {NULL, 0, NULL, 0}};
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     suite s = {0};
-    ev_run_opts ro = {.interrupt = &g_suite_interrupts};
+    ev_run_opts ro = {0};
     const char *out = NULL, *target = NULL;
     char outbuf[512];
     int nsets = 0, rc = 0, ch, interrupted = 0;
@@ -814,12 +805,7 @@ int ev_suite_main(int argc, char **argv)
     }
     ev_where w = {.file = s.path, .pos = &map};
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    ro.interrupt = ev_signal_install();
 
     int64_t t_suite = ev_mono_ns();
     int failed_before = 0;
@@ -850,11 +836,11 @@ int ev_suite_main(int argc, char **argv)
             ev_format_duration(m->cooldown_ns, d, sizeof d);
             printf("cooldown %s\n", d);
             fflush(stdout);
-            while (ev_mono_ns() < end && atomic_load(&g_suite_interrupts) == 0) {
+            while (ev_mono_ns() < end && atomic_load(ro.interrupt) == 0) {
                 struct timespec ts = {0, 50 * 1000000L};
                 nanosleep(&ts, NULL);
             }
-            if (atomic_load(&g_suite_interrupts) > 0)
+            if (atomic_load(ro.interrupt) > 0)
                 interrupted = 1;
         }
     }

@@ -8,6 +8,7 @@
 #include "ev_load.h"
 #include "ev_faults.h"
 #include "ev_pacer.h"
+#include "ev_signal.h"
 #include "ev_prom.h"
 #include "ev_render.h"
 #include "ev_scenario.h"
@@ -18,32 +19,11 @@
 #include "ev_url.h"
 
 #include <getopt.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* SIGINT/SIGTERM seen, for the engine (ev_run_opts.interrupt). */
-static atomic_int g_interrupts;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    if (atomic_load(&g_interrupts) < 2)
-        atomic_fetch_add(&g_interrupts, 1);
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
 
 static void usage_top(FILE *f)
 {
@@ -479,7 +459,7 @@ static int execute(run_args *a, const ev_plan *p)
     a->ro.prom = prom;
     if (a->out_dir || a->history || prom)
         a->ro.results = &doc;
-    install_signals();
+    a->ro.interrupt = ev_signal_install();
     if (p->nsweep) {
         rc = ev_sweep_run(p, sweep_loader, &a->c, &a->ro, stdout);
     } else {
@@ -498,8 +478,8 @@ static int execute(run_args *a, const ev_plan *p)
     if (prom) {
         /* The final figures, then a while for a last scrape (Ctrl-C ends it). */
         ev_prom_finish(prom, doc);
-        int seen = atomic_load(&g_interrupts);
-        for (int64_t waited = 0; waited < a->linger_ns && atomic_load(&g_interrupts) == seen;
+        int seen = atomic_load(a->ro.interrupt);
+        for (int64_t waited = 0; waited < a->linger_ns && atomic_load(a->ro.interrupt) == seen;
              waited += 50000000)
             nanosleep(&(struct timespec){0, 50000000}, NULL);
     }
@@ -511,7 +491,6 @@ static int execute(run_args *a, const ev_plan *p)
 static int cmd_run(int argc, char **argv, int check)
 {
     run_args a = {.c = {.sets = calloc((size_t)argc, sizeof(char *))},
-                  .ro = {.interrupt = &g_interrupts},
                   .linger_ns = INT64_C(5000000000)};
     if (!a.c.sets)
         return EV_EINTERNAL;

@@ -1,6 +1,7 @@
 /* ev_plan — the plan's own queries (see ev_plan.h). */
 #include "ev_plan.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static int64_t one_publish_ns(const ev_plan *p)
@@ -83,6 +84,25 @@ const ev_stream *ev_plan_lane_stream(const ev_plan *p, uint32_t lane)
         if (lane >= p->streams[i].lane0)
             return &p->streams[i];
     return p->nstreams ? &p->streams[0] : NULL;
+}
+
+void ev_plan_stage_label(const ev_plan *p, size_t i, char *buf, size_t size)
+{
+    if (p->stages[i].name[0])
+        snprintf(buf, size, "%s", p->stages[i].name);
+    else
+        snprintf(buf, size, "stage %zu/%zu", i + 1, p->nstages);
+}
+
+size_t ev_plan_drop_after(const ev_plan *p, size_t i)
+{
+    if (p->executor != EV_EXEC_RAMPING || p->streams_explicit || i >= p->nstages ||
+        p->stages[i].duration_ns <= 0)
+        return 0;
+    size_t j = i + 1;
+    while (j < p->nstages && p->stages[j].duration_ns <= 0)
+        j++;
+    return j < p->nstages && p->stages[j].target < p->stages[i].target ? j : 0;
 }
 
 const ev_stream *ev_plan_stream(const ev_plan *p, const char *name)

@@ -154,5 +154,13 @@ uint32_t ev_plan_lanes(const ev_plan *p);
 const ev_stream *ev_plan_lane_stream(const ev_plan *p, uint32_t lane);
 /* The stream named name, or NULL. */
 const ev_stream *ev_plan_stream(const ev_plan *p, const char *name);
+/* Where the recovery rule measures (ev_recovery.h): the index of the stage
+ * after stage i when the planned rate drops there (the next stage of
+ * non-zero duration has a lower target), else 0. Ramping plans without
+ * streams only; the end of publishing is not a boundary. */
+size_t ev_plan_drop_after(const ev_plan *p, size_t i);
+/* Stage i's name as results and thresholds ({stage:…}) give it: its "name",
+ * else "stage N/M" (1-based). */
+void ev_plan_stage_label(const ev_plan *p, size_t i, char *buf, size_t size);
 
 #endif

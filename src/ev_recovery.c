@@ -115,14 +115,6 @@ int ev_recovery_drain(const ev_recovery_sec *secs, size_t n, double end_s,
 
 /* ---- stage boundaries ----------------------------------------------------- */
 
-static void stage_label(const ev_plan *p, size_t i, char *buf, size_t size)
-{
-    if (p->stages[i].name[0])
-        snprintf(buf, size, "%s", p->stages[i].name);
-    else
-        snprintf(buf, size, "stage %zu/%zu", i + 1, p->nstages);
-}
-
 static json_t *num_or_null(int ok, double v)
 {
     return ok ? json_real(v) : json_null();
@@ -159,8 +151,8 @@ static json_t *boundary_json(const ev_results *R, const ev_recovery_sec *secs, s
 {
     const ev_plan *p = R->plan;
     char from[EV_STAGE_NAME_MAX + 32], to[EV_STAGE_NAME_MAX + 32], bn[EV_STAGE_NAME_MAX + 32];
-    stage_label(p, i, from, sizeof from);
-    stage_label(p, j, to, sizeof to);
+    ev_plan_stage_label(p, i, from, sizeof from);
+    ev_plan_stage_label(p, j, to, sizeof to);
     double r_from = p->stages[i].target, r_to = p->stages[j].target;
     json_t *o = json_pack("{s:s, s:s, s:f, s:f, s:f}", "from", from, "to", to, "at_s", at,
                           "rate_from", r_from, "rate_to", r_to);
@@ -170,7 +162,7 @@ static json_t *boundary_json(const ev_results *R, const ev_recovery_sec *secs, s
     int used = 0, have = 0;
     if (base_k >= -1) {
         if (base_k >= 0)
-            stage_label(p, (size_t)base_k, bn, sizeof bn);
+            ev_plan_stage_label(p, (size_t)base_k, bn, sizeof bn);
         else
             snprintf(bn, sizeof bn, "warmup");
         have = baseline(R, secs, n, base_from, base_to, h, &b, &used);
@@ -240,14 +232,8 @@ int ev_recovery_stages(ev_results *R, ev_err *err)
         t += (double)p->stages[i].duration_ns / 1e9;
     }
     for (size_t i = 0; i < p->nstages; i++) {
-        if (p->stages[i].duration_ns <= 0)
-            continue;
-        size_t j = i + 1;
-        while (j < p->nstages && p->stages[j].duration_ns <= 0)
-            j++;
-        if (j >= p->nstages)
-            break; /* the end of publishing is not a boundary */
-        if (!(p->stages[j].target < p->stages[i].target))
+        size_t j = ev_plan_drop_after(p, i);
+        if (!j)
             continue;
         double at = start[i] + (double)p->stages[i].duration_ns / 1e9;
         /* The stage before the peak: below the rate the boundary drops from. */

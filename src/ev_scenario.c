@@ -1020,11 +1020,52 @@ static int stage_exists(const ev_plan *p, const char *v)
     return 0;
 }
 
+/* A `recovery` threshold needs a boundary to measure: a stage boundary
+ * where the rate drops (ev_plan_drop_after), with {stage:v} the one at the
+ * end of stage v. Otherwise the run could only report it "not measured". */
+static int check_recovery(ev_plan *p, const ev_threshold *t, ev_err *err)
+{
+    const char *v = t->tag == EV_TAG_STAGE ? t->tag_value : NULL;
+    char names[256], label[EV_STAGE_NAME_MAX + 32];
+    size_t n = 0;
+    names[0] = '\0';
+    for (size_t i = 0; i < p->nstages; i++) {
+        if (!ev_plan_drop_after(p, i))
+            continue;
+        ev_plan_stage_label(p, i, label, sizeof label);
+        if (!v || !strcmp(label, v))
+            return EV_OK;
+        ev_text_put(names, sizeof names, &n, "%s\"%s\"", n ? ", " : "", label);
+    }
+    if (p->streams_explicit)
+        return origin_fail(p, "thresholds", err,
+                           "has \"%s\", but recovery is measured after a drop of the "
+                           "rate between the stages of a plan without \"streams\"",
+                           t->metric);
+    if (names[0])
+        return origin_fail(p, "thresholds", err,
+                           "has \"%s\", but the rate does not drop at the end of stage \"%s\"; "
+                           "it drops at the end of %s",
+                           t->metric, v, names);
+    return origin_fail(p, "thresholds", err,
+                       "has \"%s\", but the rate never drops from one stage to the next, so "
+                       "there is nothing to recover from; recovery needs stages such as "
+                       "[{\"duration\": \"10s\", \"target\": 500}, {\"duration\": \"30s\", "
+                       "\"target\": 100}]",
+                       t->metric);
+}
+
 /* Each tagged threshold names a part the plan has. */
 static int finish_tags(ev_plan *p, ev_err *err)
 {
     for (size_t i = 0; i < p->nthresholds; i++) {
         const ev_threshold *t = &p->thresholds[i];
+        if (t->id == EV_METRIC_recovery && !t->drift) {
+            int rc = check_recovery(p, t, err);
+            if (rc)
+                return rc;
+            continue;
+        }
         const char *v = t->tag_value;
         char names[256];
         size_t n = 0;

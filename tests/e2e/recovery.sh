@@ -15,7 +15,7 @@ R=800
 f=$TMP/r.json
 # The bound below: half the expected time. Exit 1: that threshold fails.
 run_rc 1 run scenarios/mock-recovery.json \
-  --set 'thresholds={"lost": ["count==0"], "recovery": ["max<300s"], "recovery{stage:spike}": ["max<10s"], "recovery{stage:base}": ["max<300s"]}' \
+  --set 'thresholds={"lost": ["count==0"], "recovery": ["max<300s"], "recovery{stage:spike}": ["max<10s"]}' \
   --json "$f"
 planned "$f" "recovery" $((800 * 5 + 2000 * 4 + 800 * 24))
 eq "lost" "$(jqv "$f" .deliver.lost)" 0
@@ -47,15 +47,12 @@ le "drain <= 1.1 x backlog/(capacity - rate)" "$drain" "$(awk -v e="$expect" 'BE
 le "drained no later than recovered (+1 s resolution)" "$drain" "$(awk -v r="$rec" 'BEGIN { print r + 1 }')"
 
 # Thresholds: max<300s holds with the measured value; {stage:spike} max<10s
-# fails on it; {stage:base} selects no boundary (no drop ends base): not
-# measured, which fails rather than passing on nothing.
+# fails on it.
 thr() { jqv "$f" ".thresholds[] | select(.metric == \"$1\") | $2"; }
 eq "recovery max<300s passes" "$(thr recovery .pass)" true
 eq "its value is the boundary's" "$(thr recovery .value)" "$rec"
 eq "recovery{stage:spike} max<10s fails" "$(thr 'recovery{stage:spike}' .pass)" false
 eq "its value" "$(thr 'recovery{stage:spike}' .value)" "$rec"
-eq "recovery{stage:base}: no boundary ends base: fails" "$(thr 'recovery{stage:base}' .pass)" false
-is_null "recovery{stage:base}: not measured" "$(jqv_nullable "$f" '(.thresholds[] | select(.metric == "recovery{stage:base}")).value')"
 eq "verdict" "$(jqv "$f" .verdict)" fail
 # The summary: one recovery line per boundary, the thresholds with seconds.
 grep -q "^  spike → after at 9.00 s (2000 → 800/s): back after " "$TMP/out" ||
@@ -68,4 +65,13 @@ run_rc 2 check scenarios/mock-recovery.json --set 'thresholds={"recovery": ["cou
 grep -q "only max, min and avg apply to recovery" "$TMP/err" || fail "check: $(cat "$TMP/err")"
 run_rc 2 check scenarios/mock-recovery.json --set 'thresholds={"recovery{stage:nope}": ["max<3s"]}'
 grep -q 'nope' "$TMP/err" || fail "check: an unknown stage: $(cat "$TMP/err")"
+# A boundary that is not a drop (base → spike rises), and a plan with no
+# stages: nothing to measure, refused before the run rather than reported
+# "not measured" after it.
+run_rc 2 check scenarios/mock-recovery.json --set 'thresholds={"recovery{stage:base}": ["max<300s"]}'
+grep -q 'the rate does not drop at the end of stage "base"; it drops at the end of "spike"' "$TMP/err" ||
+  fail "check: a stage that ends in a rise: $(cat "$TMP/err")"
+run_rc 2 run scenarios/smoke.json --target mock:// --set 'thresholds={"recovery": ["max<10s"]}'
+grep -q 'the rate never drops from one stage to the next' "$TMP/err" ||
+  fail "run: recovery on a constant rate: $(cat "$TMP/err")"
 done_ok

@@ -3,6 +3,7 @@
  * stdout, then takes commands, one a line, from stdin (or --control FILE),
  * each answered with one line on stdout. SIGINT/SIGTERM or `quit` stop it. */
 #include "ev_proxy.h"
+#include "ev_signal.h"
 
 #include "ev_text.h"
 
@@ -20,14 +21,6 @@
 
 #define LINE_MAX_ 1024
 #define MAX_TOXICS 64
-
-static volatile sig_atomic_t proxy_signalled;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    proxy_signalled = 1;
-}
 
 static void usage(FILE *f)
 {
@@ -194,47 +187,53 @@ static int write_json(ev_proxy *px, const char *path)
     return rc;
 }
 
-int ev_proxy_main(int argc, char **argv)
+/* The command line. */
+typedef struct proxy_args {
+    const char *toxics[MAX_TOXICS], *control, *json_path, *listen, *upstream;
+    int ntoxics, have_seed;
+    unsigned long long seed;
+} proxy_args;
+
+/* Parses argv into a (every toxic spec checked, nothing bound yet). Returns
+ * 0, 1 after --help, or EV_EUSAGE with the error printed. */
+static int parse_args(int argc, char **argv, proxy_args *a)
 {
     static const struct option opts[] = {
         {"toxic", required_argument, NULL, 't'}, {"control", required_argument, NULL, 'c'},
         {"json", required_argument, NULL, 'j'},  {"seed", required_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *toxics[MAX_TOXICS], *control = "-", *json_path = NULL;
-    int ntoxics = 0, ch, rc = 0, have_seed = 0, cfd = -1, follow = 0;
-    unsigned long long seed = 0;
-    ev_proxy *px = NULL;
-    ev_err err = {{0}};
+    int ch;
+    a->control = "-";
     optind = 1;
     while ((ch = getopt_long(argc, argv, "t:c:j:s:h", opts, NULL)) != -1) {
         switch (ch) {
         case 't':
-            if (ntoxics == MAX_TOXICS) {
+            if (a->ntoxics == MAX_TOXICS) {
                 fprintf(stderr, "evload proxy: at most %d --toxic\n", MAX_TOXICS);
                 return EV_EUSAGE;
             }
-            toxics[ntoxics++] = optarg;
+            a->toxics[a->ntoxics++] = optarg;
             break;
         case 'c':
-            control = optarg;
+            a->control = optarg;
             break;
         case 'j':
-            json_path = optarg;
+            a->json_path = optarg;
             break;
         case 's': {
             char *end = NULL;
             errno = 0;
-            seed = strtoull(optarg, &end, 10);
+            a->seed = strtoull(optarg, &end, 10);
             if (errno || !*optarg || *end || *optarg == '-') {
                 fprintf(stderr, "evload proxy: --seed %s: expected a whole number\n", optarg);
                 return EV_EUSAGE;
             }
-            have_seed = 1;
+            a->have_seed = 1;
             break;
         }
         case 'h':
             usage(stdout);
-            return 0;
+            return 1;
         default:
             fprintf(stderr, "evload proxy: see `evload proxy --help`\n");
             return EV_EUSAGE;
@@ -246,51 +245,27 @@ int ev_proxy_main(int argc, char **argv)
                 "127.0.0.1:6379`; see `evload proxy --help`\n");
         return EV_EUSAGE;
     }
-    /* Check every spec before binding anything. */
-    for (int i = 0; i < ntoxics; i++) {
+    a->listen = argv[optind];
+    a->upstream = argv[optind + 1];
+    for (int i = 0; i < a->ntoxics; i++) {
         ev_proxy_toxic t;
-        if (ev_proxy_toxic_parse(toxics[i], &t, &err)) {
+        ev_err err = {{0}};
+        if (ev_proxy_toxic_parse(a->toxics[i], &t, &err)) {
             fprintf(stderr, "evload proxy: --toxic: %s\n", err.msg);
             return EV_EUSAGE;
         }
     }
-    if ((cfd = open_control(control, &follow)) < 0) {
-        fprintf(stderr, "evload proxy: --control %s: %s\n", control, strerror(errno));
-        return EV_EUSAGE;
-    }
-    if ((rc = ev_proxy_new(argv[optind], argv[optind + 1], &px, &err))) {
-        fprintf(stderr, "evload proxy: %s\n", err.msg);
-        goto out;
-    }
-    if (have_seed)
-        ev_proxy_seed(px, seed);
-    for (int i = 0; i < ntoxics; i++)
-        if ((rc = ev_proxy_apply(px, toxics[i], &err))) {
-            fprintf(stderr, "evload proxy: --toxic: %s\n", err.msg);
-            goto out;
-        }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if ((rc = ev_proxy_start(px, &err))) {
-        fprintf(stderr, "evload proxy: %s\n", err.msg);
-        goto out;
-    }
-    printf("%s\n", ev_proxy_listen_addr(px));
-    fflush(stdout);
-    fprintf(stderr,
-            "evload proxy: %s → %s; commands: add SPEC, remove [DIR:]NAME, clear, reset, list, "
-            "stats, quit (see --help)\n",
-            ev_proxy_listen_addr(px), ev_proxy_upstream_addr(px));
+    return 0;
+}
 
+/* Reads commands from cfd (follow: a file read as it grows) and runs them
+ * until `quit` or a signal (stop > 0). */
+static void control_loop(ev_proxy *px, int cfd, int follow, atomic_int *stop)
+{
     char line[LINE_MAX_];
     size_t used = 0;
     int open_ = 1, overlong = 0;
-    while (!proxy_signalled) {
+    while (!atomic_load(stop)) {
         struct pollfd pfd = {.fd = cfd, .events = POLLIN};
         int n = poll(&pfd, open_ && !follow ? 1 : 0, 200);
         if (!follow && (n <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR))))
@@ -319,13 +294,16 @@ int ev_proxy_main(int argc, char **argv)
             used = rest;
         }
         if (quit)
-            break;
+            return;
         if (used == sizeof line - 1) {
             used = 0; /* an over-long line: drop it up to its newline */
             overlong = 1;
         }
     }
-    ev_proxy_stop(px);
+}
+
+static void print_stats(ev_proxy *px)
+{
     ev_proxy_stats s;
     ev_proxy_stats_get(px, &s);
     fprintf(stderr,
@@ -335,8 +313,48 @@ int ev_proxy_main(int argc, char **argv)
             (unsigned long long)s.aborted, (unsigned long long)s.errors,
             (unsigned long long)s.up.bytes_out, (unsigned long long)s.down.bytes_out,
             (unsigned long long)(s.up.bytes_delayed + s.down.bytes_delayed));
-    if (json_path && write_json(px, json_path)) {
-        fprintf(stderr, "evload proxy: cannot write %s\n", json_path);
+}
+
+int ev_proxy_main(int argc, char **argv)
+{
+    proxy_args a = {0};
+    int rc = parse_args(argc, argv, &a), cfd = -1, follow = 0;
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    ev_proxy *px = NULL;
+    ev_err err = {{0}};
+    if ((cfd = open_control(a.control, &follow)) < 0) {
+        fprintf(stderr, "evload proxy: --control %s: %s\n", a.control, strerror(errno));
+        return EV_EUSAGE;
+    }
+    if ((rc = ev_proxy_new(a.listen, a.upstream, &px, &err))) {
+        fprintf(stderr, "evload proxy: %s\n", err.msg);
+        goto out;
+    }
+    if (a.have_seed)
+        ev_proxy_seed(px, a.seed);
+    for (int i = 0; i < a.ntoxics; i++)
+        if ((rc = ev_proxy_apply(px, a.toxics[i], &err))) {
+            fprintf(stderr, "evload proxy: --toxic: %s\n", err.msg);
+            goto out;
+        }
+    atomic_int *stop = ev_signal_install(); /* no SA_RESTART: poll() returns EINTR */
+    signal(SIGPIPE, SIG_IGN);
+    if ((rc = ev_proxy_start(px, &err))) {
+        fprintf(stderr, "evload proxy: %s\n", err.msg);
+        goto out;
+    }
+    printf("%s\n", ev_proxy_listen_addr(px));
+    fflush(stdout);
+    fprintf(stderr,
+            "evload proxy: %s → %s; commands: add SPEC, remove [DIR:]NAME, clear, reset, list, "
+            "stats, quit (see --help)\n",
+            ev_proxy_listen_addr(px), ev_proxy_upstream_addr(px));
+    control_loop(px, cfd, follow, stop);
+    ev_proxy_stop(px);
+    print_stats(px);
+    if (a.json_path && write_json(px, a.json_path)) {
+        fprintf(stderr, "evload proxy: cannot write %s\n", a.json_path);
         rc = EV_EINTERNAL;
     }
 out:

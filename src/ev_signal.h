@@ -8,7 +8,8 @@
 #include <stdatomic.h>
 
 /* Sets SIGINT and SIGTERM to count into the counter (0, 1, 2: it stops at
- * 2) and returns it (static storage; never NULL). Idempotent. */
+ * 2) and returns it (static storage; never NULL). Idempotent. Without
+ * SA_RESTART: a blocking poll() or read() returns EINTR. */
 atomic_int *ev_signal_install(void);
 
 #endif

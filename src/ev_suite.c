@@ -723,6 +723,66 @@ static int run_member(suite *s, size_t i, const char *out, const ev_where *w, co
     return 0;
 }
 
+/* results/NAME-UTCSTAMP, the default --out. */
+static void default_out(const char *name, char *buf, size_t size)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(buf, size, "results/%s-%s", name, stamp);
+}
+
+/* The cooldown after a member: until it ends or Ctrl-C (then *interrupted). */
+static void cooldown(int64_t ns, const ev_run_opts *ro, int *interrupted)
+{
+    char d[32];
+    ev_format_duration(ns, d, sizeof d);
+    printf("cooldown %s\n", d);
+    fflush(stdout);
+    int64_t end = ev_mono_ns() + ns;
+    while (ev_mono_ns() < end && atomic_load(ro->interrupt) == 0) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(ro->interrupt) > 0)
+        *interrupted = 1;
+}
+
+/* Runs the members in order (skipping the rest after Ctrl-C, or after a
+ * member that did not pass with stop_on_fail), rewriting OUT's index after
+ * each. Returns 0, or the status of a results directory that cannot be made. */
+static int run_all(suite *s, const char *out, const ev_where *w, const ev_run_opts *ro,
+                   int64_t t_suite, int *interrupted, ev_err *err)
+{
+    int failed_before = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        member *m = &s->m[i];
+        if (*interrupted || (s->stop_on_fail && failed_before)) {
+            m->v = V_SKIPPED;
+            snprintf(m->note, sizeof m->note, "%s",
+                     *interrupted ? "interrupted before it ran"
+                                  : "stop_on_fail: an earlier member did not pass");
+            continue;
+        }
+        int rc = run_member(s, i, out, w, ro, interrupted, err);
+        if (rc)
+            return rc;
+        if (m->v == V_INCOMPLETE && !m->note[0])
+            snprintf(m->note, sizeof m->note, "%s",
+                     *interrupted ? "interrupted (Ctrl-C)" : "ended incomplete");
+        if (m->v != V_PASS)
+            failed_before = 1;
+        write_index(s, out, (double)(ev_mono_ns() - t_suite) / 1e9, suite_rc(s, *interrupted),
+                    *interrupted);
+        /* Not after the last member, nor when the rest is skipped. */
+        if (m->cooldown_ns && i + 1 < s->n && !*interrupted && !(s->stop_on_fail && failed_before))
+            cooldown(m->cooldown_ns, ro, interrupted);
+    }
+    return EV_OK;
+}
+
 int ev_suite_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"target", required_argument, NULL, 't'},
@@ -783,12 +843,7 @@ int ev_suite_main(int argc, char **argv)
         goto done;
     }
     if (!out) {
-        char stamp[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        gmtime_r(&now, &tm);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-        snprintf(outbuf, sizeof outbuf, "results/%s-%s", s.name, stamp);
+        default_out(s.name, outbuf, sizeof outbuf);
         out = outbuf;
     }
     if ((rc = mkdir_p(out, &err))) {
@@ -808,41 +863,9 @@ int ev_suite_main(int argc, char **argv)
     ro.interrupt = ev_signal_install();
 
     int64_t t_suite = ev_mono_ns();
-    int failed_before = 0;
-    for (size_t i = 0; i < s.n; i++) {
-        member *m = &s.m[i];
-        if (interrupted || (s.stop_on_fail && failed_before)) {
-            m->v = V_SKIPPED;
-            snprintf(m->note, sizeof m->note, "%s",
-                     interrupted ? "interrupted before it ran"
-                                 : "stop_on_fail: an earlier member did not pass");
-            continue;
-        }
-        if ((rc = run_member(&s, i, out, &w, &ro, &interrupted, &err))) {
-            fprintf(stderr, "evload: --out %s\n", err.msg);
-            goto done;
-        }
-        if (m->v == V_INCOMPLETE && !m->note[0])
-            snprintf(m->note, sizeof m->note, "%s",
-                     interrupted ? "interrupted (Ctrl-C)" : "ended incomplete");
-        if (m->v != V_PASS)
-            failed_before = 1;
-        write_index(&s, out, (double)(ev_mono_ns() - t_suite) / 1e9, suite_rc(&s, interrupted),
-                    interrupted);
-        /* The cooldown: not after the last member, nor when the rest is skipped. */
-        int64_t end = ev_mono_ns() + m->cooldown_ns;
-        if (m->cooldown_ns && i + 1 < s.n && !interrupted && !(s.stop_on_fail && failed_before)) {
-            char d[32];
-            ev_format_duration(m->cooldown_ns, d, sizeof d);
-            printf("cooldown %s\n", d);
-            fflush(stdout);
-            while (ev_mono_ns() < end && atomic_load(ro.interrupt) == 0) {
-                struct timespec ts = {0, 50 * 1000000L};
-                nanosleep(&ts, NULL);
-            }
-            if (atomic_load(ro.interrupt) > 0)
-                interrupted = 1;
-        }
+    if ((rc = run_all(&s, out, &w, &ro, t_suite, &interrupted, &err))) {
+        fprintf(stderr, "evload: --out %s\n", err.msg);
+        goto done;
     }
     rc = suite_rc(&s, interrupted);
     write_index(&s, out, (double)(ev_mono_ns() - t_suite) / 1e9, rc, interrupted);

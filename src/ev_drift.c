@@ -141,6 +141,12 @@ static int flush(ev_drift *d, bucket *b)
 
 int ev_drift_compute(const ev_drift_in *pts, size_t n, int64_t interval_ns, ev_drift *out)
 {
+    return ev_drift_compute_fn(pts, n, interval_ns, NULL, NULL, out);
+}
+
+int ev_drift_compute_fn(const ev_drift_in *pts, size_t n, int64_t interval_ns,
+                        ev_drift_hist_fn hist, void *ud, ev_drift *out)
+{
     memset(out, 0, sizeof *out);
     out->interval_ns = interval_ns;
     double iv = (double)interval_ns / 1e9;
@@ -179,8 +185,9 @@ int ev_drift_compute(const ev_drift_in *pts, size_t n, int64_t interval_ns, ev_d
         b.t1 = pts[i].t;
         b.c1 = pts[i].count;
         b.have++;
-        if (pts[i].hist_e2e)
-            (void)ev_hist_decode(pts[i].hist_e2e, strlen(pts[i].hist_e2e), b.h);
+        const char *he = hist ? hist(ud, i) : pts[i].hist_e2e;
+        if (he)
+            (void)ev_hist_decode(he, strlen(he), b.h);
         if (pts[i].rss_bytes >= 0) {
             b.rss_sum += (double)pts[i].rss_bytes;
             b.rss_n++;

@@ -81,6 +81,13 @@ typedef struct ev_drift_in {
  * fits each series. Returns 0 or -1 (out of memory); free with
  * ev_drift_free. */
 int ev_drift_compute(const ev_drift_in *pts, size_t n, int64_t interval_ns, ev_drift *out);
+/* As ev_drift_compute, but point i's histogram is hist(ud, i) (borrowed
+ * until the next call; NULL: none) rather than pts[i].hist_e2e: for a
+ * timeseries whose histograms are read back one point at a time. hist is
+ * called once per publishing point, in increasing i. */
+typedef const char *(*ev_drift_hist_fn)(void *ud, size_t i);
+int ev_drift_compute_fn(const ev_drift_in *pts, size_t n, int64_t interval_ns,
+                        ev_drift_hist_fn hist, void *ud, ev_drift *out);
 void ev_drift_free(ev_drift *d);
 
 /* This process's resident set in bytes (Linux /proc/self/statm), -1 when

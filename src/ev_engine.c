@@ -46,6 +46,7 @@
 #include "ev_prom.h"
 #include "ev_report.h"
 #include "ev_text.h"
+#include "ev_tseries.h"
 #include "ev_url.h"
 
 #include <errno.h>
@@ -900,8 +901,10 @@ static double pct_ms(const ev_hist *h, double p)
 
 /* Adds one second's histogram (ack: 0 e2e, 1 ack) to the stage tp belongs
  * to, opening a new stage when tp's phase differs from the last one's (the
- * e2e call comes first for each point, so it opens it). -1 on OOM. */
-static int stage_add(ev_results *r, const ev_tpoint *tp, const ev_hist *h, int ack)
+ * e2e call comes first for each point, so it opens it); prev is the point
+ * before tp, NULL for the first. -1 on OOM. */
+static int stage_add(ev_results *r, const ev_tpoint *tp, const ev_tpoint *prev, const ev_hist *h,
+                     int ack)
 {
     ev_stage_result *st = r->nstages ? &r->stages[r->nstages - 1] : NULL;
     /* The final point closes the last stage rather than opening its own. */
@@ -913,14 +916,12 @@ static int stage_add(ev_results *r, const ev_tpoint *tp, const ev_hist *h, int a
         st = &ns[r->nstages++];
         memset(st, 0, sizeof *st);
         snprintf(st->name, sizeof st->name, "%s", tp->phase);
-        const ev_tpoint *prev = r->nts > 1 ? tp - 1 : NULL;
         st->t0 = prev ? prev->t : 0.0;
         if (!(st->e2e = ev_hist_new()) || !(st->ack = ev_hist_new()))
             return -1;
     }
     if (!st)
         return -1;
-    const ev_tpoint *prev = r->nts > 1 ? tp - 1 : NULL;
     st->t1 = tp->t;
     if (!ack) {
         st->sent += tp->sent - (prev ? prev->sent : 0);
@@ -932,22 +933,23 @@ static int stage_add(ev_results *r, const ev_tpoint *tp, const ev_hist *h, int a
 
 static double target_rate(const engine *e, int64_t off);
 
+/* The point of the second just ended: its figures, the status line, and
+ * into the results' timeseries (which keeps it on file: ev_tseries.h).
+ * 0, or EV_EINTERNAL with err (out of memory, the timeseries' spill file). */
 static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, double prog,
-                      int64_t now, int scheduled, const status_ctx *st)
+                      int64_t now, int scheduled, const status_ctx *st, ev_err *err)
 {
-    ev_tpoint *ts = realloc(r->ts, (r->nts + 1) * sizeof *ts);
-    if (!ts)
-        return -1;
-    r->ts = ts;
-    ev_tpoint *tp = &ts[r->nts++];
+    ev_tpoint point, *tp = &point;
+    const ev_tpoint *prev = ev_tseries_last(r);
     memset(tp, 0, sizeof *tp);
+    int rc = -1; /* until the point is complete: out of memory */
     int64_t off = now - e->t0;
     tp->t = (double)off / 1e9;
     snprintf(tp->phase, sizeof tp->phase, "%s", phase);
     /* This instance's share of the schedule (all of it when alone). */
     tp->rate_target = scheduled ? target_rate(e, off) * e->nlanes / e->ltotal : 0.0;
-    if (r->nts > 1 && tp->t > ts[r->nts - 2].t)
-        tp->rate_achieved = (double)(s->sent - ts[r->nts - 2].sent) / (tp->t - ts[r->nts - 2].t);
+    if (prev && tp->t > prev->t)
+        tp->rate_achieved = (double)(s->sent - prev->sent) / (tp->t - prev->t);
     else if (tp->t > 0)
         tp->rate_achieved = (double)s->sent / tp->t;
     tp->sent = s->sent;
@@ -966,16 +968,16 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     tp->e2e_p50_ms = pct_ms(s->tmp, 50.0);
     tp->e2e_p99_ms = pct_ms(s->tmp, 99.0);
     tp->e2e_max_ms = ev_hist_count(s->tmp) ? (double)ev_hist_max(s->tmp) / 1e6 : 0.0;
-    if (!(tp->hist_e2e = ev_hist_encode(s->tmp)) || stage_add(r, tp, s->tmp, 0))
-        return -1;
+    if (!(tp->hist_e2e = ev_hist_encode(s->tmp)) || stage_add(r, tp, prev, s->tmp, 0))
+        goto out;
     ev_hist_copy(s->prev_e2e, s->e2e);
     ev_hist_diff(s->tmp, s->ack, s->prev_ack);
-    if (!(tp->hist_ack = ev_hist_encode(s->tmp)) || stage_add(r, tp, s->tmp, 1))
-        return -1;
+    if (!(tp->hist_ack = ev_hist_encode(s->tmp)) || stage_add(r, tp, prev, s->tmp, 1))
+        goto out;
     ev_hist_copy(s->prev_ack, s->ack);
     ev_hist_diff(s->tmp, s->e2e_sched, s->prev_sched);
     if (!(tp->hist_e2e_sched = ev_hist_encode(s->tmp)))
-        return -1;
+        goto out;
     ev_hist_copy(s->prev_sched, s->e2e_sched);
     ev_hist_diff(s->tmp, s->sched_lag, s->prev_lag);
     tp->sched_lag_p99_ms = pct_ms(s->tmp, 99.0);
@@ -988,9 +990,9 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
     if (e->br->sample || e->nouts || e->nhops) {
         tp->broker = json_object();
         if (!tp->broker || sample_point(e, tp->broker))
-            return -1;
+            goto out;
         if (!r->bp_broker && !(r->bp_broker = json_object()))
-            return -1;
+            goto out;
         const char *k;
         json_t *v;
         json_object_foreach (tp->broker, k, v) {
@@ -1008,7 +1010,13 @@ static int push_point(ev_results *r, snapshot *s, engine *e, const char *phase, 
             fprintf(stderr, "%s\n", line);
         fflush(stderr);
     }
-    return 0;
+    rc = ev_tseries_append(r, tp, err);
+out:
+    free(tp->hist_e2e);
+    free(tp->hist_ack);
+    free(tp->hist_e2e_sched);
+    json_decref(tp->broker);
+    return rc < 0 ? oom(err) : rc;
 }
 
 /* Stream plan p's stage at offset off from its own start: its index, the
@@ -1547,8 +1555,11 @@ static int engine_publish(engine *e, ev_err *err)
             char phase[24];
             /* The phase of the second that just ended: its middle. */
             double prog = phase_at(e, now - e->t0 - EV_NS_PER_S / 2, phase, sizeof phase);
-            if (snap_take(&e->S, e, 1) || push_point(&e->R, &e->S, e, phase, prog, now, 1, &e->st))
+            if (snap_take(&e->S, e, 1))
                 return oom(err);
+            int rc = push_point(&e->R, &e->S, e, phase, prog, now, 1, &e->st, err);
+            if (rc)
+                return rc;
             e->next_tick += EV_NS_PER_S;
         }
         ev_faults_tick(e->faults, now - e->t0, e->S.group, e->ngroups, e->S.pl); /* faults */
@@ -1632,8 +1643,9 @@ static int drain_tick(engine *e, int64_t now, const char *phase, int64_t from, i
     int64_t mid = now - e->t0 - EV_NS_PER_S / 2;
     if (e->t0 + mid < e->pub_end) /* the second that ended was mostly publishing */
         phase = name, phase_at(e, mid, name, sizeof name);
-    if (push_point(&e->R, &e->S, e, phase, prog, now, 1, &e->st))
-        return oom(err);
+    int rc = push_point(&e->R, &e->S, e, phase, prog, now, 1, &e->st, err);
+    if (rc)
+        return rc;
     e->next_tick += EV_NS_PER_S;
     return EV_OK;
 }
@@ -1969,9 +1981,13 @@ static int endpoint_report(engine *e, const endpoint *ep, const char *oname)
 static int engine_reconcile(engine *e, ev_err *err)
 {
     ev_results *R = &e->R;
-    if (snap_take(&e->S, e, 1) ||
-        push_point(R, &e->S, e, "end", 1.0, ev_mono_ns(), 0, &(status_ctx){0}))
+    if (snap_take(&e->S, e, 1))
         return oom(err);
+    int rc = push_point(R, &e->S, e, "end", 1.0, ev_mono_ns(), 0, &(status_ctx){0}, err);
+    if (!rc) /* the last point: R->ts gets every point's figures */
+        rc = ev_tseries_finish(R, err);
+    if (rc)
+        return rc;
     R->plan = e->plan;
     memcpy(R->run_id, e->run_id, sizeof e->run_id); /* both EV_RUN_ID_MAX + 1 */
     R->target = e->tgt.ri.url->redacted;
@@ -1998,7 +2014,7 @@ static int engine_reconcile(engine *e, ev_err *err)
     e->S.e2e = e->S.e2e_sched = e->S.ack = e->S.sched_lag = NULL;
     if (!(R->broker = json_object()))
         return oom(err);
-    int rc = endpoint_report(e, &e->tgt, NULL);
+    rc = endpoint_report(e, &e->tgt, NULL);
     for (uint32_t i = 0; !rc && i < e->nouts; i++)
         if (e->outs[i].at == &e->outs[i].own)
             rc = endpoint_report(e, &e->outs[i].own, e->outs[i].def->name);
@@ -2077,14 +2093,9 @@ static int engine_report(engine *e, int thread_rc, ev_err *err)
         printf("%s\n", ev_report_verdict(R));
     fflush(stdout);
     if (o->json_path || o->results) {
-        json_t *doc = ev_report_build(R);
-        if (!doc)
-            return oom(err);
-        rc = o->json_path ? ev_report_write(doc, o->json_path, err) : EV_OK;
-        if (o->results)
-            *o->results = doc;
-        else
-            json_decref(doc);
+        /* Without a document to hand back, the timeseries goes from its
+         * spill file to the results file a point at a time. */
+        rc = ev_report_results(R, o->json_path, o->results, err);
         if (rc)
             return rc;
     }

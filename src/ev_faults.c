@@ -35,6 +35,7 @@
 #include "ev_report.h"
 #include "ev_spawn.h"
 #include "ev_text.h"
+#include "ev_tseries.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -890,7 +891,8 @@ static void window_hist(const ev_results *R, double from, double to, int ack, ev
         double t0 = i ? R->ts[i - 1].t : 0.0, t1 = R->ts[i].t;
         if (!(t1 > from && (t0 < to || (from == to && t0 <= from))))
             continue;
-        const char *s = ack ? R->ts[i].hist_ack : R->ts[i].hist_e2e;
+        const ev_tpoint *tp = ev_tseries_point(R, i); /* NULL: ev_tseries_error */
+        const char *s = !tp ? NULL : ack ? tp->hist_ack : tp->hist_e2e;
         if (s)
             ev_hist_decode(s, strlen(s), h);
     }
@@ -1083,8 +1085,9 @@ static json_t *fault_json(const ev_faults *F, const frun *r, const ev_results *R
         }
         if (inside)
             continue;
-        const char *s = R->ts[i].hist_e2e;
-        ev_hist_decode(s, strlen(s), base);
+        const ev_tpoint *tp = ev_tseries_point(R, i); /* NULL: ev_tseries_error */
+        if (tp && tp->hist_e2e)
+            ev_hist_decode(tp->hist_e2e, strlen(tp->hist_e2e), base);
         if (secs[i].depth > rb.depth)
             rb.depth = secs[i].depth;
         used++;
@@ -1210,6 +1213,8 @@ int ev_faults_report(ev_faults *F, ev_results *R, ev_err *err)
             goto out;
         }
     }
+    if ((rc = ev_tseries_error(R, err))) /* a point of the timeseries not read back */
+        goto out;
     json_decref(R->faults);
     R->faults = arr;
     arr = NULL;

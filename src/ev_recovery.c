@@ -4,7 +4,8 @@
  * Design notes
  * - Everything here reads what the engine already recorded once a second
  *   (ev_results.ts: the e2e histogram, the provisional loss, the broker's
- *   depth), after the run: nothing runs on the hot path.
+ *   depth), after the run: nothing runs on the hot path. Histograms are
+ *   read a point at a time (ev_tseries_point: a run's are on file).
  * - A boundary is the end of a stage with a duration, and the rate it drops
  *   to is the target of the next stage with a duration: stages of 0 s in
  *   between are steps of the rate curve (the pacer jumps), not phases.
@@ -15,6 +16,7 @@
 #include "ev_recovery.h"
 
 #include "ev_threshold.h"
+#include "ev_tseries.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -43,7 +45,13 @@ int ev_recovery_secs(const ev_results *R, ev_recovery_sec **out, size_t *n, ev_e
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     }
     for (size_t i = 0; i < R->nts; i++) {
-        const ev_tpoint *tp = &R->ts[i];
+        const ev_tpoint *tp = ev_tseries_point(R, i);
+        if (!tp) {
+            free(s);
+            ev_hist_free(tmp);
+            int rc = ev_tseries_error(R, err);
+            return rc ? rc : ev_err_set(err, EV_EINTERNAL, "no timeseries point %zu", i + 1);
+        }
         ev_hist_reset(tmp);
         if (tp->hist_e2e)
             ev_hist_decode(tp->hist_e2e, strlen(tp->hist_e2e), tmp);
@@ -131,7 +139,8 @@ static int baseline(const ev_results *R, const ev_recovery_sec *secs, size_t n, 
     for (size_t i = n; i-- > 0 && *used < EV_RECOVERY_BASE_SECS;) {
         if (secs[i].t0 < from - T_SLACK || secs[i].t1 > to + T_SLACK || !secs[i].count)
             continue;
-        const char *s = R->ts[i].hist_e2e;
+        const ev_tpoint *tp = ev_tseries_point(R, i); /* NULL: ev_tseries_error */
+        const char *s = tp ? tp->hist_e2e : NULL;
         if (s)
             ev_hist_decode(s, strlen(s), h);
         if (secs[i].depth > b->depth)

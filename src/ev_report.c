@@ -10,6 +10,7 @@
 #include "ev_recovery.h"
 #include "ev_metrics.h"
 #include "ev_text.h"
+#include "ev_tseries.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -45,6 +46,7 @@ void ev_results_free(ev_results *r)
         free(r->ts[i].hist_e2e_sched);
     }
     free(r->ts);
+    ev_tseries_free(r->tseries);
     for (size_t i = 0; i < r->nstages; i++) {
         ev_hist_free(r->stages[i].e2e);
         ev_hist_free(r->stages[i].ack);
@@ -139,8 +141,18 @@ static double scoped_value(const ev_results *r, const ev_threshold *t)
     return val;
 }
 
+/* Point i's e2e histogram for the drift (ud: the results), NULL for a
+ * publish-only run or a point that cannot be read (ev_tseries_error). */
+static const char *drift_hist(void *ud, size_t i)
+{
+    const ev_results *r = ud;
+    const ev_tpoint *tp = r->ngroups > 0 ? ev_tseries_point(r, i) : NULL;
+    return tp ? tp->hist_e2e : NULL;
+}
+
 /* The soak trend from the timeseries (ev_drift.h): what each per-second
- * point says about throughput, e2e and memory. */
+ * point says about throughput, e2e and memory. The histograms are read one
+ * point at a time (drift_hist), not held together. */
 static int drift_compute(ev_results *r)
 {
     ev_drift_free(&r->drift);
@@ -149,21 +161,20 @@ static int drift_compute(ev_results *r)
         return -1;
     int verified = r->ngroups > 0;
     for (size_t i = 0; i < r->nts; i++) {
-        const ev_tpoint *tp = &r->ts[i];
-        json_t *mem = tp->broker ? json_object_get(tp->broker, "memory") : NULL;
+        const ev_tpoint *tp = &r->ts[i], *whole = ev_tseries_point(r, i);
+        json_t *mem = whole && whole->broker ? json_object_get(whole->broker, "memory") : NULL;
         in[i] = (ev_drift_in){
             .t = tp->t,
             /* Every phase but these is a stage of the schedule (named ones too). */
             .publishing = strcmp(tp->phase, "warmup") && strcmp(tp->phase, "drain") &&
                           strcmp(tp->phase, "sweep") && strcmp(tp->phase, "end"),
             .count = verified ? (double)tp->received / (double)r->ngroups : (double)tp->acked,
-            .hist_e2e = verified ? tp->hist_e2e : NULL,
             .rss_bytes = tp->rss_bytes > 0 ? tp->rss_bytes : -1,
             .broker_memory = json_is_number(mem) ? json_number_value(mem) : -1.0,
         };
     }
     int64_t iv = r->plan->drift_interval_ns > 0 ? r->plan->drift_interval_ns : 60 * EV_NS_PER_S;
-    int rc = ev_drift_compute(in, r->nts, iv, &r->drift);
+    int rc = ev_drift_compute_fn(in, r->nts, iv, drift_hist, r, &r->drift);
     free(in);
     return rc;
 }
@@ -175,6 +186,8 @@ int ev_report_evaluate(ev_results *r, ev_err *err)
     if (drift_compute(r))
         return ev_err_set(err, EV_EINTERNAL, "out of memory");
     int rc = ev_recovery_stages(r, err);
+    if (!rc) /* a point of the timeseries that could not be read back */
+        rc = ev_tseries_error(r, err);
     if (rc)
         return rc;
     if (!n)
@@ -822,7 +835,35 @@ static json_t *drift_json(const ev_drift *d)
     return o;
 }
 
-json_t *ev_report_build(const ev_results *r)
+/* timeseries[i] of the results: the point's figures, its histograms and
+ * the broker's figures. New (caller owns), NULL on OOM. */
+static json_t *point_json(const ev_tpoint *t)
+{
+    json_t *pt = json_pack(
+        "{s:f, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f}", "t", t->t,
+        "phase", t->phase, "rate_target", t->rate_target, "rate_achieved", t->rate_achieved, "sent",
+        (json_int_t)t->sent, "acked", (json_int_t)t->acked, "failed", (json_int_t)t->failed,
+        "received", (json_int_t)t->received, "lost", (json_int_t)t->lost, "in_flight",
+        (json_int_t)t->in_flight, "depth", t->depth >= 0 ? json_integer(t->depth) : json_null(),
+        "blocked_s", (double)t->blocked_ns / 1e9, "e2e_p99", t->e2e_p99_ms, "sched_lag_p99",
+        t->sched_lag_p99_ms);
+    if (!pt)
+        return NULL;
+    json_object_set_new(pt, "e2e_p50", json_real(t->e2e_p50_ms));
+    json_object_set_new(pt, "e2e_max", json_real(t->e2e_max_ms));
+    json_object_set_new(pt, "hist",
+                        json_pack("{s:s?, s:s?, s:s*}", "e2e", t->hist_e2e, "ack", t->hist_ack,
+                                  "e2e_sched", t->hist_e2e_sched));
+    if (t->broker)
+        json_object_set(pt, "broker", t->broker);
+    json_object_set_new(pt, "rss", t->rss_bytes > 0 ? json_integer(t->rss_bytes) : json_null());
+    return pt;
+}
+
+/* The results document; its timeseries is null when with_ts is 0 (the
+ * caller writes it: write_streamed). NULL on OOM or a point that could not
+ * be read back. */
+static json_t *build(const ev_results *r, int with_ts)
 {
     const ev_plan *p = r->plan;
     char when[40];
@@ -904,28 +945,14 @@ json_t *ev_report_build(const ev_results *r)
                                   "blocked_s", (double)r->blocked_ns / 1e9, "broker",
                                   r->bp_broker ? json_incref(r->bp_broker) : json_object()));
     json_object_set_new(root, "broker", r->broker ? json_incref(r->broker) : json_object());
-    json_t *ts = json_array();
-    for (size_t i = 0; i < r->nts; i++) {
-        const ev_tpoint *t = &r->ts[i];
-        json_array_append_new(
-            ts,
-            json_pack("{s:f, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:f, s:f}", "t",
-                      t->t, "phase", t->phase, "rate_target", t->rate_target, "rate_achieved",
-                      t->rate_achieved, "sent", (json_int_t)t->sent, "acked", (json_int_t)t->acked,
-                      "failed", (json_int_t)t->failed, "received", (json_int_t)t->received, "lost",
-                      (json_int_t)t->lost, "in_flight", (json_int_t)t->in_flight, "depth",
-                      t->depth >= 0 ? json_integer(t->depth) : json_null(), "blocked_s",
-                      (double)t->blocked_ns / 1e9, "e2e_p99", t->e2e_p99_ms, "sched_lag_p99",
-                      t->sched_lag_p99_ms));
-        json_t *pt = json_array_get(ts, i);
-        json_object_set_new(pt, "e2e_p50", json_real(t->e2e_p50_ms));
-        json_object_set_new(pt, "e2e_max", json_real(t->e2e_max_ms));
-        json_object_set_new(pt, "hist",
-                            json_pack("{s:s?, s:s?, s:s*}", "e2e", t->hist_e2e, "ack", t->hist_ack,
-                                      "e2e_sched", t->hist_e2e_sched));
-        if (t->broker)
-            json_object_set(pt, "broker", t->broker);
-        json_object_set_new(pt, "rss", t->rss_bytes > 0 ? json_integer(t->rss_bytes) : json_null());
+    json_t *ts = with_ts ? json_array() : json_null();
+    for (size_t i = 0; with_ts && i < r->nts; i++) {
+        const ev_tpoint *t = ev_tseries_point(r, i);
+        if (!t || json_array_append_new(ts, point_json(t))) {
+            json_decref(ts);
+            json_decref(root);
+            return NULL;
+        }
     }
     json_object_set_new(root, "timeseries", ts);
     json_object_set_new(root, "drift", drift_json(&r->drift));
@@ -963,19 +990,123 @@ json_t *ev_report_build(const ev_results *r)
     return root;
 }
 
+json_t *ev_report_build(const ev_results *r)
+{
+    return build(r, 1);
+}
+
+/* How results files are written: what readers (and tests) see. */
+#define RESULTS_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10))
+
 int ev_report_write(json_t *root, const char *path, ev_err *err)
 {
     int rc = EV_OK;
-    int flags = JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10);
     if (!strcmp(path, "-")) {
-        if (json_dumpf(root, stdout, flags) || fputc('\n', stdout) == EOF)
+        if (json_dumpf(root, stdout, RESULTS_FLAGS) || fputc('\n', stdout) == EOF)
             rc = ev_err_set(err, EV_EINTERNAL, "cannot write results to stdout");
     } else {
         /* Write then rename, so a reader never sees half a file. */
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        if (json_dump_file(root, tmp, flags) || rename(tmp, path))
+        if (json_dump_file(root, tmp, RESULTS_FLAGS) || rename(tmp, path))
             rc = ev_err_set(err, EV_EUSAGE, "cannot write results to %s", path);
     }
     return rc;
+}
+
+/* Out of memory, or the timeseries' own error when a point could not be
+ * read back. */
+static int build_failed(const ev_results *r, ev_err *err)
+{
+    return ev_tseries_error(r, err) ? EV_EINTERNAL : ev_err_set(err, EV_EINTERNAL, "out of memory");
+}
+
+/* Writes the string p to f with every newline followed by `indent`. */
+static void put_indented(FILE *f, const char *p, const char *indent)
+{
+    for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+        fwrite(p, 1, (size_t)(nl + 1 - p), f);
+        fputs(indent, f);
+    }
+    fputs(p, f);
+}
+
+/* Writes r's results to f, the same text as json_dumpf(build(r, 1), f,
+ * RESULTS_FLAGS): the document without its timeseries, cut where the
+ * timeseries goes, and in between the points read back and dumped one at a
+ * time, indented as jansson indents the elements of an array that is a
+ * value of the root object (4 spaces, then 2 per level). 0, EV_EINTERNAL
+ * with err, or -1 on a write error (ferror(f)). */
+static int write_streamed(const ev_results *r, FILE *f, ev_err *err)
+{
+    json_t *root = build(r, 0);
+    if (!root)
+        return build_failed(r, err);
+    char *text = json_dumps(root, RESULTS_FLAGS);
+    json_decref(root);
+    if (!text)
+        return ev_err_set(err, EV_EINTERNAL, "out of memory");
+    /* Only the root's keys start a line after exactly two spaces: deeper
+     * keys are indented further, and strings have their newlines escaped. */
+    static const char key[] = "\n  \"timeseries\": null";
+    const char *at = strstr(text, key);
+    if (!at) {
+        free(text);
+        return ev_err_set(err, EV_EINTERNAL, "results: no timeseries to fill in");
+    }
+    size_t head = (size_t)(at - text) + sizeof key - 1 - strlen("null");
+    int rc = EV_OK;
+    fwrite(text, 1, head, f);
+    fputs(r->nts ? "[" : "[]", f);
+    for (size_t i = 0; i < r->nts && !rc && !ferror(f); i++) {
+        const ev_tpoint *tp = ev_tseries_point(r, i);
+        json_t *pj = tp ? point_json(tp) : NULL;
+        char *pt = pj ? json_dumps(pj, RESULTS_FLAGS) : NULL;
+        json_decref(pj);
+        if (!pt) {
+            rc = build_failed(r, err);
+            break;
+        }
+        fputs("\n    ", f);
+        put_indented(f, pt, "    ");
+        fputs(i + 1 < r->nts ? "," : "\n  ]", f);
+        free(pt);
+    }
+    if (!rc)
+        fputs(at + sizeof key - 1, f);
+    free(text);
+    if (!rc && ferror(f))
+        rc = -1;
+    return rc;
+}
+
+int ev_report_results(const ev_results *r, const char *path, json_t **doc, ev_err *err)
+{
+    if (doc) {
+        if (!(*doc = ev_report_build(r)))
+            return build_failed(r, err);
+        return path ? ev_report_write(*doc, path, err) : EV_OK;
+    }
+    if (!path)
+        return EV_OK;
+    if (!strcmp(path, "-")) {
+        int rc = write_streamed(r, stdout, err);
+        if (!rc && (fputc('\n', stdout) == EOF || fflush(stdout)))
+            rc = -1;
+        return rc < 0 ? ev_err_set(err, EV_EINTERNAL, "cannot write results to stdout") : rc;
+    }
+    /* Write then rename, so a reader never sees half a file. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ev_err_set(err, EV_EUSAGE, "cannot write results to %s", path);
+    int rc = write_streamed(r, f, err);
+    if (fclose(f) && !rc)
+        rc = -1;
+    if (!rc && rename(tmp, path))
+        rc = -1;
+    if (rc)
+        (void)remove(tmp);
+    return rc < 0 ? ev_err_set(err, EV_EUSAGE, "cannot write results to %s", path) : rc;
 }

@@ -128,9 +128,15 @@ typedef struct ev_results {
     json_t *recovery;  /* owned: results.recovery (ev_recovery.h), set by ev_report_evaluate;
                           NULL: the plan has no stages */
 
+    /* The per-second timeseries. A run's points go to a spill file as it
+     * goes (tseries, ev_tseries.h) and ts holds only their scalars once it
+     * is over (ev_tseries_finish); results built in memory (merge, tests)
+     * have every point whole in ts and no tseries. Read a point's
+     * histograms and broker figures through ev_tseries_point. */
     ev_tpoint *ts; /* owned */
     size_t nts;
-    ev_stage_result *stages; /* owned */
+    struct ev_tseries *tseries; /* owned; NULL: ts holds every point whole */
+    ev_stage_result *stages;    /* owned */
     size_t nstages;
     /* Results as data (ev_data.h): the lanes' publish record, borrowed. */
     const ev_publane *publanes;
@@ -153,10 +159,19 @@ int ev_report_evaluate(ev_results *r, ev_err *err);
 const char *ev_report_verdict(const ev_results *r);
 /* Writes the summary (tables, thresholds with ✓/✗, verdict) to f. */
 void ev_report_summary(FILE *f, const ev_results *r);
-/* Results JSON schema 1 as a new object (caller owns), or NULL on OOM. */
+/* Results JSON schema 1 as a new object (caller owns), or NULL on OOM or
+ * when a timeseries point could not be read back (ev_tseries_error). The
+ * whole timeseries is then in memory: ev_report_results writes a file
+ * without building it. */
 json_t *ev_report_build(const ev_results *r);
 /* Writes a JSON document to path ("-" for stdout), atomically for files. */
 int ev_report_write(json_t *doc, const char *path, ev_err *err);
+/* r's results: written to path when non-NULL (as ev_report_write writes
+ * ev_report_build's document, byte for byte), and built into *doc (caller
+ * owns) when doc is non-NULL. Without doc the timeseries goes from the
+ * spill file to path one point at a time, never whole in memory. 0, or
+ * EV_EINTERNAL (out of memory, the spill file), EV_EUSAGE (path) with err. */
+int ev_report_results(const ev_results *r, const char *path, json_t **doc, ev_err *err);
 /* One status line for tp into buf (no newline); progress is how far through
  * the current phase (0..1), or < 0 when unknown (no bar); verified = 0 for a
  * publish-only run (acked instead of received/lost/p99). */

@@ -59,11 +59,21 @@ done
 eq "A dlq expects none" "$(out "$TMP/a.json" dlq expect)" "expect none"
 eq "A implicit threshold unexpected count==0 held" "$(thr "$TMP/a.json" unexpected)" true
 
+# B and D miss events on purpose (main never gets the 6 rejected; fan never
+# gets the 5 second copies): their drain always lasts its whole deadline,
+# LOSS_DRAIN. It must only outlast the slowest delivered (or dead-lettered)
+# event (RabbitMQ -> relay -> RabbitMQ; one that came later would be found
+# by the final sweep, counted late, and fail the counts). Measured on the
+# 2-core dev machine at loadavg ~6 (other tests running): e2e p99 5..32 ms,
+# max 45 ms; the RabbitMQ pipelines' relays reached max 464..526 ms at
+# loadavg 6..9. 2 s covers those too (the drain was 5 s).
+LOSS_DRAIN=2s
+
 # B. the relay rejects 6; RabbitMQ dead-letters them to the DLQ
 REJ=6 MQ=po-main-b-$SFX
 AMQP_CLEANUP+=("$MQ")
 relay_start b --from "$FROM" --to "$TO" --reject $REJ
-pscen "$TMP/b.json" "$TARGET" "{ \"drain_timeout\": \"5s\", \"outputs\": {
+pscen "$TMP/b.json" "$TARGET" "{ \"drain_timeout\": \"$LOSS_DRAIN\", \"outputs\": {
   \"main\": { \"source\": \"$(src "$OX" "$MQ" declare=1)\" },
   \"dlq\": { \"source\": \"$(src "$DLX" "$DLQ")\", \"expect\": \"none\" } } }"
 evrun 1 b run "$TMP/b.json"
@@ -112,7 +122,7 @@ eq "C threshold unexpected failed" "$(thr "$TMP/c.json" unexpected)" false
 # D. two copies of each event expected; the relay publishes all but the last 5 twice
 MQ=po-main-d-$SFX
 AMQP_CLEANUP+=("$MQ")
-pscen "$TMP/d.json" "$TARGET" "{ \"drain_timeout\": \"5s\", \"outputs\": {
+pscen "$TMP/d.json" "$TARGET" "{ \"drain_timeout\": \"$LOSS_DRAIN\", \"outputs\": {
   \"fan\": { \"source\": \"$(src "$OX" "$MQ" declare=1)\", \"expect\": { \"copies\": 2 } } } }"
 planned=800 # pscen's schedule: 200 events/s for 4 s
 relay_start d --from "$FROM" --to "$TO" --dup $((planned - 5)) --dup-every 1

@@ -95,6 +95,7 @@ relay_spawn() {
 # from its spawn; sets RELAY_PID.
 relay_wait() {
   local name=$1 pid=${RELAY_PIDS[$1]}
+  # shellcheck disable=SC2034 # pipeline_pending.sh signals the relay it started
   RELAY_PID=$pid
   while ((${EPOCHREALTIME%.*} - ${RELAY_SPAWNED[$name]} <= 60)); do
     grep -q '"ready":true' "$TMP/$name.out" 2>/dev/null && return 0

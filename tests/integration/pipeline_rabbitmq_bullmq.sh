@@ -21,6 +21,14 @@ AMQP_CLEANUP+=("$RQ $EX")
 TARGET="$AMQP_BASE/%2f?exchange=$EX"
 FROM="$AMQP_BASE/%2f?exchange=$EX&queue=$RQ"
 DROP=7 DUP=5
+# Runs 1, 3 and 4 drop events on purpose: those never come, so their drain
+# always lasts its whole deadline, LOSS_DRAIN. It must only outlast the
+# slowest delivered event (RabbitMQ -> relay -> BullMQ -> the worker; one
+# that came later would be found by the final sweep, counted late, and fail
+# the counts). Measured on the 2-core dev machine at loadavg 5..9 (other
+# tests running): e2e p99 15..167 ms, max 185 ms; 2 s is over 10 times
+# that max (the drain was 5 s).
+LOSS_DRAIN=2s
 
 # bq QUEUE: sets OUT to the queue's URL (and deletes its keys at the end).
 bq() { BULL_QUEUES+=("$1"); OUT="bullmq://127.0.0.1:$REDIS_PORT?queue=$1"; }
@@ -28,7 +36,7 @@ bq() { BULL_QUEUES+=("$1"); OUT="bullmq://127.0.0.1:$REDIS_PORT?queue=$1"; }
 # 1. evload's worker (the default mode) on the output queue
 bq "pb-out-w-$SFX"
 relay_start worker --from "$FROM" --to "$OUT" --drop $DROP --dup $DUP
-pscen "$TMP/worker.json" "$TARGET" '{ "consumers": 1, "drain_timeout": "5s" }'
+pscen "$TMP/worker.json" "$TARGET" "{ \"consumers\": 1, \"drain_timeout\": \"$LOSS_DRAIN\" }"
 evrun 0 worker run "$TMP/worker.json" --source "$OUT" --set "$(exact_thresholds $DROP $DUP 1)"
 relay_stop worker
 pipe_exact "$TMP/worker.json" worker "worker"
@@ -51,7 +59,7 @@ pipe_latency "$TMP/delay.json" "delay" 200 850
 # 3. new events, the original id in their data
 bq "pb-out-d-$SFX"
 relay_start data --from "$FROM" --to "$OUT" --drop $DROP --dup $DUP --transform newid-data
-pscen "$TMP/data.json" "$TARGET" '{ "consumers": 1, "drain_timeout": "5s" }'
+pscen "$TMP/data.json" "$TARGET" "{ \"consumers\": 1, \"drain_timeout\": \"$LOSS_DRAIN\" }"
 evrun 0 data run "$TMP/data.json" --source "$OUT" --set verify.match=json:/data/input_id \
   --set "$(exact_thresholds $DROP $DUP 1)"
 relay_stop data
@@ -65,7 +73,7 @@ bq "$Q2"
 NODE_PID=$!
 BG_PIDS+=("$NODE_PID")
 relay_start observed --from "$FROM" --to "$OUT" --drop $DROP --dup $DUP
-pscen "$TMP/observed.json" "$TARGET" '{ "mode": "observer", "consumers": 1, "drain_timeout": "5s" }'
+pscen "$TMP/observed.json" "$TARGET" "{ \"mode\": \"observer\", \"consumers\": 1, \"drain_timeout\": \"$LOSS_DRAIN\" }"
 evrun 0 observed run "$TMP/observed.json" --source "$OUT" --set "$(exact_thresholds $DROP $DUP 1)"
 relay_stop observed
 kill -TERM "$NODE_PID"

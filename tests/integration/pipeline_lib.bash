@@ -48,10 +48,13 @@ pipe_cleanup() {
       "local n=0 for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) n=n+1 end return n" \
       0 "bull:$q:*" >/dev/null 2>&1 || true
   done
-  # PIPE_KEEP=1 keeps the run's files (results, relay logs) for a look.
-  if [ -n "${PIPE_KEEP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
+  # PIPE_KEEP=1 keeps a copy of the run's files (results, relay logs) for a
+  # look; lib.bash's exit trap removes $TMP itself.
+  if [ -n "${PIPE_KEEP:-}" ]; then cp -r "$TMP" "$TMP.kept" && echo "kept $TMP.kept" >&2; fi
 }
-trap pipe_cleanup EXIT
+# Through lib.bash's on_exit, so that its exit trap (the failure mark of a
+# subshell, the exit code) still runs.
+on_exit pipe_cleanup
 
 node_check() {
   command -v node >/dev/null || fail "node is not installed (scripts/install-deps)"

@@ -31,9 +31,9 @@ DROP=7 DUP=5
 # slowest delivered event (RabbitMQ -> relay -> Kafka; one that came later
 # would be found by the final sweep, counted late, and fail the counts).
 # Measured on the 2-core dev machine at loadavg ~9 (other tests running):
-# e2e p99 134..506 ms, max 526 ms; 2.5 s is over 4 times that max (the
-# drain was 5 s).
-LOSS_DRAIN=2.5
+# e2e p99 134..506 ms, max 526 ms; 3.5 s is over 6 times that max (the
+# drain was 5 s; 2 s failed once in another pipeline at loadavg 14).
+LOSS_DRAIN=3.5
 
 # 1. pass-through with drops and duplicates
 relay_start fault --from "$FROM" --to "kafka://$servers/$T_FAULT" --drop $DROP --dup $DUP

@@ -142,8 +142,12 @@ done
 wait_jobs "$kafka_pid"
 
 # 4. A whole run on mock:// (which ignores a userinfo): status line, summary,
-#    results JSON; then a sweep (a table, one run each).
-for pw in "$PW_ALL" "$PW_PCT"; do
+#    results JSON; then a sweep (a table, one run each). Each password's two
+#    runs (mock_runs, with a directory of its own as $TMP) go beside the
+#    other password's, and the sweep beside both.
+mock_runs() { # mock_runs PW DIR
+  local pw=$1 TMP=$2
+  mkdir -p "$TMP"
   EVLOAD_T_PASS=$pw run_rc 0 run scenarios/smoke.json --target 'mock://u:${EVLOAD_T_PASS}@/?seed=3' \
     --set publish.duration=2s --progress --json "$TMP/r.json"
   eq "mock \${VAR} results target" "$(jqv "$TMP/r.json" .run.target)" 'mock://u:${EVLOAD_T_PASS}@/?seed=3'
@@ -159,7 +163,9 @@ for pw in "$PW_ALL" "$PW_PCT"; do
   eq "mock url delivered" "$(jqv "$TMP/r.json" .deliver.delivered)" 400
   grep -q '^publish .* sent ' "$TMP/err" || fail "mock: no status line: $(cat "$TMP/err")"
   no_leak "mock url" "$pw" "$TMP/out" "$TMP/err" "$TMP/r.json"
-done
+}
+mock_runs "$PW_ALL" "$TMP/m1" & pids=($!)
+mock_runs "$PW_PCT" "$TMP/m2" & pids+=($!)
 cat >"$S" <<'JSON'
 { "target": "mock://u:${EVLOAD_T_PASS}@/?seed=5",
   "publish": { "executor": "max-throughput", "count": 200 },
@@ -172,4 +178,5 @@ eq "sweep: every run planned and published 200" \
    "$(jqv "$TMP/r.json" '[.runs[].publish | "\(.expected)/\(.attempted)"]|join(" ")')" "200/200 200/200"
 eq "sweep targets" "$(jqv "$TMP/r.json" '[.runs[].run.target]|unique|join(" ")')" 'mock://u:${EVLOAD_T_PASS}@/?seed=5'
 no_leak "sweep" "$PW_ALL" "$TMP/out" "$TMP/err" "$TMP/r.json"
+wait_jobs "${pids[@]}"
 done_ok

@@ -3,9 +3,13 @@
 # constant rate reads flat; evload's own memory is a series of its own; a bad
 # drift threshold is refused with the form expected.
 source "$(dirname "$0")/lib.bash"
+# The three runs (a ramp, a constant rate, a short one) are independent and
+# mostly wait on their schedules: they run at once, each with its own output
+# (run_rc_in), and are checked afterwards.
 S=$TMP/s.json
+SR=$TMP/ramp-s.json
 # A ramp 100 -> 1000 events/s over 10 s after a 2 s warm-up.
-cat >"$S" <<'JSON'
+cat >"$SR" <<'JSON'
 { "target": "mock://",
   "warmup": "2s",
   "drift": { "interval": "1s" },
@@ -13,10 +17,23 @@ cat >"$S" <<'JSON'
                "stages": [ { "duration": "10s", "target": 1000 } ] },
   "thresholds": { "lost": ["count==0"], "drift{metric:throughput}": ["slope<0"] } }
 JSON
-run_rc 0 check "$S"
-run_rc 1 run "$S" --json "$TMP/ramp.json"
+run_rc 0 check "$SR"
+# A constant rate reads flat (the slope's interval includes 0): the threshold
+# value is 0 and slope<1 passes.
+cat >"$S" <<'JSON'
+{ "target": "mock://",
+  "warmup": "2s",
+  "drift": { "interval": "1s" },
+  "publish": { "rate": 400, "duration": "10s", "lanes": 2 },
+  "thresholds": { "lost": ["count==0"], "drift{metric:throughput}": ["slope<1%", "slope>-1"] } }
+JSON
+run_rc_in "$TMP/ramp" 1 run "$SR" --json "$TMP/ramp.json" & pids=($!)
+run_rc_in "$TMP/flat" 0 run "$S" --json "$TMP/flat.json" & pids+=($!)
+run_rc_in "$TMP/short" 1 run "$S" --set drift.interval=60s --set warmup=0s --set publish.duration=3s --json "$TMP/short.json" & pids+=($!)
+wait_jobs "${pids[@]}"
+
 f=$TMP/ramp.json
-sed -n '/^drift /,/^$/p' "$TMP/out"
+sed -n '/^drift /,/^$/p' "$TMP/ramp/out"
 eq "interval" "$(jqv "$f" .drift.interval_s)" 1
 # Nine or ten complete 1 s points over the 10 s of stages: the warm-up is not
 # steady state, and the last second counts only when the reporter's tick for
@@ -31,8 +48,8 @@ le "slope" "$(jqv "$f" .drift.throughput.slope_per_h)" 356400
 gt "lower bound above 0" "$(jqv "$f" '.drift.throughput.ci95_per_h[0]')" 0
 gt "threshold value" "$(jqv "$f" .drift.throughput.value)" 0
 eq "the drift threshold failed" "$(jqv "$f" '[.thresholds[]|select(.metric=="drift{metric:throughput}")|.pass]|tostring')" "[false]"
-grep -qE '^  throughput +mean .* RISING' "$TMP/out" || fail "summary line: $(sed -n '/^drift /,/^$/p' "$TMP/out")"
-grep -qE '✗ drift\{metric:throughput\} +slope<0 ' "$TMP/out" || fail "threshold line"
+grep -qE '^  throughput +mean .* RISING' "$TMP/ramp/out" || fail "summary line: $(sed -n '/^drift /,/^$/p' "$TMP/ramp/out")"
+grep -qE '✗ drift\{metric:throughput\} +slope<0 ' "$TMP/ramp/out" || fail "threshold line"
 eq "rss measured" "$(jqv "$f" .drift.rss.available)" true
 eq "rss points" "$(jqv "$f" .drift.rss.points)" "$(jqv "$f" .drift.throughput.points)"
 gt "rss in MiB" "$(jqv "$f" '.drift.rss.series[0][1]')" 1
@@ -42,18 +59,8 @@ eq "mock has no broker memory" "$(jqv "$f" .drift.broker_memory.available)" fals
 ge "first point" "$(jqv "$f" '.drift.throughput.series[0][1]')" 120
 le "first point" "$(jqv "$f" '.drift.throughput.series[0][1]')" 170
 
-# A constant rate reads flat (the slope's interval includes 0): the threshold
-# value is 0 and slope<1 passes.
-cat >"$S" <<'JSON'
-{ "target": "mock://",
-  "warmup": "2s",
-  "drift": { "interval": "1s" },
-  "publish": { "rate": 400, "duration": "10s", "lanes": 2 },
-  "thresholds": { "lost": ["count==0"], "drift{metric:throughput}": ["slope<1%", "slope>-1"] } }
-JSON
-run_rc 0 run "$S" --json "$TMP/flat.json"
 f=$TMP/flat.json
-sed -n '/^drift /,/^$/p' "$TMP/out"
+sed -n '/^drift /,/^$/p' "$TMP/flat/out"
 ge "throughput points" "$(jqv "$f" .drift.throughput.points)" 9
 le "throughput points" "$(jqv "$f" .drift.throughput.points)" 10
 eq "flat" "$(jqv "$f" .drift.throughput.flat)" true
@@ -62,14 +69,13 @@ le "interval includes 0" "$(jqv "$f" '.drift.throughput.ci95_per_h[0]')" 0
 ge "interval includes 0" "$(jqv "$f" '.drift.throughput.ci95_per_h[1]')" 0
 ge "mean 400/s" "$(jqv "$f" .drift.throughput.mean)" 390
 le "mean 400/s" "$(jqv "$f" .drift.throughput.mean)" 410
-grep -qE '^  throughput +mean .* flat' "$TMP/out" || fail "flat summary line"
+grep -qE '^  throughput +mean .* flat' "$TMP/flat/out" || fail "flat summary line"
 
 # Under the default 60 s interval a short run has no points and says nothing;
 # a drift threshold then cannot be said to hold.
-run_rc 1 run "$S" --set drift.interval=60s --set warmup=0s --set publish.duration=3s --json "$TMP/short.json"
 eq "no points" "$(jqv "$TMP/short.json" .drift.throughput.points)" 0
-grep -q 'drift{metric:throughput} .*not measured' "$TMP/out" || fail "not measured: $(grep drift "$TMP/out")"
-grep -q '^drift ' "$TMP/out" && fail "a drift section without points"
+grep -q 'drift{metric:throughput} .*not measured' "$TMP/short/out" || fail "not measured: $(grep drift "$TMP/short/out")"
+grep -q '^drift ' "$TMP/short/out" && fail "a drift section without points"
 
 # Refused before running: a bad aggregate, an unknown series, a bad interval.
 run_rc 2 check "$S" --set 'thresholds={"drift{metric:rss}": ["max<5"]}'

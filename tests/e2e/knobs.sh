@@ -1,5 +1,6 @@
-# Each fault knob alone and in combination, over many seeds, in both event
-# modes, with several lanes, groups and competing consumers: the ledger must
+# Each fault knob alone and in combination, over two seeds (one per event
+# mode: the seed picks which events the faults hit, the mode how they are
+# encoded), with several lanes, groups and competing consumers: the ledger must
 # equal the mock's ground truth exactly every time. Each run's exit code is
 # the one its faults imply: the smoke thresholds fail on loss, corruption and
 # a publish error rate of 1 % or more; duplicates and reorders fail none.
@@ -8,7 +9,7 @@ short=(--set publish.rate=4000 --set publish.duration=1s --set verify.drain_time
 i=0
 for knobs in drop=0.02 dup=0.02 reorder=0.03 corrupt=0.02 nack=0.02 \
              'drop=0.01&dup=0.01&reorder=0.01&corrupt=0.01&nack=0.01'; do
-  for seed in 1 2 3 4; do
+  for seed in 1 2; do
     i=$((i+1))
     mode=structured; [ $((i % 2)) = 0 ] && mode=binary
     want=1 verdict=fail

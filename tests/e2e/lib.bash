@@ -90,6 +90,25 @@ jqv() {
     fail "jqv $2 on $1: ${out#jq: error (at *): }"
   printf '%s\n' "$out"
 }
+# jqv_each FILE EXPR...: the values of several EXPRs on FILE, one line each
+# in order, read by one jq run (a results file is parsed once, not once per
+# value); each EXPR is refused as jqv refuses it (no value or several, null,
+# ""), naming it. For values that print on one line (numbers, booleans,
+# words): the caller splits the lines.
+jqv_each() {
+  local f=$1 prog='' args=() i=0 e out
+  shift
+  for e; do
+    prog+="${prog:+, }([$e] | one(\$e$i))"
+    args+=(--arg "e$i" "$e")
+    i=$((i + 1))
+  done
+  out=$(jq -r "${args[@]}" "$EV_JQ_DEFS"'def one($e): if length != 1 then error("\($e): gave \(length) values, not one")
+          elif .[0] == null then error("\($e): null: no such key, or a null value")
+          elif .[0] == "" then error("\($e): an empty string") else .[0] end; '"$prog$EV_JQ_OUT" "$f" 2>&1) ||
+    fail "jqv_each on $f: ${out#jq: error (at *): }"
+  printf '%s\n' "$out"
+}
 # jqv_nullable FILE PATH: the value at PATH (a path expression such as
 # .broker.kafka.appended), which may be null but must be there: a missing key
 # or a missing parent still fails.
@@ -188,6 +207,25 @@ run_rc() {
   no_sanitizer_report "evload $*" "$TMP/err"
 }
 
+# run_rc_in DIR EXPECTED_RC ARGS...: run_rc with its output in DIR/out and
+# DIR/err instead of $TMP's, so that independent runs can go at once, each in
+# a background job (`run_rc_in "$TMP/a" 0 run … & pids+=($!)`), followed by
+# wait_jobs. A failure in the job marks the test failed (see fail).
+run_rc_in() {
+  local TMP=$1
+  shift
+  mkdir -p "$TMP"
+  run_rc "$@"
+}
+# wait_jobs PID...: waits for each background job; fails the test when one
+# failed (its own output says which check).
+wait_jobs() {
+  local p n=0
+  for p; do wait "$p" || n=$((n + 1)); done
+  ev_check "background jobs"
+  [ "$n" = 0 ] || fail "$n of $# background jobs failed (above)"
+}
+
 # run_bg SECS ARGS...: `evload ARGS --progress` in the background, bounded by
 # SECS; stdout in $TMP/out, stderr (a status line a second) in $TMP/err;
 # EV_PID is its pid (timeout's, which passes a signal on to evload once),
@@ -276,29 +314,35 @@ during_publish() {
 
 # exact FILE: every ledger class equals the mock's ground truth.
 exact() {
-  local f=$1 ctx=$2
+  local f=$1 ctx=$2 v
+  # One read of the file for every value below (jqv_each), in this order.
+  v=$(jqv_each "$f" .deliver.lost 'sum(.broker.mock.dropped, .broker.mock.corrupted_events)' \
+    .deliver.pending .deliver.late .deliver.duplicated .broker.mock.duplicated_intact \
+    .deliver.corrupted .broker.mock.corrupted .deliver.unconfirmed .broker.mock.nacked \
+    .publish.failed .deliver.recovered .deliver.foreign .broker.mock.left_in_queues \
+    .deliver.drain_timed_out '.deliver.groups|length' .publish.attempted \
+    'sum(.deliver.delivered, .deliver.late, .deliver.pending, .deliver.lost, .deliver.unconfirmed, .deliver.recovered)' \
+    'sum(.publish.acked, .publish.failed)')
+  mapfile -t v <<<"$v"
+  ev_check "$ctx: read the ledger"
+  [ "${#v[@]}" = 19 ] || fail "$ctx: read ${#v[@]} ledger values, not 19"
   # A damaged copy is never a sighting: a corrupted event is lost too, and
   # only intact events' copies count as duplicates.
-  eq "$ctx lost==mock.dropped+corrupted_events" "$(jqv "$f" .deliver.lost)" \
-     "$(jqv "$f" 'sum(.broker.mock.dropped, .broker.mock.corrupted_events)')"
-  eq "$ctx pending==0" "$(jqv "$f" .deliver.pending)" 0
-  eq "$ctx late==0" "$(jqv "$f" .deliver.late)" 0
-  eq "$ctx duplicated==mock.duplicated_intact" "$(jqv "$f" .deliver.duplicated)" "$(jqv "$f" .broker.mock.duplicated_intact)"
-  eq "$ctx corrupted==mock.corrupted" "$(jqv "$f" .deliver.corrupted)" "$(jqv "$f" .broker.mock.corrupted)"
-  eq "$ctx unconfirmed==mock.nacked" "$(jqv "$f" .deliver.unconfirmed)" "$(jqv "$f" .broker.mock.nacked)"
-  eq "$ctx publish.failed==mock.nacked" "$(jqv "$f" .publish.failed)" "$(jqv "$f" .broker.mock.nacked)"
-  eq "$ctx recovered==0" "$(jqv "$f" .deliver.recovered)" 0
-  eq "$ctx foreign==0" "$(jqv "$f" .deliver.foreign)" 0
-  eq "$ctx left_in_queues==0" "$(jqv "$f" .broker.mock.left_in_queues)" 0
-  eq "$ctx drain complete" "$(jqv "$f" .deliver.drain_timed_out)" false
+  eq "$ctx lost==mock.dropped+corrupted_events" "${v[0]}" "${v[1]}"
+  eq "$ctx pending==0" "${v[2]}" 0
+  eq "$ctx late==0" "${v[3]}" 0
+  eq "$ctx duplicated==mock.duplicated_intact" "${v[4]}" "${v[5]}"
+  eq "$ctx corrupted==mock.corrupted" "${v[6]}" "${v[7]}"
+  eq "$ctx unconfirmed==mock.nacked" "${v[8]}" "${v[9]}"
+  eq "$ctx publish.failed==mock.nacked" "${v[10]}" "${v[9]}"
+  eq "$ctx recovered==0" "${v[11]}" 0
+  eq "$ctx foreign==0" "${v[12]}" 0
+  eq "$ctx left_in_queues==0" "${v[13]}" 0
+  eq "$ctx drain complete" "${v[14]}" false
   # Identities: every attempted event of every group is in exactly one class.
-  local groups attempted
-  groups=$(jqv "$f" '.deliver.groups|length')
-  attempted=$(jqv "$f" .publish.attempted)
-  eq "$ctx classes add up" \
-     "$(jqv "$f" 'sum(.deliver.delivered, .deliver.late, .deliver.pending, .deliver.lost, .deliver.unconfirmed, .deliver.recovered)')" \
-     "$((attempted * groups))"
-  eq "$ctx outcomes add up" "$(jqv "$f" 'sum(.publish.acked, .publish.failed)')" "$attempted"
+  ev_nums "$ctx groups, attempted" "${v[15]}" "${v[16]}"
+  eq "$ctx classes add up" "${v[17]}" "$((v[16] * v[15]))"
+  eq "$ctx outcomes add up" "${v[18]}" "${v[16]}"
 }
 
 # kmock_start ARGS...: starts `evload kafka-mock ARGS` in the background

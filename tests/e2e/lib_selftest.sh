@@ -83,6 +83,29 @@ t pass 'eq s "$(jqv "$R" "sum(.deliver.groups[].lost)")" 5'
 t fail 'eq s "$(jqv "$R" "sum(.publish.acked, .publish.faild)")" 890' 'not a number: null'
 t fail 'eq s "$(jqv "$R" "sum(.deliver.nogroups[]?.lost)")" 0' 'sum of nothing'
 t fail 'eq s "$(jqv "$R" "sum(.publish.name)")" 0' 'not a number'
+# jqv_each: several values, one line each, each refused as jqv refuses it.
+t pass '[ "$(jqv_each "$R" .publish.attempted .deliver.verified "sum(.publish.acked, .publish.failed)")" = "$(printf "900\ntrue\n900")" ] || exit 9'
+t fail 'x=$(jqv_each "$R" .publish.attempted .publish.atempted)' '.publish.atempted: null'
+t fail 'x=$(jqv_each "$R" .publish.name)' '.publish.name: an empty string'
+t fail 'x=$(jqv_each "$R" ".list[]")' 'gave 2 values'
+t fail 'x=$(jqv_each "$R" "sum(.publish.acked, .publish.nope)")' 'not a number'
+# exact: the ledger against the mock's ground truth; a missing value fails.
+M=$TMP/m.json
+cat >"$M" <<'JSON'
+{ "publish": { "attempted": 100, "acked": 98, "failed": 2 },
+  "deliver": { "lost": 3, "pending": 0, "late": 0, "duplicated": 1, "corrupted": 1, "unconfirmed": 2,
+               "recovered": 0, "foreign": 0, "drain_timed_out": false, "delivered": 95,
+               "groups": [ { "lost": 3 } ] },
+  "broker": { "mock": { "dropped": 2, "corrupted_events": 1, "duplicated_intact": 1, "corrupted": 1,
+                        "nacked": 2, "left_in_queues": 0 } } }
+JSON
+t pass 'exact "'"$M"'" ctx'
+jq '.deliver.lost = 4' "$M" >"$TMP/m-lost.json"
+t fail 'exact "'"$TMP/m-lost.json"'" ctx' 'ctx lost==mock.dropped+corrupted_events: 4 != 3'
+jq 'del(.broker.mock.left_in_queues)' "$M" >"$TMP/m-missing.json"
+t fail 'exact "'"$TMP/m-missing.json"'" ctx' '.broker.mock.left_in_queues: null'
+jq '.deliver.delivered = 94' "$M" >"$TMP/m-sum.json"
+t fail 'exact "'"$TMP/m-sum.json"'" ctx' 'ctx classes add up: 99 != 100'
 # jqv_nullable: null is allowed, a missing key is not.
 t pass 'is_null "appended unknown" "$(jqv_nullable "$R" .broker.kafka.appended)"'
 t pass 'eq n "$(jqv_nullable "$R" .publish.acked)" 890'
@@ -135,6 +158,11 @@ t fail 'FAKE_RC=87 run_rc 1 run x' 'exited 87 (a sanitizer report: UndefinedBeha
 t fail 'FAKE_RC=124 run_rc 0 run x' 'stopped by timeout'
 t fail 'FAKE_ERR="SUMMARY: AddressSanitizer: heap-use-after-free x.c:1\n" run_rc 0 run x' 'a sanitizer report on stderr'
 t fail 'FAKE_ERR="x.c:3:5: runtime error: signed integer overflow\n" FAKE_RC=1 run_rc 1 run x' 'a sanitizer report on stderr'
+# run_rc_in / wait_jobs: runs at once, each with its own output; a failed
+# job fails the test, whether or not a check came after it.
+t pass 'run_rc_in "$TMP/a" 0 run x & a=$!; FAKE_RC=1 run_rc_in "$TMP/b" 1 run x & wait_jobs $a $!; [ -e "$TMP/a/out" ] && [ -e "$TMP/b/err" ]'
+t fail 'run_rc_in "$TMP/a" 0 run x & a=$!; FAKE_RC=1 run_rc_in "$TMP/b" 0 run x & wait_jobs $a $!' 'exited 1, expected 0'
+t fail 'FAKE_RC=1 run_rc_in "$TMP/b" 0 run x & wait_jobs $!' 'background jobs'
 t pass 'expect_rc what 1 0 1'
 t fail 'expect_rc what 2 0 1' 'what exited 2, expected 0 or 1'
 t fail 'expect_rc what "" 0' 'what exited , expected 0'

@@ -18,14 +18,38 @@ PW_ALL='Jq@:/%40Gz ?#&=$ä' # everything at once (for ${VAR}: raw)
 # plan_target: the "target" line of the plan `evload check` printed.
 plan_target() { sed -n 's/^target    //p' "$TMP/out"; }
 
-# 1. evload check, every scheme that takes a userinfo, each password in the
-#    URL (percent-encoded); the plan shows *** and nothing of it.
+# Every scheme that takes a userinfo, the password a printf %s.
 declare -A FORM=(
   [redis]='redis://u:%s@127.0.0.1:6379/2?channel=c'
   [bullmq]='bullmq://u:%s@127.0.0.1:6379/2?queue=q'
   [amqp]='amqp://guest:%s@127.0.0.1:5672/%%2f?exchange=x&queue=q'
   [kafka]='kafka://u:%s@127.0.0.1:9092,127.0.0.1:9093/topic'
 )
+# unreachable SCHEME TARGET DIR: TARGET (its address made 127.0.0.1:$port,
+# where nothing listens) run, with DIR as $TMP: exit 3, one line on stderr
+# naming the redacted address and the port, no piece of the password anywhere.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+unreachable() {
+  local scheme=$1 t=$2 TMP=$3 shown
+  mkdir -p "$TMP"
+  t=${t//127.0.0.1:6379/127.0.0.1:$port}; t=${t//127.0.0.1:5672/127.0.0.1:$port}
+  t=${t//127.0.0.1:9092,127.0.0.1:9093/127.0.0.1:$port}
+  EVLOAD_T_PASS=$PW_ALL run_rc 3 run scenarios/smoke.json --target "$t" \
+    --set publish.duration=1s --json "$TMP/r.json"
+  one_line "$scheme unreachable"
+  shown=$t; [[ $t == *EVLOAD_T_PASS* ]] || shown=${t/$(enc "$PW_ALL")/***}
+  grep -qF "$shown" "$TMP/err" || fail "$scheme unreachable: $shown not in $(cat "$TMP/err")"
+  grep -qF ":$port" "$TMP/err" || fail "$scheme unreachable: no port in $(cat "$TMP/err")"
+  no_leak "$scheme unreachable" "$PW_ALL" "$TMP/out" "$TMP/err" "$TMP/r.json"
+  rm -f "$TMP/r.json"
+}
+one_line() { CHECKS=$((CHECKS+1)); [ "$(wc -l <"$TMP/err")" = 1 ] || { cat "$TMP/err"; fail "$1: not one line"; }; }
+# shellcheck disable=SC2059
+unreachable kafka "$(printf "${FORM[kafka]}" "$(enc "$PW_ALL")")" "$TMP/kafka" &
+kafka_pid=$!
+
+# 1. evload check, every scheme that takes a userinfo, each password in the
+#    URL (percent-encoded); the plan shows *** and nothing of it.
 for scheme in redis bullmq amqp kafka; do
   for pw in "$PW_AT" "$PW_COLON" "$PW_SLASH" "$PW_PCT" "$PW_ALL"; do
     # shellcheck disable=SC2059
@@ -60,7 +84,6 @@ no_leak "scenario \${VAR}" "$PW_ALL" "$TMP/out" "$TMP/err"
 # 2. Usage errors (exit 2, one line): the variable unset (named), a '/' left
 #    unencoded (refused: ambiguous, everything up to the '@' hidden), a bad
 #    escape in the password, an unknown scheme, a bad port, no scheme at all.
-one_line() { CHECKS=$((CHECKS+1)); [ "$(wc -l <"$TMP/err")" = 1 ] || { cat "$TMP/err"; fail "$1: not one line"; }; }
 env -u EVLOAD_T_PASS "$EVLOAD" check scenarios/smoke.json \
   --target 'redis://u:${EVLOAD_T_PASS}@127.0.0.1:6379?channel=c' >"$TMP/out" 2>"$TMP/err" && fail "unset: exit 0"
 one_line unset
@@ -107,28 +130,24 @@ EVLOAD_T_PASS=all run_rc 2 run scenarios/kafka-smoke.json --target kafka://embed
 grep -qF 'kafka.linger.ms: Invalid value' "$TMP/err" || fail "kafka.* expanded: $(cat "$TMP/err")"
 
 # 3. evload run against 127.0.0.1 on a port where nothing listens: exit 3, one
-#    line naming the redacted address. (Kafka waits 10 s for a broker: once.)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
-for scheme in redis bullmq amqp kafka; do
+#    line naming the redacted address. Kafka waits 10 s for a broker (once: its
+#    URL form only): that run started in the background before 1. and is
+#    waited for here.
+for scheme in redis bullmq amqp; do
   # shellcheck disable=SC2059
   for t in "$(printf "${FORM[$scheme]}" "$(enc "$PW_ALL")")" "$(printf "${FORM[$scheme]}" '${EVLOAD_T_PASS}')"; do
-    t=${t//127.0.0.1:6379/127.0.0.1:$port}; t=${t//127.0.0.1:5672/127.0.0.1:$port}
-    t=${t//127.0.0.1:9092,127.0.0.1:9093/127.0.0.1:$port}
-    [ "$scheme" = kafka ] && [[ $t == *EVLOAD_T_PASS* ]] && continue
-    EVLOAD_T_PASS=$PW_ALL run_rc 3 run scenarios/smoke.json --target "$t" \
-      --set publish.duration=1s --json "$TMP/r.json"
-    one_line "$scheme unreachable"
-    shown=$t; [[ $t == *EVLOAD_T_PASS* ]] || shown=${t/$(enc "$PW_ALL")/***}
-    grep -qF "$shown" "$TMP/err" || fail "$scheme unreachable: $shown not in $(cat "$TMP/err")"
-    grep -qF ":$port" "$TMP/err" || fail "$scheme unreachable: no port in $(cat "$TMP/err")"
-    no_leak "$scheme unreachable" "$PW_ALL" "$TMP/out" "$TMP/err" "$TMP/r.json"
-    rm -f "$TMP/r.json"
+    unreachable "$scheme" "$t" "$TMP/$scheme"
   done
 done
+wait_jobs "$kafka_pid"
 
 # 4. A whole run on mock:// (which ignores a userinfo): status line, summary,
-#    results JSON; then a sweep (a table, one run each).
-for pw in "$PW_ALL" "$PW_PCT"; do
+#    results JSON; then a sweep (a table, one run each). Each password's two
+#    runs (mock_runs, with a directory of its own as $TMP) go beside the
+#    other password's, and the sweep beside both.
+mock_runs() { # mock_runs PW DIR
+  local pw=$1 TMP=$2
+  mkdir -p "$TMP"
   EVLOAD_T_PASS=$pw run_rc 0 run scenarios/smoke.json --target 'mock://u:${EVLOAD_T_PASS}@/?seed=3' \
     --set publish.duration=2s --progress --json "$TMP/r.json"
   eq "mock \${VAR} results target" "$(jqv "$TMP/r.json" .run.target)" 'mock://u:${EVLOAD_T_PASS}@/?seed=3'
@@ -144,7 +163,9 @@ for pw in "$PW_ALL" "$PW_PCT"; do
   eq "mock url delivered" "$(jqv "$TMP/r.json" .deliver.delivered)" 400
   grep -q '^publish .* sent ' "$TMP/err" || fail "mock: no status line: $(cat "$TMP/err")"
   no_leak "mock url" "$pw" "$TMP/out" "$TMP/err" "$TMP/r.json"
-done
+}
+mock_runs "$PW_ALL" "$TMP/m1" & pids=($!)
+mock_runs "$PW_PCT" "$TMP/m2" & pids+=($!)
 cat >"$S" <<'JSON'
 { "target": "mock://u:${EVLOAD_T_PASS}@/?seed=5",
   "publish": { "executor": "max-throughput", "count": 200 },
@@ -157,4 +178,5 @@ eq "sweep: every run planned and published 200" \
    "$(jqv "$TMP/r.json" '[.runs[].publish | "\(.expected)/\(.attempted)"]|join(" ")')" "200/200 200/200"
 eq "sweep targets" "$(jqv "$TMP/r.json" '[.runs[].run.target]|unique|join(" ")')" 'mock://u:${EVLOAD_T_PASS}@/?seed=5'
 no_leak "sweep" "$PW_ALL" "$TMP/out" "$TMP/err" "$TMP/r.json"
+wait_jobs "${pids[@]}"
 done_ok

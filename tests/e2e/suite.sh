@@ -38,21 +38,37 @@ run_rc 0 check scenarios/suites/s0-s4.json
 grep -q '^ok: scenarios/suites/s0-s4.json is valid' "$TMP/out" || fail "s0-s4 check: $(cat "$TMP/out")"
 grep -qE '^   5 s4-soak +members/s4-soak.json' "$TMP/out" || fail "s0-s4 members: $(cat "$TMP/out")"
 
-# Without stop_on_fail: every member runs; exit 1 for the one failure.
+# The four suite runs below are independent (each its own --out, its own
+# output through run_rc_in): they go at once and are checked afterwards.
 suite_file all false
+suite_file stop true
 run_rc 0 check "$D/all.json"
 grep -q '^ok: ' "$TMP/out" || fail "check of a suite: $(cat "$TMP/out")"
-t0=$(ev_now_us)
-run_rc 1 suite "$D/all.json" --out "$D/o1" --quiet
-t1=$(ev_now_us)
-cat "$TMP/out"
-table=$(sed -n '/^suite all: 5 members/,$p' "$TMP/out")
+cat >"$D/unreach.json" <<'JSON'
+{ "members": [
+    { "scenario": "sc/one.json", "name": "nowhere", "set": { "target": "redis://127.0.0.1:1?channel=x" } },
+    { "scenario": "sc/two.json" } ] }
+JSON
+{
+  t0=$(ev_now_us)
+  run_rc_in "$TMP/o1" 1 suite "$D/all.json" --out "$D/o1" --quiet
+  echo $(($(ev_now_us) - t0)) >"$TMP/o1/took_us"
+} &
+pids=($!)
+run_rc_in "$TMP/o2" 1 suite "$D/stop.json" --out "$D/o2" --quiet & pids+=($!)
+run_rc_in "$TMP/o3" 0 suite "$D/all.json" --out "$D/o3" --quiet --set 'thresholds={"lost": ["count==0"]}' & pids+=($!)
+run_rc_in "$TMP/o5" 3 suite "$D/unreach.json" --out "$D/o5" --quiet & pids+=($!)
+wait_jobs "${pids[@]}"
+
+# Without stop_on_fail: every member runs; exit 1 for the one failure.
+cat "$TMP/o1/out"
+table=$(sed -n '/^suite all: 5 members/,$p' "$TMP/o1/out")
 for row in "1 one pass 0" "2 two-fast pass 0" "3 three fail 1" "4 four pass 0" "5 five pass 0"; do
   set -- $row
   echo "$table" | grep -qE "^  $1 +$2 +$3 +[0-9.]+m?s +$4 " || fail "table row $row: $table"
 done
 echo "$table" | grep -qE '^  3 +three +fail .* e2e p\(95\)<5 \(' || fail "failing threshold not named: $table"
-grep -q '^suite verdict: FAIL (exit 1)$' "$TMP/out" || fail "suite verdict line"
+grep -q '^suite verdict: FAIL (exit 1)$' "$TMP/o1/out" || fail "suite verdict line"
 f=$D/o1/suite.json
 eq "index verdict" "$(jqv "$f" .verdict)" fail
 eq "index exit code" "$(jqv "$f" .exit_code)" 1
@@ -76,12 +92,10 @@ grep -q '<failure' "$D/o1/03-three/junit.xml" || fail "member 3's junit.xml has 
 planned "$D/o1/02-two-fast/results.json" "two-fast" 400
 planned "$D/o1/01-one/results.json" "one" 200
 # The cooldown after member 2 happened: five 1 s runs + 1 s.
-ge "suite took the runs and the cooldown" "$(( (t1 - t0) / 1000 ))" 6000
+ge "suite took the runs and the cooldown" "$(($(cat "$TMP/o1/took_us") / 1000))" 6000
 
 # With stop_on_fail: the members after the failure are skipped.
-suite_file stop true
-run_rc 1 suite "$D/stop.json" --out "$D/o2" --quiet
-table=$(sed -n '/^suite stop: 5 members/,$p' "$TMP/out")
+table=$(sed -n '/^suite stop: 5 members/,$p' "$TMP/o2/out")
 for row in "1 one pass" "2 two-fast pass" "3 three fail" "4 four skipped" "5 five skipped"; do
   set -- $row
   echo "$table" | grep -qE "^  $1 +$2 +$3 " || fail "stop_on_fail table row $row: $table"
@@ -95,7 +109,6 @@ eq "stop_on_fail exit code" "$(jqv "$f" .exit_code)" 1
 
 # --set on the command line applies to every member, after its own: all pass
 # once the e2e bound is lifted.
-run_rc 0 suite "$D/all.json" --out "$D/o3" --quiet --set 'thresholds={"lost": ["count==0"]}'
 eq "every member passes" "$(jqv "$D/o3/suite.json" '[.members[].verdict]|unique|join(",")')" pass
 eq "suite passes" "$(jqv "$D/o3/suite.json" .exit_code)" 0
 
@@ -128,15 +141,9 @@ run_rc 2 check "$D/bad5.json"
 grep -qF "$D/bad5.json:1:30: member 1 (sc/broken.json): $D/sc/broken.json:2:24:" "$TMP/err" || fail "nested position: $(cat "$TMP/err")"
 
 # An unreachable member exits 3, as run does; the next member still runs.
-cat >"$D/unreach.json" <<'JSON'
-{ "members": [
-    { "scenario": "sc/one.json", "name": "nowhere", "set": { "target": "redis://127.0.0.1:1?channel=x" } },
-    { "scenario": "sc/two.json" } ] }
-JSON
-run_rc 3 suite "$D/unreach.json" --out "$D/o5" --quiet
 eq "unreachable verdicts" "$(jqv "$D/o5/suite.json" '[.members[].verdict]|join(",")')" "error,pass"
 eq "unreachable exit codes" "$(jqv "$D/o5/suite.json" '[.members[].exit_code]|join(",")')" "3,0"
-grep -qE '^  1 +nowhere +error .*cannot connect' "$TMP/out" || fail "error row: $(cat "$TMP/out")"
+grep -qE '^  1 +nowhere +error .*cannot connect' "$TMP/o5/out" || fail "error row: $(cat "$TMP/o5/out")"
 
 # Ctrl-C: the current member ends incomplete, the rest are skipped, exit 5.
 cat >"$D/long.json" <<'JSON'

@@ -235,7 +235,9 @@ run_bg() {
   local secs=$1 a
   shift
   for a; do [ "$a" != --quiet ] || fail "run_bg: --quiet hides the status line"; done
-  timeout --foreground "$secs" "$EVLOAD" "$@" --progress >"$TMP/out" 2>"$TMP/err" &
+  # After secs, SIGTERM (evload stops and reports); 15 s later SIGKILL, so
+  # that a hung evload fails the test (exit 137) instead of hanging it.
+  timeout --foreground -k 15 "$secs" "$EVLOAD" "$@" --progress >"$TMP/out" 2>"$TMP/err" &
   EV_PID=$!
   EV_T0_US=
 }
@@ -355,6 +357,22 @@ kmock_start() {
   for _ in $(seq 100); do [ -s "$TMP/mock.out" ] && break; sleep 0.1; done
   servers=$(head -n 1 "$TMP/mock.out")
   [ -n "$servers" ] || fail "kafka-mock printed nothing ($(cat "$TMP/mock.err"))"
+}
+
+# kmock_stop [SIGNAL]: ends MOCK_PID with SIGNAL (TERM by default), waits
+# at most 10 s for it, then kills it (saying so): a cleanup never hangs on
+# a cluster that does not go. Clears MOCK_PID.
+kmock_stop() {
+  [ -n "$MOCK_PID" ] || return 0
+  local sig=${1:-TERM} _
+  kill -"$sig" "$MOCK_PID" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$MOCK_PID" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$MOCK_PID" 2>/dev/null; then
+    echo "kafka-mock (pid $MOCK_PID) still ran 10 s after SIG$sig: killed" >&2
+    kill -KILL "$MOCK_PID" 2>/dev/null || true
+  fi
+  wait "$MOCK_PID" 2>/dev/null || true
+  MOCK_PID=
 }
 
 # enc TEXT: TEXT percent-encoded for a URL (all but letters, digits, -_.~).

@@ -14,7 +14,7 @@ source "$(dirname "$0")/faults_lib.bash"
 sfx=$RANDOM$RANDOM
 topic=it-faults-$sfx
 MOCK_PID=
-stop_mock() { [ -z "$MOCK_PID" ] || { kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; }; }
+stop_mock() { kmock_stop; }
 on_exit stop_mock
 mkfifo "$TMP/ctl"
 "$EVLOAD" kafka-mock --brokers 3 --partitions 4 --topic "$topic" <"$TMP/ctl" >"$TMP/mock.out" 2>"$TMP/mock.err" &

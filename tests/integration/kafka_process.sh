@@ -8,7 +8,7 @@ source "$(dirname "$0")/kafka_lib.bash" "$@"
 sfx=$RANDOM$RANDOM
 topic=it-proc-$sfx
 MOCK_PID=
-on_exit '[ -z "$MOCK_PID" ] || { kill "$MOCK_PID"; wait "$MOCK_PID"; } 2>/dev/null'
+on_exit kmock_stop
 mkfifo "$TMP/ctl"
 # The fifo is held open for writing by fd 9 so the mock never sees EOF early.
 "$EVLOAD" kafka-mock --brokers 3 --partitions 4 --topic "$topic" <"$TMP/ctl" >"$TMP/mock.out" 2>"$TMP/mock.err" &

@@ -40,7 +40,7 @@ pipe_cleanup() {
   local pid q
   for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "$MOCK_PID" ] && { kill "$MOCK_PID" 2>/dev/null; wait "$MOCK_PID" 2>/dev/null; }
+  kmock_stop
   # One connection deletes them all (a node start per queue took ~0.5 s each).
   [ ${#AMQP_CLEANUP[@]} = 0 ] || (cd "$INTEROP" && timeout 30 node -e "$AMQP_DELETE_JS" "$AMQP_BASE/%2f" "${AMQP_CLEANUP[@]}") >/dev/null 2>&1 || true
   for q in "${BULL_QUEUES[@]}"; do

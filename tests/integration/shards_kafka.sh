@@ -7,7 +7,7 @@
 source "$(dirname "$0")/kafka_lib.bash" "$@"
 source "$(dirname "$0")/shards_lib.bash"
 MOCK_PID=
-on_exit '[ -z "$MOCK_PID" ] || { kill "$MOCK_PID"; wait "$MOCK_PID"; } 2>/dev/null'
+on_exit kmock_stop
 topic=it-shards-$RANDOM$RANDOM
 kmock_start --brokers 3 --partitions 4 --topic "$topic"
 cat >"$TMP/s.json" <<JSON

@@ -8,7 +8,7 @@ command -v node >/dev/null || fail "node is not installed (scripts/install-deps)
 [ -d tests/interop/node_modules/kafkajs ] || fail "tests/interop/node_modules is missing (cd tests/interop && npm ci)"
 sfx=$RANDOM$RANDOM
 MOCK_PID=
-on_exit '[ -z "$MOCK_PID" ] || { kill "$MOCK_PID"; wait "$MOCK_PID"; } 2>/dev/null'
+on_exit kmock_stop
 kmock_start --brokers 3 --partitions 3 --topic "ia-s-$sfx" --topic "ia-b-$sfx"
 
 cat >"$TMP/s.json" <<JSON

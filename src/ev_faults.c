@@ -355,7 +355,7 @@ static int parse_fault(ev_fault *f, size_t idx, json_t *v, const ev_where *w, ev
         f->toxics[0].after_ns == 0 && f->for_ns < 0 && !f->stage)
         f->reset_once = 1;
     if (!f->name) {
-        char n[32];
+        char n[48]; /* a kind name and a size_t: at most 11 + 1 + 20 + 1 */
         snprintf(n, sizeof n, "%s-%zu", kind_name(f->kind), idx + 1);
         if (!(f->name = strdup(n)))
             return oom(err);

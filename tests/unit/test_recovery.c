@@ -7,23 +7,10 @@
 #include "ev_report.h"
 #include "ev_scenario.h"
 #include "ev_test.h"
+#include "ev_test_plan.h"
 #include "ev_threshold.h"
 
 #include <math.h>
-
-static ev_plan *load_ok(const char *text)
-{
-    ev_plan *p = NULL;
-    ev_err e;
-    memset(&e, 0, sizeof e);
-    int rc = ev_plan_load_text(text, strlen(text), "t.json", &p, &e);
-    if (!rc)
-        rc = ev_plan_finish(p, &e);
-    if (rc)
-        fprintf(stderr, "unexpected error: %s\n", e.msg);
-    CHECK_INT(rc, ==, 0);
-    return p;
-}
 
 static void test_rule_with_depth(void)
 {
@@ -92,7 +79,7 @@ static void test_stages(void)
 {
     /* base 500/s 4 s, a step to 2000/s for 3 s (spike), a step down to 800/s
      * for 6 s (after), a 2 s ramp down to 100 (a second drop), 100/s 2 s. */
-    ev_plan *p = load_ok(
+    ev_plan *p = ev_test_plan_ok(
         "{\"target\": \"mock://\", \"publish\": {\"executor\": \"ramping-arrival-rate\", "
         "\"start_rate\": 500, \"stages\": [{\"duration\": \"4s\", \"target\": 500, \"name\": "
         "\"base\"}, {\"duration\": \"0s\", \"target\": 2000}, {\"duration\": \"3s\", \"target\": "
@@ -179,11 +166,12 @@ static void test_stages(void)
 
     /* No stage below the spike and no warm-up: not judged, and the
      * threshold on it fails rather than passing on nothing. */
-    p = load_ok("{\"target\": \"mock://\", \"publish\": {\"executor\": \"ramping-arrival-rate\", "
-                "\"start_rate\": 2000, \"stages\": [{\"duration\": \"3s\", \"target\": 2000}, "
-                "{\"duration\": \"3s\", \"target\": 2000}, {\"duration\": \"0s\", \"target\": "
-                "500}, {\"duration\": \"10s\", \"target\": 500}]}, \"thresholds\": {\"recovery\": "
-                "[\"max<300\"]}}");
+    p = ev_test_plan_ok(
+        "{\"target\": \"mock://\", \"publish\": {\"executor\": \"ramping-arrival-rate\", "
+        "\"start_rate\": 2000, \"stages\": [{\"duration\": \"3s\", \"target\": 2000}, "
+        "{\"duration\": \"3s\", \"target\": 2000}, {\"duration\": \"0s\", \"target\": "
+        "500}, {\"duration\": \"10s\", \"target\": 500}]}, \"thresholds\": {\"recovery\": "
+        "[\"max<300\"]}}");
     memset(&R, 0, sizeof R);
     R.plan = p;
     fill(&R, 17, ms, depth);
@@ -196,7 +184,7 @@ static void test_stages(void)
     ev_plan_free(p);
 
     /* A constant rate has no stages: no recovery[] at all. */
-    p = load_ok("{\"target\": \"mock://\"}");
+    p = ev_test_plan_ok("{\"target\": \"mock://\"}");
     memset(&R, 0, sizeof R);
     R.plan = p;
     CHECK_INT(ev_report_evaluate(&R, &err), ==, 0);

@@ -12,6 +12,7 @@
 #include "ev_scenario.h"
 #include "ev_spill.h"
 #include "ev_test.h"
+#include "ev_test_plan.h"
 #include "ev_tseries.h"
 
 #include <signal.h>
@@ -111,20 +112,6 @@ static void test_spill_write_error(void)
     else
         unsetenv("TMPDIR");
     free(old_tmp);
-}
-
-static ev_plan *load_ok(const char *text)
-{
-    ev_plan *p = NULL;
-    ev_err e;
-    memset(&e, 0, sizeof e);
-    int rc = ev_plan_load_text(text, strlen(text), "t.json", &p, &e);
-    if (!rc)
-        rc = ev_plan_finish(p, &e);
-    if (rc)
-        fprintf(stderr, "unexpected error: %s\n", e.msg);
-    CHECK_INT(rc, ==, 0);
-    return p;
 }
 
 /* Point i of a synthetic run: every field different from its neighbours',
@@ -232,8 +219,8 @@ static void fill_results(ev_results *R, const ev_plan *p)
 
 static void test_points(void)
 {
-    ev_plan *p = load_ok("{\"target\": \"mock://\", \"drift\": {\"interval\": \"5s\"}, "
-                         "\"publish\": {\"rate\": 333, \"duration\": \"40s\"}}");
+    ev_plan *p = ev_test_plan_ok("{\"target\": \"mock://\", \"drift\": {\"interval\": \"5s\"}, "
+                                 "\"publish\": {\"rate\": 333, \"duration\": \"40s\"}}");
     char dir[] = "/tmp/evload-test-tseries-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     enum { N = 45 };

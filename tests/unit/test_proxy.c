@@ -407,7 +407,7 @@ static void test_passthrough(void)
     CHECK_U64(STAT(p, up.bytes_in), ==, n);
     CHECK_U64(STAT(p, up.bytes_out), ==, n);
     CHECK_U64(STAT(p, down.bytes_in), ==, n);
-    CHECK_U64(STAT(p, down.bytes_out), ==, n);
+    WAIT_FOR(STAT(p, down.bytes_out), n); /* counted just after the write */
     CHECK_U64(STAT(p, up.bytes_delayed) + STAT(p, down.bytes_delayed), ==, 0);
     close(fd);
     WAIT_FOR(STAT(p, closed), 1);
@@ -488,7 +488,10 @@ static void test_order_while_switching(void)
         CHECK_U64(recv_all(fd, back, (size_t)n), ==, (size_t)n);
         CHECK(memcmp(back, buf, (size_t)n) == 0);
     }
-    CHECK_U64(STAT(p, down.bytes_out), ==, STAT(p, up.bytes_out));
+    /* The proxy's thread counts a write after it made it: the client can
+     * have read the bytes a moment before the count catches up (seen under
+     * ASan: 2408 of 2800), so wait for it (at most 5 s). */
+    WAIT_FOR(STAT(p, down.bytes_out), STAT(p, up.bytes_out));
     close(fd);
     ev_proxy_free(p);
 }

@@ -252,10 +252,12 @@ static int parse_member(suite *s, size_t i, json_t *obj, const ev_where *w, ev_e
             json_t *sv;
             json_object_foreach (v, sk, sv) {
                 char *val = set_text(sv), *asg = NULL, *sp = NULL;
-                if (val && (asg = malloc(strlen(sk) + strlen(val) + 2)))
-                    sprintf(asg, "%s=%s", sk, val);
-                if (asg && (sp = malloc(strlen(path) + strlen(sk) + 2)))
-                    sprintf(sp, "%s.%s", path, sk);
+                size_t na = val ? strlen(sk) + strlen(val) + 2 : 0;
+                size_t np = strlen(path) + strlen(sk) + 2;
+                if (val && (asg = malloc(na)))
+                    snprintf(asg, na, "%s=%s", sk, val);
+                if (asg && (sp = malloc(np)))
+                    snprintf(sp, np, "%s.%s", path, sk);
                 free(val);
                 if (!asg || !sp) {
                     free(asg);
